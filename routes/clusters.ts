@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { AppOptions } from '../src/app-options.js'
+import { ClustersBody } from '../src/api-schemas.js'
+import { clustersBody } from '../src/api-views.js'
+
+export default async function clustersRoutes(fastify: FastifyInstance, opts: AppOptions) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+  app.get(
+    '/clusters',
+    {
+      schema: {
+        tags: ['status'],
+        summary: 'Both clusters, the stream and the failover state',
+        response: { 200: ClustersBody }
+      }
+    },
+    async () => clustersBody(fastify.engine.snapshot(), opts.config.primaryClusterId)
+  )
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { AppOptions } from '../src/app-options.js'
+import { HealthBody, ReadyBody } from '../src/api-schemas.js'
+import { configuredRole } from '../src/api-views.js'
+
+export default async function healthRoutes(fastify: FastifyInstance, opts: AppOptions) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+  const { config } = opts
+  // Liveness fails only when the monitor loop itself has stopped finishing checks.
+  const staleAfterMs = 3 * (config.healthCheckIntervalSeconds + config.healthCheckTimeoutSeconds) * 1000
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['probes'],
+        summary: 'Liveness: the process and its monitor loop are alive',
+        description: 'Answers 200 even while the database is down; 503 only when no check has finished for 3 × (interval + timeout).',
+        response: { 200: HealthBody, 503: HealthBody }
+      }
+    },
+    async (request, reply) => {
+      const s = fastify.engine.snapshot()
+      const since = s.lastCheckAt ?? s.monitorStartedAt
+      const stale = since !== null && fastify.clock.now() - Date.parse(since) > staleAfterMs
+      return reply.code(stale ? 503 : 200).send({
+        status: stale ? 'stale' : 'ok',
+        active_cluster_id: s.activeClusterId,
+        role: s.activeClusterId === null ? null : configuredRole(s.activeClusterId, config.primaryClusterId),
+        phase: s.phase,
+        last_check_at: s.lastCheckAt
+      })
+    }
+  )
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        tags: ['probes'],
+        summary: 'Readiness: the active cluster is known',
+        description: '503 while the active cluster is unknown or a failover is under way.',
+        response: { 200: ReadyBody, 503: ReadyBody }
+      }
+    },
+    async (request, reply) => {
+      const s = fastify.engine.snapshot()
+      const ready = s.activeClusterId !== null
+      return reply.code(ready ? 200 : 503).send({
+        ready,
+        active_cluster_id: s.activeClusterId,
+        phase: s.phase,
+        ...(ready ? {} : { reason: s.phase === 'failing_over' ? 'a failover is under way' : 'the active cluster is not known yet' })
+      })
+    }
+  )
+}

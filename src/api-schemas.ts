@@ -1,0 +1,177 @@
+import { z } from 'zod'
+import { streamStatuses } from './cloud/schemas.js'
+
+// The sidecar's own HTTP shapes: one zod schema each, used for validation, for
+// the TypeScript types and for the OpenAPI document alike.
+
+const nullableTime = z.iso.datetime().nullable()
+const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failing_over', 'completed'] as const
+const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
+
+export const ErrorBody = z
+  .object({
+    error: z.string().describe('HTTP reason phrase'),
+    message: z.string().describe('what went wrong, in one line'),
+    code: z.string().optional().describe('machine-readable reason, where there is one')
+  })
+  .meta({ id: 'Error' })
+
+export const ConfiguredRole = z.enum(['primary', 'standby']).describe('the role the cluster was configured with')
+
+export const HealthBody = z
+  .object({
+    status: z.enum(['ok', 'stale']),
+    active_cluster_id: z.string().nullable(),
+    role: ConfiguredRole.nullable().describe('configured role of the active cluster'),
+    phase: z.enum(phases),
+    last_check_at: nullableTime
+  })
+  .meta({ id: 'Health' })
+
+export const ReadyBody = z
+  .object({
+    ready: z.boolean(),
+    active_cluster_id: z.string().nullable(),
+    phase: z.enum(phases),
+    reason: z.string().optional()
+  })
+  .meta({ id: 'Ready' })
+
+export const ConnectionHeaders = z.object({
+  'x-db-username': z.string({ error: 'the X-DB-Username header is required' }).min(1, 'the X-DB-Username header must not be empty'),
+  'x-db-password': z.string({ error: 'the X-DB-Password header is required' })
+})
+
+export const ConnectionBody = z
+  .object({
+    connection_string: z.string(),
+    cluster_id: z.string(),
+    role: ConfiguredRole,
+    host: z.string(),
+    port: z.number().int(),
+    database: z.string(),
+    sslmode: z.string()
+  })
+  .meta({ id: 'Connection' })
+
+export const ClusterBody = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    configured_role: ConfiguredRole,
+    role: z.enum(['primary', 'standby', 'detached']).describe('role in the newest stream'),
+    state: z.string().nullable(),
+    operation_status: z.string().nullable(),
+    verdict: z.enum(verdicts),
+    reason: z.string(),
+    nodes_live: z.number().int().nullable(),
+    nodes_total: z.number().int().nullable(),
+    sql_dns: z.string().nullable(),
+    last_checked_at: nullableTime
+  })
+  .meta({ id: 'Cluster' })
+
+export const StreamBody = z
+  .object({
+    id: z.string(),
+    status: z.enum(streamStatuses),
+    primary_cluster_id: z.string(),
+    standby_cluster_id: z.string(),
+    created_at: z.string(),
+    replicated_time: z.string().nullable(),
+    retained_time: z.string().nullable(),
+    replication_lag_seconds: z.number().nullable(),
+    activated_at: z.string().nullable()
+  })
+  .meta({ id: 'Stream' })
+
+export const FailoverBody = z
+  .object({
+    stream_id: z.string(),
+    trigger: z.enum(['auto', 'manual', 'adopted']),
+    requested_by: z.string(),
+    started_at: z.string(),
+    failover_at: z.string().nullable(),
+    completed_at: z.string().nullable(),
+    timed_out: z.boolean()
+  })
+  .meta({ id: 'Failover' })
+
+export const ClustersBody = z
+  .object({
+    active_cluster_id: z.string().nullable(),
+    watched_cluster_id: z.string(),
+    failover_target_id: z.string().nullable(),
+    phase: z.enum(phases),
+    consecutive_failures: z.number().int(),
+    failure_threshold: z.number().int(),
+    delay_ends_at: nullableTime,
+    blocked_reason: z.string().nullable(),
+    paused: z.boolean(),
+    auto_failover: z.boolean(),
+    last_check_at: nullableTime,
+    last_healthy_at: nullableTime,
+    estimated_data_loss_seconds: z.number().nullable(),
+    clusters: z.array(ClusterBody),
+    stream: StreamBody.nullable(),
+    failover: FailoverBody.nullable()
+  })
+  .meta({ id: 'Clusters' })
+
+export const EventsQuery = z.object({
+  limit: z.coerce
+    .number<string>({ error: 'limit must be a whole number from 1 to 500' })
+    .int('limit must be a whole number from 1 to 500')
+    .min(1, 'limit must be a whole number from 1 to 500')
+    .max(500, 'limit must be a whole number from 1 to 500')
+    .default(50)
+})
+
+export const EventBody = z
+  .object({
+    id: z.number().int(),
+    at: z.string(),
+    type: z.string(),
+    severity: z.enum(['info', 'warn', 'error']),
+    message: z.string(),
+    data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+  })
+  .meta({ id: 'Event' })
+
+export const EventsBody = z.object({ events: z.array(EventBody) }).meta({ id: 'Events' })
+
+export const FailoverRequestBody = z
+  .strictObject({
+    failover_at: z.iso
+      .datetime({ offset: true, error: 'failover_at must be an RFC 3339 timestamp' })
+      .optional()
+      .describe('fail over to this point in time instead of the latest consistent time'),
+    allow_data_loss: z.boolean().default(false).describe('override the MAX_DATA_LOSS_SECONDS guard'),
+    dry_run: z.boolean().default(false).describe('say what would happen; patch nothing')
+  })
+  .default({ allow_data_loss: false, dry_run: false })
+
+export const FailoverPlanBody = z
+  .object({
+    stream_id: z.string(),
+    from_cluster_id: z.string(),
+    to_cluster_id: z.string(),
+    failover_at: z.string().nullable(),
+    estimated_data_loss_seconds: z.number().nullable()
+  })
+  .meta({ id: 'FailoverPlan' })
+
+export const FailoverAcceptedBody = z
+  .object({
+    outcome: z.enum(['started', 'adopted', 'dry_run']),
+    plan: FailoverPlanBody,
+    stream: StreamBody.optional()
+  })
+  .meta({ id: 'FailoverAccepted' })
+
+export const PauseBody = z
+  .object({
+    paused: z.boolean(),
+    changed: z.boolean().describe('false when it was already so')
+  })
+  .meta({ id: 'Pause' })

@@ -1,0 +1,83 @@
+import type { z } from 'zod'
+import type { ClusterBody, ClustersBody, FailoverPlanBody, StreamBody } from './api-schemas.js'
+import type { FailoverPlan } from './engine/engine.js'
+import type { ClusterView, Snapshot, StreamView } from './engine/snapshot.js'
+
+// The snapshot's camelCase views, shaped as the HTTP API's snake_case answers.
+
+export function configuredRole(id: string, primaryClusterId: string): 'primary' | 'standby' {
+  return id === primaryClusterId ? 'primary' : 'standby'
+}
+
+export function streamBody(s: StreamView): z.infer<typeof StreamBody> {
+  return {
+    id: s.id,
+    status: s.status,
+    primary_cluster_id: s.primaryClusterId,
+    standby_cluster_id: s.standbyClusterId,
+    created_at: s.createdAt,
+    replicated_time: s.replicatedTime,
+    retained_time: s.retainedTime,
+    replication_lag_seconds: s.replicationLagSeconds,
+    activated_at: s.activatedAt
+  }
+}
+
+function clusterBody(c: ClusterView, primaryClusterId: string): z.infer<typeof ClusterBody> {
+  return {
+    id: c.id,
+    name: c.name,
+    configured_role: configuredRole(c.id, primaryClusterId),
+    role: c.role,
+    state: c.state,
+    operation_status: c.operationStatus,
+    verdict: c.verdict,
+    reason: c.reason,
+    nodes_live: c.nodesLive,
+    nodes_total: c.nodesTotal,
+    sql_dns: c.sqlDns,
+    last_checked_at: c.lastCheckedAt
+  }
+}
+
+export function clustersBody(s: Snapshot, primaryClusterId: string): z.infer<typeof ClustersBody> {
+  return {
+    active_cluster_id: s.activeClusterId,
+    watched_cluster_id: s.watchedClusterId,
+    failover_target_id: s.failoverTargetId,
+    phase: s.phase,
+    consecutive_failures: s.consecutiveFailures,
+    failure_threshold: s.threshold,
+    delay_ends_at: s.delayEndsAt,
+    blocked_reason: s.blockedReason,
+    paused: s.paused,
+    auto_failover: s.autoFailover,
+    last_check_at: s.lastCheckAt,
+    last_healthy_at: s.lastHealthyAt,
+    estimated_data_loss_seconds: s.estimatedDataLossSeconds,
+    clusters: s.clusters.map((c) => clusterBody(c, primaryClusterId)),
+    stream: s.stream === null ? null : streamBody(s.stream),
+    failover:
+      s.failover === null
+        ? null
+        : {
+            stream_id: s.failover.streamId,
+            trigger: s.failover.trigger,
+            requested_by: s.failover.requestedBy,
+            started_at: s.failover.startedAt,
+            failover_at: s.failover.failoverAt,
+            completed_at: s.failover.completedAt,
+            timed_out: s.failover.timedOut
+          }
+  }
+}
+
+export function planBody(p: FailoverPlan): z.infer<typeof FailoverPlanBody> {
+  return {
+    stream_id: p.streamId,
+    from_cluster_id: p.fromClusterId,
+    to_cluster_id: p.toClusterId,
+    failover_at: p.failoverAt,
+    estimated_data_loss_seconds: p.estimatedDataLossSeconds
+  }
+}

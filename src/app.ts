@@ -1,0 +1,49 @@
+import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import type { AppOptions } from './app-options.js'
+import authPlugin from './plugins/auth.js'
+import cloudPlugin from './plugins/cloud.js'
+import docsPlugin from './plugins/docs.js'
+import enginePlugin from './plugins/engine.js'
+import errorsPlugin from './plugins/errors.js'
+import metricsPlugin from './plugins/metrics.js'
+import adminFailoverRoutes from '../routes/admin/failover.js'
+import clustersRoutes from '../routes/clusters.js'
+import connectionRoutes from '../routes/connection.js'
+import eventsRoutes from '../routes/events.js'
+import healthRoutes from '../routes/health.js'
+import metricsRoutes from '../routes/metrics.js'
+
+export type { AppOptions } from './app-options.js'
+
+// Options of the Fastify instance itself, shared by src/server.ts and the tests.
+const quietRoutes = new Set(['/health', '/ready', '/connection', '/metrics'])
+
+export const serverOptions = {
+  routerOptions: { maxParamLength: 200 },
+  bodyLimit: 16 * 1024,
+  // Probes and application lookups are the hot path: no log line per request.
+  logController: new LogController({
+    disableRequestLogging: (request) => quietRoutes.has(request.url.split('?')[0] ?? '')
+  }),
+  forceCloseConnections: true
+} satisfies FastifyServerOptions
+
+// The whole service as one plugin: src/server.ts registers it on the instance it
+// creates, and the tests do the same on theirs.
+async function app(fastify: FastifyInstance, opts: AppOptions) {
+  fastify.setValidatorCompiler(validatorCompiler)
+  fastify.setSerializerCompiler(serializerCompiler)
+  await fastify.register(errorsPlugin)
+  await fastify.register(docsPlugin)
+  await fastify.register(metricsPlugin, opts)
+  await fastify.register(cloudPlugin, opts)
+  await fastify.register(enginePlugin, opts)
+  await fastify.register(authPlugin, opts)
+  for (const routes of [healthRoutes, connectionRoutes, clustersRoutes, eventsRoutes, metricsRoutes, adminFailoverRoutes]) {
+    await fastify.register(routes, opts)
+  }
+}
+
+export default fp(app, { name: 'pcr-sidecar' })

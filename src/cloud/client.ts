@@ -1,0 +1,532 @@
+import { setTimeout as timer } from 'node:timers/promises'
+import type { z } from 'zod'
+import { CloudApiError, RateLimitedError, RefusedError, UnclearOutcomeError } from './errors.js'
+import { createHttp, type Method } from './http.js'
+import { backoffDelay, DEFAULT_RETRY, isTransient, parseRetryAfter, type RetryPolicy } from './retry.js'
+import {
+  ApiStatus,
+  Cluster,
+  ClusterDisruptionInfo,
+  GetConnectionStringResponse,
+  ListClusterNodesResponse,
+  PhysicalReplicationStream,
+  PhysicalReplicationStreamList,
+  type ClusterNode,
+  type ConnectionStringAnswer,
+  type CreateStreamRequest,
+  type RegionalDisruptorSpecification,
+  type Stream
+} from './schemas.js'
+
+// The Cloud API client. GETs retry transient failures within the caller's budget;
+// mutations are sent once and, when the answer is unclear, the resource is read back.
+// A Retry-After closes a gate shared by every operation of the client.
+
+export type { Method }
+
+export type Operation =
+  | 'getCluster'
+  | 'listNodes'
+  | 'getConnectionString'
+  | 'getDisruption'
+  | 'putDisruption'
+  | 'listStreams'
+  | 'getStream'
+  | 'createStream'
+  | 'patchStream'
+
+export type RequestOutcome = 'ok' | 'http_error' | 'timeout' | 'network' | 'invalid_response' | 'rate_limited_local'
+
+// One event per request sent (but not for one its caller aborted), and one per request
+// the Retry-After gate kept back.
+export interface RequestEvent {
+  operation: Operation
+  method: Method
+  status?: number
+  outcome: RequestOutcome
+  durationMs: number
+  attempt: number
+}
+
+export interface CloudClientOptions {
+  baseUrl: string
+  apiKey: string
+  // Bound on each HTTP attempt (HEALTH_CHECK_TIMEOUT); fractions allowed.
+  timeoutSeconds: number
+  retry?: Partial<RetryPolicy>
+  // Keep-alive connections in the pool.
+  connections?: number
+  // pagination.limit sent with list requests; the API's default when absent.
+  pageLimit?: number
+  now?: () => number
+  random?: () => number
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  onRequest?: (event: RequestEvent) => void
+}
+
+export interface CallOptions {
+  // Time the whole call (every page, retry and read-back) may take; 3 × timeoutSeconds by default.
+  budgetMs?: number
+  // Aborting rejects the call with the signal's reason.
+  signal?: AbortSignal
+}
+
+// What a mutation returned, and whether the API's answer or a read-back showed it.
+export interface MutationResult<T> {
+  value: T
+  confirmedBy: 'answer' | 'read_back'
+}
+
+export interface ListStreamsFilter {
+  primaryClusterId?: string
+  standbyClusterId?: string
+  clusterId?: string
+  showCompleted?: boolean
+  sortOrder?: 'ASC' | 'DESC'
+}
+
+// The only transitions the API accepts, both from REPLICATING.
+export interface StreamChange {
+  status: 'FAILING_OVER' | 'CANCELED'
+  failover_at?: string
+}
+
+export interface CloudClient {
+  getCluster(id: string, options?: CallOptions): Promise<Cluster>
+  listNodes(clusterId: string, options?: CallOptions): Promise<ClusterNode[]>
+  getConnectionString(
+    id: string,
+    params?: { database?: string; sqlUser?: string },
+    options?: CallOptions
+  ): Promise<ConnectionStringAnswer>
+  getDisruption(id: string, options?: CallOptions): Promise<ClusterDisruptionInfo>
+  putDisruption(
+    id: string,
+    specs: RegionalDisruptorSpecification[],
+    options?: CallOptions
+  ): Promise<MutationResult<ClusterDisruptionInfo>>
+  listStreams(filter?: ListStreamsFilter, options?: CallOptions): Promise<Stream[]>
+  getStream(id: string, options?: CallOptions): Promise<Stream>
+  createStream(request: CreateStreamRequest, options?: CallOptions): Promise<MutationResult<Stream>>
+  patchStream(id: string, change: StreamChange, options?: CallOptions): Promise<MutationResult<Stream>>
+  // Newest stream between the two clusters in either direction, completed ones included.
+  discoverStream(primaryId: string, standbyId: string, options?: CallOptions): Promise<Stream | undefined>
+  close(): Promise<void>
+}
+
+// The API stamps created_at with its own clock; a stream created up to this long before
+// our clock says the call began still counts as ours when reading back a createStream.
+const CREATE_CLOCK_SKEW_MS = 30_000
+
+interface ApiRequest {
+  operation: Operation
+  method: Method
+  path: string
+  query?: Record<string, string | undefined>
+  body?: unknown
+}
+
+interface Call {
+  deadline: number
+  signal?: AbortSignal
+  // Read-backs may wait out a Retry-After their own mutation received, if it fits.
+  waitForGate?: boolean
+}
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: CloudApiError }
+
+export function createCloudClient(options: CloudClientOptions): CloudClient {
+  if (!options.apiKey) throw new TypeError('createCloudClient: apiKey is empty')
+  const now = options.now ?? Date.now
+  const random = options.random ?? Math.random
+  // timers/promises rejects only on abort; surface the caller's reason like a request would.
+  const sleep =
+    options.sleep ??
+    ((ms: number, signal?: AbortSignal) =>
+      timer(ms, undefined, { signal }).catch(() => {
+        throw signal?.reason
+      }))
+  const timeoutMs = options.timeoutSeconds * 1000
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry }
+  const pageLimit = options.pageLimit?.toString()
+  const http = createHttp({ baseUrl: options.baseUrl, apiKey: options.apiKey, connections: options.connections ?? 4 })
+  // Epoch ms before which no request leaves this client (the latest Retry-After seen).
+  let gateUntil = 0
+  let closing: Promise<void> | undefined
+
+  // Anything quoted from the outside world: one line, short, and never the key.
+  function clean(text: string): string {
+    return text.replace(/\s+/g, ' ').trim().replaceAll(options.apiKey, '[redacted]').slice(0, 300)
+  }
+
+  function begin(call: CallOptions | undefined): Call {
+    return { deadline: now() + (call?.budgetMs ?? 3 * timeoutMs), signal: call?.signal }
+  }
+
+  // Knowing whether a mutation took effect is worth one full attempt past the budget.
+  function readBack(call: Call): Call {
+    return { deadline: Math.max(call.deadline, now() + timeoutMs), signal: call.signal, waitForGate: true }
+  }
+
+  function fits(waitMs: number, call: Call): boolean {
+    return waitMs + timeoutMs <= call.deadline - now()
+  }
+
+  function report(request: ApiRequest, attempt: number, started: number, outcome: RequestOutcome, status?: number) {
+    options.onRequest?.({
+      operation: request.operation,
+      method: request.method,
+      status,
+      outcome,
+      durationMs: now() - started,
+      attempt
+    })
+  }
+
+  async function attemptOnce<T>(
+    request: ApiRequest,
+    schema: z.ZodType<T>,
+    attempt: number,
+    limitMs: number,
+    signal: AbortSignal | undefined
+  ): Promise<Attempt<T>> {
+    const started = now()
+    const result = await http.send({ ...request, timeoutMs: limitMs, signal })
+    const operation = request.operation
+    const note = attempt > 1 ? ` (attempt ${attempt})` : ''
+    if (result.type === 'timeout') {
+      report(request, attempt, started, 'timeout')
+      return failed(new CloudApiError('timeout', `no answer within ${Math.round(limitMs)} ms${note}`, { operation }))
+    }
+    if (result.type === 'network') {
+      report(request, attempt, started, 'network')
+      const reason = clean(String(result.error))
+      return failed(new CloudApiError('network', `network error: ${reason}${note}`, { operation, cause: result.error }))
+    }
+    const { status } = result
+    const json = parseJson(result.text)
+    if (status >= 200 && status < 300) {
+      const parsed = json.ok ? schema.safeParse(json.value) : undefined
+      if (parsed?.success) {
+        report(request, attempt, started, 'ok', status)
+        return { ok: true, value: parsed.data }
+      }
+      report(request, attempt, started, 'invalid_response', status)
+      const problem = parsed ? clean(summarize(parsed.error)) : 'not JSON'
+      return failed(
+        new CloudApiError('invalid_response', `invalid response (HTTP ${status}): ${problem}${note}`, { operation, status })
+      )
+    }
+    report(request, attempt, started, 'http_error', status)
+    const api = ApiStatus.safeParse(json.ok ? json.value : undefined)
+    const apiCode = api.data?.code
+    const apiMessage = api.data?.message === undefined ? undefined : clean(api.data.message)
+    const answer = describeAnswer(status, apiCode, apiMessage) + note
+    // The rate limiter's status is undocumented: 429 and 503 with Retry-After are treated alike.
+    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(result.retryAfter, now()) : undefined
+    if (retryAfterMs === undefined) return failed(new CloudApiError('http', answer, { operation, status, apiCode, apiMessage }))
+    const until = new Date(now() + retryAfterMs)
+    gateUntil = Math.max(gateUntil, until.getTime())
+    return failed(
+      new RateLimitedError(`rate limited until ${until.toISOString()}: ${answer}`, {
+        operation,
+        status,
+        apiCode,
+        apiMessage,
+        retryAfterMs,
+        until
+      })
+    )
+  }
+
+  // Checked before every request, so a closed client fails at once instead of retrying.
+  function refuseIfClosed(request: ApiRequest): void {
+    if (closing) throw new CloudApiError('network', 'the client is closed', { operation: request.operation })
+  }
+
+  function gateClosed(request: ApiRequest, attempt: number): RateLimitedError {
+    report(request, attempt, now(), 'rate_limited_local')
+    const until = new Date(gateUntil)
+    return new RateLimitedError(`rate limited until ${until.toISOString()}; request not sent`, {
+      operation: request.operation,
+      retryAfterMs: gateUntil - now(),
+      until
+    })
+  }
+
+  async function runGet<T>(request: ApiRequest, schema: z.ZodType<T>, call: Call): Promise<T> {
+    // The gate instant this call has already waited for; the gate stays shut to it only
+    // if another answer pushed the gate further meanwhile.
+    let waited = 0
+    const initialWait = gateUntil - now()
+    if (call.waitForGate && initialWait > 0 && fits(initialWait, call)) {
+      waited = gateUntil
+      await sleep(initialWait, call.signal)
+    }
+    for (let attempt = 1; ; attempt++) {
+      refuseIfClosed(request)
+      if (gateUntil > Math.max(now(), waited)) throw gateClosed(request, attempt)
+      const remaining = call.deadline - now()
+      if (remaining <= 0) {
+        throw new CloudApiError('timeout', 'call budget spent before the request could be sent', {
+          operation: request.operation
+        })
+      }
+      const result = await attemptOnce(request, schema, attempt, Math.min(timeoutMs, remaining), call.signal)
+      if (result.ok) return result.value
+      if (!isTransient(result.error) || attempt >= policy.attempts) throw result.error
+      // Retry only if the wait and a full attempt still fit the budget: a retry is never cut short.
+      const wait = Math.max(backoffDelay(attempt, policy, random), gateUntil - now())
+      if (!fits(wait, call)) throw result.error
+      waited = gateUntil
+      await sleep(wait, call.signal)
+    }
+  }
+
+  // A mutation goes out once, whatever happens.
+  async function runMutation<T>(request: ApiRequest, schema: z.ZodType<T>, call: Call): Promise<Attempt<T>> {
+    refuseIfClosed(request)
+    if (gateUntil > now()) throw gateClosed(request, 1)
+    return attemptOnce(request, schema, 1, Math.min(timeoutMs, call.deadline - now()), call.signal)
+  }
+
+  async function collect<A extends { pagination?: { next_page?: string } }, T>(
+    request: ApiRequest,
+    schema: z.ZodType<A>,
+    pick: (answer: A) => T[],
+    call: Call
+  ): Promise<T[]> {
+    // Every page shares the call's budget, which also bounds a pagination that never ends.
+    const items: T[] = []
+    let page: string | undefined
+    do {
+      const query = { ...request.query, 'pagination.page': page, 'pagination.limit': pageLimit }
+      const answer = await runGet({ ...request, query }, schema, call)
+      items.push(...pick(answer))
+      page = answer.pagination?.next_page || undefined
+    } while (page)
+    return items
+  }
+
+  function listStreamsWithin(filter: ListStreamsFilter, call: Call): Promise<Stream[]> {
+    const query = {
+      primary_cluster_id: filter.primaryClusterId,
+      standby_cluster_id: filter.standbyClusterId,
+      cluster_id: filter.clusterId,
+      show_completed: filter.showCompleted?.toString(),
+      'pagination.sort_order': filter.sortOrder
+    }
+    const request: ApiRequest = { operation: 'listStreams', method: 'GET', path: '/api/v1/physical-replication-streams', query }
+    return collect(request, PhysicalReplicationStreamList, (answer) => answer.physical_replication_streams, call)
+  }
+
+  // Reads after an unclear or refused mutation; a failed read is an outcome to report, not to throw.
+  async function tryRead<T>(read: () => Promise<T>): Promise<{ value?: T; error?: CloudApiError }> {
+    try {
+      return { value: await read() }
+    } catch (error) {
+      if (error instanceof CloudApiError) return { error }
+      throw error
+    }
+  }
+
+  return {
+    getCluster: (id, call) =>
+      runGet({ operation: 'getCluster', method: 'GET', path: clusterPath(id) }, Cluster, begin(call)),
+
+    listNodes: (clusterId, call) =>
+      collect(
+        { operation: 'listNodes', method: 'GET', path: `${clusterPath(clusterId)}/nodes` },
+        ListClusterNodesResponse,
+        (answer) => answer.nodes,
+        begin(call)
+      ),
+
+    getConnectionString: (id, params, call) =>
+      runGet(
+        {
+          operation: 'getConnectionString',
+          method: 'GET',
+          path: `${clusterPath(id)}/connection-string`,
+          query: { database: params?.database, sql_user: params?.sqlUser }
+        },
+        GetConnectionStringResponse,
+        begin(call)
+      ),
+
+    getDisruption: (id, call) => runGet(getDisruptionRequest(id), ClusterDisruptionInfo, begin(call)),
+
+    async putDisruption(id, specs, options) {
+      const call = begin(options)
+      const request: ApiRequest = {
+        operation: 'putDisruption',
+        method: 'PUT',
+        path: `${clusterPath(id)}/disrupt`,
+        body: { regional_disruptor_specifications: specs }
+      }
+      const result = await runMutation(request, ClusterDisruptionInfo, call)
+      if (result.ok) return { value: result.value, confirmedBy: 'answer' }
+      if (!isUnclear(result.error)) throw result.error
+      const read = await tryRead(() => runGet(getDisruptionRequest(id), ClusterDisruptionInfo, readBack(call)))
+      if (read.value && sameDisruption(read.value.regional_disruptor_specifications, specs)) {
+        return { value: read.value, confirmedBy: 'read_back' }
+      }
+      const seen = read.value ? 'the disruption reads back different' : readFailure(read.error)
+      throw new UnclearOutcomeError(`${unclear(result.error)}; ${seen}`, causedBy(result.error))
+    },
+
+    listStreams: (filter, call) => listStreamsWithin(filter ?? {}, begin(call)),
+
+    getStream: (id, call) => runGet(getStreamRequest(id), PhysicalReplicationStream, begin(call)),
+
+    async createStream(body, options) {
+      const started = now()
+      const call = begin(options)
+      const request: ApiRequest = {
+        operation: 'createStream',
+        method: 'POST',
+        path: '/api/v1/physical-replication-streams',
+        body
+      }
+      const result = await runMutation(request, PhysicalReplicationStream, call)
+      if (result.ok) return { value: result.value, confirmedBy: 'answer' }
+      if (!isUnclear(result.error)) throw result.error
+      const filter = { primaryClusterId: body.primary_cluster_id, standbyClusterId: body.standby_cluster_id, showCompleted: true }
+      const read = await tryRead(() => listStreamsWithin(filter, readBack(call)))
+      const created = newest(
+        (read.value ?? []).filter(
+          (stream) =>
+            stream.primary_cluster_id === body.primary_cluster_id &&
+            stream.standby_cluster_id === body.standby_cluster_id &&
+            Date.parse(stream.created_at) >= started - CREATE_CLOCK_SKEW_MS
+        )
+      )
+      if (created) return { value: created, confirmedBy: 'read_back' }
+      const seen = read.value ? 'no stream for the pair was created since the call' : readFailure(read.error)
+      throw new UnclearOutcomeError(`${unclear(result.error)}; ${seen}`, causedBy(result.error))
+    },
+
+    async patchStream(id, change, options) {
+      const call = begin(options)
+      const request: ApiRequest = { ...getStreamRequest(id), operation: 'patchStream', method: 'PATCH', body: change }
+      const result = await runMutation(request, PhysicalReplicationStream, call)
+      if (result.ok) return { value: result.value, confirmedBy: 'answer' }
+      const error = result.error
+      const status = error.status
+      // Any 4xx but the rate limit is the API saying no; the stream shows what holds instead.
+      const refused = status !== undefined && status >= 400 && status < 500 && status !== 429
+      if (!refused && !isUnclear(error)) throw error
+      const read = await tryRead(() => runGet(getStreamRequest(id), PhysicalReplicationStream, readBack(call)))
+      const stream = read.value
+      const seen = stream ? `stream ${stream.id} reads ${stream.status}` : readFailure(read.error)
+      if (refused) {
+        const answer = describeAnswer(status, error.apiCode, error.apiMessage)
+        throw new RefusedError(`refused, ${answer}; ${seen}`, { ...causedBy(error), stream })
+      }
+      if (stream && tookEffect(stream, change.status)) return { value: stream, confirmedBy: 'read_back' }
+      throw new UnclearOutcomeError(`${unclear(error)}; ${seen}`, { ...causedBy(error), stream })
+    },
+
+    async discoverStream(primaryId, standbyId, call) {
+      const streams = await listStreamsWithin({ clusterId: primaryId, showCompleted: true }, begin(call))
+      return newest(
+        streams.filter(
+          (stream) =>
+            (stream.primary_cluster_id === primaryId && stream.standby_cluster_id === standbyId) ||
+            (stream.primary_cluster_id === standbyId && stream.standby_cluster_id === primaryId)
+        )
+      )
+    },
+
+    // Waits for requests in flight (each bounded by its timeout); closing twice is harmless.
+    close: () => (closing ??= http.close())
+  }
+}
+
+function clusterPath(id: string): string {
+  return `/api/v1/clusters/${encodeURIComponent(id)}`
+}
+
+function getStreamRequest(id: string): ApiRequest {
+  return { operation: 'getStream', method: 'GET', path: `/api/v1/physical-replication-streams/${encodeURIComponent(id)}` }
+}
+
+function getDisruptionRequest(id: string): ApiRequest {
+  return { operation: 'getDisruption', method: 'GET', path: `${clusterPath(id)}/disrupt` }
+}
+
+function failed(error: CloudApiError): Attempt<never> {
+  return { ok: false, error }
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch {
+    return { ok: false }
+  }
+}
+
+function summarize(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    .join('; ')
+}
+
+function describeAnswer(status: number, apiCode: number | undefined, apiMessage: string | undefined): string {
+  return `HTTP ${status}${apiCode === undefined ? '' : ` (code ${apiCode})`}${apiMessage ? `: ${apiMessage}` : ''}`
+}
+
+// No answer, a server error, or a success we could not read: the mutation may have taken effect.
+// A 429 means it was not processed.
+function isUnclear(error: CloudApiError): boolean {
+  return error.kind === 'invalid_response' || (isTransient(error) && error.status !== 429)
+}
+
+function unclear(error: CloudApiError): string {
+  return `outcome unclear after ${error.kind === 'http' || error.kind === 'rate_limited' ? `HTTP ${error.status}` : error.kind}`
+}
+
+function readFailure(error: CloudApiError | undefined): string {
+  return `read-back failed (${error?.message})`
+}
+
+function causedBy(error: CloudApiError) {
+  return {
+    operation: error.operation,
+    status: error.status,
+    apiCode: error.apiCode,
+    apiMessage: error.apiMessage,
+    retryAfterMs: error.retryAfterMs,
+    until: error.until,
+    cause: error
+  }
+}
+
+function tookEffect(stream: Stream, requested: StreamChange['status']): boolean {
+  return stream.status === requested || (requested === 'FAILING_OVER' && stream.status === 'COMPLETED')
+}
+
+function sameDisruption(actual: RegionalDisruptorSpecification[], wanted: RegionalDisruptorSpecification[]): boolean {
+  const canonical = (specs: RegionalDisruptorSpecification[]) =>
+    JSON.stringify(
+      specs
+        .map((spec) => ({
+          region_code: spec.region_code,
+          is_whole_region: spec.is_whole_region,
+          azs: [...(spec.azs ?? [])].sort(),
+          pods: [...(spec.pods ?? [])].sort()
+        }))
+        .map((spec) => JSON.stringify(spec))
+        .sort()
+    )
+  return canonical(actual) === canonical(wanted)
+}
+
+function newest(streams: Stream[]): Stream | undefined {
+  return streams.reduce<Stream | undefined>(
+    (best, stream) => (best === undefined || Date.parse(stream.created_at) > Date.parse(best.created_at) ? stream : best),
+    undefined
+  )
+}

@@ -1,0 +1,246 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseEnv } from 'node:util'
+import { z } from 'zod'
+
+// The environment schema. Names and defaults of the Python tool are kept as they
+// were; the variables it never had are added after them. Durations are seconds and
+// accept fractions so tests and demos can run a whole timeline in seconds.
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const sslModes = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const
+
+const text = (what: string) => z.string({ error: `is required (${what})` }).trim().min(1, `is required (${what})`)
+
+const optionalText = z.string().trim().min(1).optional()
+
+const uuid = (what: string) => text(what).pipe(z.guid({ error: 'must be a cluster UUID (8-4-4-4-12 hexadecimal digits)' }))
+
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' }))
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v))
+    .prefault(fallback ? 'true' : 'false')
+
+const secondsValue = (allowZero: boolean) => {
+  const problem = allowZero ? 'must be a number of seconds, 0 or more' : 'must be a number of seconds greater than 0'
+  return z
+    .string()
+    .trim()
+    .pipe(
+      z.coerce
+        .number<string>({ error: problem })
+        .refine((v) => Number.isFinite(v) && (allowZero ? v >= 0 : v > 0), problem)
+    )
+}
+
+const seconds = (fallback: number, allowZero = false) => secondsValue(allowZero).prefault(String(fallback))
+
+const integer = (fallback: number, min: number, max: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .pipe(
+      z.coerce
+        .number<string>({ error: `must be ${what}` })
+        .refine((v) => Number.isInteger(v) && v >= min && v <= max, `must be ${what}`)
+    )
+    .prefault(String(fallback))
+
+const port = (fallback: number) => integer(fallback, 0, 65535, 'a TCP port (0 to 65535)')
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''))
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine(
+    (v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol),
+    'must be a postgresql:// connection string'
+  )
+  .optional()
+
+const timestamp = z
+  .string()
+  .trim()
+  .pipe(z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z' }))
+  .optional()
+
+const EnvSchema = z
+  .object({
+    COCKROACH_API_SECRET_KEY: text('the CockroachDB Cloud service account API key'),
+    PRIMARY_CLUSTER_ID: uuid('the primary cluster UUID'),
+    STANDBY_CLUSTER_ID: uuid('the standby cluster UUID'),
+    PCR_STREAM_ID: optionalText.pipe(z.guid({ error: 'must be a stream UUID' }).optional()),
+    HEALTH_CHECK_INTERVAL: seconds(30),
+    HEALTH_CHECK_TIMEOUT: seconds(10),
+    FAILURE_THRESHOLD: integer(3, 1, 1000, 'a whole number from 1 to 1000'),
+    FAILOVER_DELAY: seconds(60, true),
+    FAILOVER_TO_LATEST: flag(true),
+    FAILOVER_AT_TIMESTAMP: timestamp,
+    PRIMARY_CLUSTER_ENDPOINT: postgresUrl,
+    PRIMARY_SQL_DNS: optionalText,
+    STANDBY_SQL_DNS: optionalText,
+    ENABLE_PROMETHEUS: flag(false),
+    PROMETHEUS_PORT: port(8000),
+    COCKROACH_API_URL: httpUrl.prefault('https://cockroachlabs.cloud'),
+    PORT: port(8080),
+    HOST: text('the address to listen on').prefault('0.0.0.0'),
+    LOG_LEVEL: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }))
+      .prefault('info'),
+    ADMIN_TOKEN: z.string().trim().min(16, 'must be at least 16 characters long').optional(),
+    AUTO_FAILOVER: flag(true),
+    MAX_DATA_LOSS_SECONDS: secondsValue(false).optional(),
+    FAILOVER_TIMEOUT: seconds(900),
+    STANDBY_CLUSTER_ENDPOINT: postgresUrl,
+    DATABASE_NAME: text('the database applications connect to').prefault('defaultdb'),
+    DB_SSLMODE: z
+      .string()
+      .trim()
+      .pipe(z.enum(sslModes, { error: `must be one of ${sslModes.join(', ')}` }))
+      .prefault('verify-full')
+  })
+  // Cross-variable rules run even when another variable is invalid, so every
+  // problem is reported at once; each rule looks only at values that parsed.
+  .superRefine(
+    (env, ctx) => {
+      const primary = env.PRIMARY_CLUSTER_ID
+      const standby = env.STANDBY_CLUSTER_ID
+      if (typeof primary === 'string' && typeof standby === 'string' && primary.toLowerCase() === standby.toLowerCase()) {
+        ctx.addIssue({ code: 'custom', path: ['STANDBY_CLUSTER_ID'], message: 'must differ from PRIMARY_CLUSTER_ID' })
+      }
+      if (env.FAILOVER_TO_LATEST === false && env.FAILOVER_AT_TIMESTAMP === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['FAILOVER_AT_TIMESTAMP'],
+          message: 'is required when FAILOVER_TO_LATEST is false'
+        })
+      }
+      const ports = [env.PORT, env.PROMETHEUS_PORT]
+      if (env.ENABLE_PROMETHEUS === true && ports.every((p) => typeof p === 'number') && ports[0] !== 0 && ports[0] === ports[1]) {
+        ctx.addIssue({ code: 'custom', path: ['PROMETHEUS_PORT'], message: 'must differ from PORT' })
+      }
+    },
+    { when: () => true }
+  )
+
+export type LogLevel = (typeof logLevels)[number]
+export type SslMode = (typeof sslModes)[number]
+
+export interface Config {
+  apiKey: string
+  apiUrl: string
+  primaryClusterId: string
+  standbyClusterId: string
+  streamId?: string
+  healthCheckIntervalSeconds: number
+  healthCheckTimeoutSeconds: number
+  failureThreshold: number
+  failoverDelaySeconds: number
+  failoverToLatest: boolean
+  failoverAtTimestamp?: string
+  primaryClusterEndpoint?: string
+  standbyClusterEndpoint?: string
+  primarySqlDns?: string
+  standbySqlDns?: string
+  enablePrometheus: boolean
+  prometheusPort: number
+  port: number
+  host: string
+  logLevel: LogLevel
+  adminToken?: string
+  autoFailover: boolean
+  maxDataLossSeconds?: number
+  failoverTimeoutSeconds: number
+  databaseName: string
+  dbSslmode: SslMode
+}
+
+export interface LoadedConfig {
+  config: Config
+  // Settings that are valid but probably not what the operator meant.
+  warnings: string[]
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+// An empty value (`KEY=` in a .env file) means "unset", as it did for the Python tool.
+function withoutEmpty(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''))
+}
+
+// Values from the process environment win over the .env file.
+export function readEnv(env: Env, dotenvPath?: string): Env {
+  const fromFile = dotenvPath !== undefined && existsSync(dotenvPath) ? parseEnv(readFileSync(dotenvPath, 'utf8')) : {}
+  return { ...withoutEmpty(fromFile), ...withoutEmpty(env) }
+}
+
+export function parseConfig(env: Env): LoadedConfig {
+  const result = EnvSchema.safeParse(withoutEmpty(env))
+  if (!result.success) {
+    // Every message is written here, none comes from the input: a secret's value is never echoed.
+    const problems = result.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`)
+    throw new ConfigError([...new Set(problems)])
+  }
+  const e = result.data
+  const warnings: string[] = []
+  if (e.FAILOVER_TO_LATEST && e.FAILOVER_AT_TIMESTAMP !== undefined) {
+    warnings.push('FAILOVER_AT_TIMESTAMP is ignored because FAILOVER_TO_LATEST is true')
+  }
+  if (e.HEALTH_CHECK_TIMEOUT >= e.HEALTH_CHECK_INTERVAL) {
+    warnings.push('HEALTH_CHECK_TIMEOUT is not shorter than HEALTH_CHECK_INTERVAL: checks will run back to back')
+  }
+  return {
+    warnings,
+    config: {
+      apiKey: e.COCKROACH_API_SECRET_KEY,
+      apiUrl: e.COCKROACH_API_URL,
+      primaryClusterId: e.PRIMARY_CLUSTER_ID,
+      standbyClusterId: e.STANDBY_CLUSTER_ID,
+      streamId: e.PCR_STREAM_ID,
+      healthCheckIntervalSeconds: e.HEALTH_CHECK_INTERVAL,
+      healthCheckTimeoutSeconds: e.HEALTH_CHECK_TIMEOUT,
+      failureThreshold: e.FAILURE_THRESHOLD,
+      failoverDelaySeconds: e.FAILOVER_DELAY,
+      failoverToLatest: e.FAILOVER_TO_LATEST,
+      failoverAtTimestamp: e.FAILOVER_AT_TIMESTAMP,
+      primaryClusterEndpoint: e.PRIMARY_CLUSTER_ENDPOINT,
+      standbyClusterEndpoint: e.STANDBY_CLUSTER_ENDPOINT,
+      primarySqlDns: e.PRIMARY_SQL_DNS,
+      standbySqlDns: e.STANDBY_SQL_DNS,
+      enablePrometheus: e.ENABLE_PROMETHEUS,
+      prometheusPort: e.PROMETHEUS_PORT,
+      port: e.PORT,
+      host: e.HOST,
+      logLevel: e.LOG_LEVEL,
+      adminToken: e.ADMIN_TOKEN,
+      autoFailover: e.AUTO_FAILOVER,
+      maxDataLossSeconds: e.MAX_DATA_LOSS_SECONDS,
+      failoverTimeoutSeconds: e.FAILOVER_TIMEOUT,
+      databaseName: e.DATABASE_NAME,
+      dbSslmode: e.DB_SSLMODE
+    }
+  }
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): LoadedConfig {
+  return parseConfig(readEnv(env, join(cwd, '.env')))
+}

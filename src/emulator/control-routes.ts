@@ -1,0 +1,92 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { ClusterState, NodeStatus } from '../cloud/schemas.js'
+import { toApiError } from './api-error.js'
+import { clusterOperationStatuses } from './clusters.js'
+import { FaultSpec, type FaultRegistry } from './faults.js'
+import { jsonValue, parseWith, readJson } from './json-body.js'
+import type { RequestLog } from './request-log.js'
+import type { EmulatorState } from './state.js'
+
+// The control API (under /_emulator): lets tests and demos look inside the
+// emulator and steer it. No authentication, no rate limit, not logged.
+
+export interface ControlDependencies {
+  state: EmulatorState
+  faults: FaultRegistry
+  requests: RequestLog
+  /** Back to the seed, without faults, logged requests or rate-limit history. */
+  reset(): void
+}
+
+const NodesChange = z.strictObject({
+  status: NodeStatus,
+  names: z.array(z.string()).min(1).optional()
+})
+
+const ClusterChange = z
+  .strictObject({
+    state: ClusterState.optional(),
+    operation_status: z.enum(clusterOperationStatuses).optional()
+  })
+  .refine((change) => change.state !== undefined || change.operation_status !== undefined, {
+    message: 'give state, operation_status or both'
+  })
+
+const ClockChange = z.strictObject({ advance_seconds: z.number().positive() })
+
+function body<T>(schema: z.ZodType<T>, request: FastifyRequest, what: string): T {
+  return parseWith(schema, jsonValue(readJson(request.body as string | undefined)), what)
+}
+
+export async function controlRoutes(app: FastifyInstance, deps: ControlDependencies): Promise<void> {
+  const { state, faults, requests } = deps
+
+  app.setErrorHandler((error, _request, reply) => {
+    const apiError = toApiError(error)
+    reply.code(apiError.httpStatus).send({ error: apiError.message })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: `no control route ${request.method} ${request.url}` })
+  })
+
+  app.get('/state', async () => ({ ...state.snapshot(), faults: faults.list() }))
+
+  app.post('/reset', async (_request, reply) => {
+    deps.reset()
+    return reply.code(204).send()
+  })
+
+  app.put<{ Params: { id: string } }>('/clusters/:id/nodes', async (request) => {
+    const change = body(NodesChange, request, 'node change')
+    state.setNodeStatus(request.params.id, change.status, change.names)
+    return state.describeCluster(request.params.id)
+  })
+
+  app.patch<{ Params: { id: string } }>('/clusters/:id', async (request) => {
+    const change = body(ClusterChange, request, 'cluster change')
+    state.patchCluster(request.params.id, change)
+    return state.describeCluster(request.params.id)
+  })
+
+  app.post('/clock', async (request) => {
+    return state.advanceClock(body(ClockChange, request, 'clock change').advance_seconds)
+  })
+
+  app.post('/faults', async (request, reply) => {
+    const fault = faults.add(body(FaultSpec, request, 'fault'))
+    return reply.code(201).send({ id: fault.id })
+  })
+
+  app.delete('/faults', async (_request, reply) => {
+    faults.clear()
+    return reply.code(204).send()
+  })
+
+  app.get('/requests', async () => ({ requests: requests.list() }))
+
+  app.delete('/requests', async (_request, reply) => {
+    requests.clear()
+    return reply.code(204).send()
+  })
+}

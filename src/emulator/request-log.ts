@@ -1,0 +1,38 @@
+import type { Operation } from './faults.js'
+
+// The API requests the emulator received, so tests can check what a client
+// sent, including requests that were refused or hit by a fault.
+
+export interface LoggedRequest {
+  method: string
+  path: string
+  /** Null for a path the API does not have. */
+  operation: Operation | null
+  query: Record<string, unknown>
+  /** The JSON body, the raw text when it is not JSON, or null when absent. */
+  body: unknown
+  /** The HTTP status answered; null when no answer went out (hang, reset). */
+  status: number | null
+  /** When the request arrived, by the emulator's clock. */
+  at: string
+  /** The id of the fault applied to it, if any. */
+  fault: string | null
+}
+
+export type RequestLog = ReturnType<typeof createRequestLog>
+
+export function createRequestLog() {
+  let entries: LoggedRequest[] = []
+  return {
+    add(entry: LoggedRequest): LoggedRequest {
+      entries.push(entry)
+      return entry
+    },
+    list(): LoggedRequest[] {
+      return entries
+    },
+    clear() {
+      entries = []
+    }
+  }
+}

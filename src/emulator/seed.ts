@@ -1,0 +1,60 @@
+import type { ClusterState } from '../cloud/schemas.js'
+
+// What the emulator starts from, and returns to on reset.
+
+export const DEFAULT_PRIMARY_ID = 'c0ffee00-0000-4000-8000-000000000001'
+export const DEFAULT_STANDBY_ID = 'c0ffee00-0000-4000-8000-000000000002'
+export const DEFAULT_STREAM_ID = '5eed0000-0000-4000-8000-000000000000'
+export const DEFAULT_API_KEY = 'emulator-secret-key'
+
+export type CloudProvider = 'GCP' | 'AWS' | 'AZURE'
+export type Plan = 'BASIC' | 'STANDARD' | 'ADVANCED'
+export type StreamSeed = 'replicating' | 'starting' | 'none'
+
+export interface ClusterSeed {
+  id: string
+  name: string
+  /** The cluster's only region; clusters in a PCR stream are single-region. */
+  region: string
+  cloudProvider?: CloudProvider
+  plan?: Plan
+  state?: ClusterState
+  nodeCount?: number
+  /** The region's SQL host; tests point it at 127.0.0.1. */
+  sqlDns?: string
+  cockroachVersion?: string
+}
+
+export interface Timings {
+  /** How long a new stream stays STARTING (network setup and initial scan). */
+  startingSeconds: number
+  /** How long FAILING_OVER lasts once the failover time is reached. */
+  failoverSeconds: number
+  /** How far replicated_time trails the clock while replicating. */
+  lagSeconds: number
+  /** How far back retained_time reaches once the stream is old enough. */
+  retentionSeconds: number
+  /** How long operation_status reports a disruption being applied. */
+  disruptionApplySeconds: number
+}
+
+export const DEFAULT_TIMINGS: Timings = {
+  startingSeconds: 300,
+  failoverSeconds: 60,
+  lagSeconds: 10,
+  retentionSeconds: 4 * 3600,
+  disruptionApplySeconds: 5
+}
+
+export interface DefaultClusterOverrides {
+  primary?: Partial<ClusterSeed>
+  standby?: Partial<ClusterSeed>
+}
+
+/** A primary in us-east1 and a standby in us-west2, both Advanced on GCP. */
+export function defaultClusterSeeds(overrides: DefaultClusterOverrides = {}): ClusterSeed[] {
+  return [
+    { id: DEFAULT_PRIMARY_ID, name: 'pcr-primary', region: 'us-east1', ...overrides.primary },
+    { id: DEFAULT_STANDBY_ID, name: 'pcr-standby', region: 'us-west2', ...overrides.standby }
+  ]
+}

@@ -1,0 +1,109 @@
+import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { CONTROL_PREFIX, registerApiRoutes } from './api-routes.js'
+import { controlRoutes } from './control-routes.js'
+import { createFaultRegistry, type FaultRegistry } from './faults.js'
+import { createRateLimiter, type RateLimit } from './rate-limit.js'
+import { createRequestLog, type RequestLog } from './request-log.js'
+import { DEFAULT_API_KEY } from './seed.js'
+import { createEmulatorState, type EmulatorState, type StateOptions } from './state.js'
+
+// The Cloud API emulator as an HTTP server: the API under /api/v1, the
+// control API under /_emulator.
+
+export interface EmulatorOptions extends StateOptions {
+  /** The only key the API accepts (default: DEFAULT_API_KEY). */
+  apiKey?: string
+  /** Default 10 requests per second, as the real API; false turns it off. */
+  rateLimit?: RateLimit | false
+  /** Silent unless given. */
+  logger?: FastifyBaseLogger
+}
+
+export interface StartEmulatorOptions extends EmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 0: a free port. */
+  port?: number
+}
+
+export interface Emulator {
+  app: FastifyInstance
+  state: EmulatorState
+  faults: FaultRegistry
+  requests: RequestLog
+}
+
+export interface RunningEmulator {
+  /** Base URL, without /api/v1. */
+  url: string
+  port: number
+  state: EmulatorState
+  faults: FaultRegistry
+  requests: RequestLog
+  close(): Promise<void>
+}
+
+export function createEmulator(options: EmulatorOptions = {}): Emulator {
+  const state = createEmulatorState(options)
+  const faults = createFaultRegistry(state.now)
+  const requests = createRequestLog()
+  const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? { perSecond: 10 }, state.now)
+  const closing = new AbortController()
+
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // A hanging fault keeps its connection open; closing must not wait for it.
+    forceCloseConnections: true,
+    exposeHeadRoutes: false
+  })
+  // Bodies are kept as text: each route decides whether it needs JSON, and a
+  // bad body becomes the API's own error instead of the framework's.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
+  app.addHook('onClose', async () => closing.abort())
+
+  registerApiRoutes(app, {
+    state,
+    faults,
+    requests,
+    limiter,
+    apiKey: options.apiKey ?? DEFAULT_API_KEY,
+    closing: closing.signal
+  })
+  app.register(controlRoutes, {
+    prefix: CONTROL_PREFIX,
+    state,
+    faults,
+    requests,
+    reset() {
+      state.reset()
+      faults.clear()
+      requests.clear()
+      limiter?.reset()
+    }
+  })
+  return { app, state, faults, requests }
+}
+
+/** The URL of a server listening on host:port; an IPv6 address goes in brackets. */
+export function baseUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+export async function startEmulator(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {
+  const { app, state, faults, requests } = createEmulator(options)
+  const host = options.host ?? '127.0.0.1'
+  await app.listen({ host, port: options.port ?? 0 })
+  const { port } = app.server.address() as AddressInfo
+  return {
+    url: baseUrl(host, port),
+    port,
+    state,
+    faults,
+    requests,
+    async close() {
+      await app.close()
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// The decision history: every verdict change and every step toward (or away
+// from) a failover. Logs and metrics are derived from these events, so what an
+// operator reads in /events, in the log and in Prometheus always agrees.
+
+export type EventType =
+  | 'monitor_started'
+  | 'monitor_stopped'
+  | 'check_failed'
+  | 'stream_mismatch'
+  | 'topology_changed'
+  | 'verdict_changed'
+  | 'failure_counted'
+  | 'threshold_reached'
+  | 'double_check_inconclusive'
+  | 'recovered'
+  | 'failover_confirmed'
+  | 'failover_requested'
+  | 'failover_blocked'
+  | 'failover_patched'
+  | 'failover_adopted'
+  | 'failover_failed'
+  | 'failover_timeout'
+  | 'failover_completed'
+  | 'paused'
+  | 'resumed'
+
+export type Severity = 'info' | 'warn' | 'error'
+
+export interface EngineEvent {
+  id: number
+  at: string
+  type: EventType
+  severity: Severity
+  message: string
+  data: Record<string, string | number | boolean | null>
+}
+
+export type EventInput = Omit<EngineEvent, 'id' | 'at' | 'severity'> & { severity?: Severity }
+
+export interface EventLog {
+  emit(input: EventInput): EngineEvent
+  recent(limit: number): EngineEvent[]
+  subscribe(listener: (event: EngineEvent) => void): () => void
+}
+
+export function createEventLog(options: { capacity: number; now: () => number }): EventLog {
+  const buffer: EngineEvent[] = []
+  const listeners = new Set<(event: EngineEvent) => void>()
+  let nextId = 1
+  return {
+    emit(input) {
+      const event: EngineEvent = Object.freeze({
+        ...input,
+        severity: input.severity ?? 'info',
+        data: Object.freeze({ ...input.data }),
+        id: nextId++,
+        at: new Date(options.now()).toISOString()
+      })
+      buffer.push(event)
+      if (buffer.length > options.capacity) buffer.shift()
+      for (const listener of listeners) listener(event)
+      return event
+    },
+    recent(limit) {
+      return limit > 0 ? buffer.slice(-limit).reverse() : []
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    }
+  }
+}

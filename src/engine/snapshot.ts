@@ -1,0 +1,67 @@
+import type { StreamStatus } from '../cloud/schemas.js'
+import type { Verdict } from './verdict.js'
+
+// What every reader (routes, CLI, metrics) sees: one immutable object, replaced
+// whole by the engine after each step, so no reader ever sees half an update and
+// the hot routes do no I/O.
+
+export type Phase = 'starting' | 'normal' | 'suspect' | 'delay' | 'blocked' | 'failing_over' | 'completed'
+
+export type Role = 'primary' | 'standby' | 'detached'
+
+export interface ClusterView {
+  id: string
+  name: string | null
+  role: Role
+  state: string | null
+  operationStatus: string | null
+  verdict: Verdict
+  reason: string
+  nodesLive: number | null
+  nodesTotal: number | null
+  sqlDns: string | null
+  lastCheckedAt: string | null
+}
+
+export interface StreamView {
+  id: string
+  status: StreamStatus
+  primaryClusterId: string
+  standbyClusterId: string
+  createdAt: string
+  replicatedTime: string | null
+  retainedTime: string | null
+  replicationLagSeconds: number | null
+  activatedAt: string | null
+}
+
+export interface FailoverView {
+  streamId: string
+  trigger: 'auto' | 'manual' | 'adopted'
+  requestedBy: string
+  startedAt: string
+  failoverAt: string | null
+  completedAt: string | null
+  timedOut: boolean
+}
+
+export interface Snapshot {
+  phase: Phase
+  activeClusterId: string | null
+  watchedClusterId: string
+  failoverTargetId: string | null
+  clusters: ClusterView[]
+  stream: StreamView | null
+  consecutiveFailures: number
+  threshold: number
+  delayEndsAt: string | null
+  blockedReason: string | null
+  paused: boolean
+  autoFailover: boolean
+  lastCheckAt: string | null
+  monitorStartedAt: string | null
+  lastHealthyAt: string | null
+  estimatedDataLossSeconds: number | null
+  failover: FailoverView | null
+  checks: number
+}

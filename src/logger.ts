@@ -1,0 +1,44 @@
+import pino, { type DestinationStream, type Logger } from 'pino'
+import type { Config } from './config.js'
+
+// Known secrets are removed from every line before it is written, whatever
+// carried them there (a message, an error, a serialized object); the redact
+// paths cover the headers through which request secrets arrive.
+
+const redactPaths = [
+  'req.headers.authorization',
+  'req.headers["x-db-password"]',
+  'headers.authorization',
+  'headers["x-db-password"]',
+  '*.password',
+  '*.apiKey',
+  '*.adminToken',
+  '*.connection_string'
+]
+
+export function secretsOf(config: Config): string[] {
+  const secrets = [config.apiKey, config.adminToken]
+  for (const endpoint of [config.primaryClusterEndpoint, config.standbyClusterEndpoint]) {
+    if (endpoint === undefined) continue
+    const url = new URL(endpoint)
+    secrets.push(decodeURIComponent(url.password), url.password)
+  }
+  return secrets.filter((s): s is string => s !== undefined && s.length >= 4)
+}
+
+export function scrubber(secrets: readonly string[]): (line: string) => string {
+  // JSON escapes a secret with quotes or backslashes, so look for that form too.
+  const forms = [...new Set(secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))].sort((a, b) => b.length - a.length)
+  return (line) => forms.reduce((out, secret) => out.replaceAll(secret, '[REDACTED]'), line)
+}
+
+export function createLogger(
+  options: { level: Config['logLevel']; secrets: readonly string[] },
+  destination: DestinationStream = pino.destination(1)
+): Logger {
+  const scrub = scrubber(options.secrets)
+  return pino(
+    { level: options.level, redact: { paths: redactPaths, censor: '[REDACTED]' } },
+    { write: (line: string) => destination.write(scrub(line)) }
+  )
+}

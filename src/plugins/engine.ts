@@ -1,0 +1,55 @@
+import fp from 'fastify-plugin'
+import type { AppOptions } from '../app-options.js'
+import { createEngine, systemClock, type Engine, type SqlProbe } from '../engine/engine.js'
+import { createSqlProbe } from '../sql/probe.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    engine: Engine
+    clock: { now(): number }
+  }
+}
+
+// The monitor: created with the app, started once the server is ready, stopped
+// (after its current check) when the server closes. Every event becomes one log line.
+export default fp(
+  async (fastify, opts: AppOptions) => {
+    const { config } = opts
+    const clock = opts.clock ?? systemClock
+    const owned: Array<{ close(): Promise<void> }> = []
+    let probes: Record<string, SqlProbe> | undefined = opts.probes
+    if (probes === undefined) {
+      probes = {}
+      const endpoints: Array<[string, string | undefined]> = [
+        [config.primaryClusterId, config.primaryClusterEndpoint],
+        [config.standbyClusterId, config.standbyClusterEndpoint]
+      ]
+      for (const [id, connectionString] of endpoints) {
+        if (connectionString === undefined) continue
+        const probe = createSqlProbe({ connectionString, timeoutSeconds: config.healthCheckTimeoutSeconds })
+        probes[id] = probe
+        owned.push(probe)
+      }
+    }
+    const engine = createEngine({
+      settings: { ...config, evidence: opts.evidence },
+      cloud: fastify.cloud,
+      probes,
+      clock,
+      coordinator: opts.coordinator
+    })
+    const log = fastify.log.child({ component: 'engine' })
+    engine.onEvent((event) => {
+      log[event.severity]({ event: event.type, eventId: event.id, ...event.data }, event.message)
+    })
+    fastify.metrics.attach(engine)
+    fastify.decorate('engine', engine)
+    fastify.decorate('clock', clock)
+    fastify.addHook('onReady', async () => engine.start())
+    fastify.addHook('onClose', async () => {
+      await engine.stop()
+      await Promise.all(owned.map((p) => p.close()))
+    })
+  },
+  { name: 'engine', dependencies: ['cloud', 'metrics'] }
+)

@@ -1,0 +1,196 @@
+import { createServer, type Server } from 'node:http'
+import fp from 'fastify-plugin'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { RequestEvent } from '../cloud/client.js'
+import { streamStatuses } from '../cloud/schemas.js'
+import type { Engine } from '../engine/engine.js'
+import type { EngineEvent } from '../engine/events.js'
+import type { AppOptions } from '../app-options.js'
+
+// Prometheus series. Counters are derived from engine events and client
+// requests, gauges from the latest snapshot at scrape time, so /metrics, /events
+// and the log always agree. Each app has its own registry.
+
+export interface Metrics {
+  registry: Registry
+  observeApiRequest(event: RequestEvent): void
+  attach(engine: Engine): void
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
+
+const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failing_over', 'completed'] as const
+const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
+
+export function createMetrics(): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  const apiRequests = new Counter({
+    name: 'pcr_cloud_api_requests_total',
+    help: 'Cloud API requests by operation and status (HTTP code, or timeout/network/invalid_response/rate_limited_local)',
+    labelNames: ['operation', 'status'],
+    registers
+  })
+  const apiLatency = new Histogram({
+    name: 'pcr_cloud_api_request_duration_seconds',
+    help: 'Cloud API request latency',
+    labelNames: ['operation'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers
+  })
+  const checks = new Counter({
+    name: 'pcr_checks_total',
+    help: 'Health checks by cluster and verdict',
+    labelNames: ['cluster_id', 'verdict'],
+    registers
+  })
+  const events = new Counter({ name: 'pcr_events_total', help: 'Engine events by type', labelNames: ['type'], registers })
+  const failovers = new Counter({
+    name: 'pcr_failovers_total',
+    help: 'Failovers by trigger and result (requested, started, adopted, failed, completed, timeout)',
+    labelNames: ['trigger', 'result'],
+    registers
+  })
+  const blocked = new Counter({
+    name: 'pcr_failover_blocked_total',
+    help: 'Failovers blocked, by reason code',
+    labelNames: ['code'],
+    registers
+  })
+  const failoverDuration = new Histogram({
+    name: 'pcr_failover_duration_seconds',
+    help: 'From the failover request (or its adoption) to COMPLETED',
+    buckets: [5, 15, 30, 60, 120, 300, 600, 900, 1800],
+    registers
+  })
+  let engine: Engine | undefined
+  const fromSnapshot = (name: string, help: string, labelNames: string[], fill: (g: Gauge, e: Engine) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset()
+        if (engine !== undefined) fill(this, engine)
+      }
+    })
+  fromSnapshot('pcr_consecutive_failures', 'Consecutive unhealthy checks of the watched cluster', [], (g, e) =>
+    g.set(e.snapshot().consecutiveFailures)
+  )
+  fromSnapshot('pcr_failure_threshold', 'FAILURE_THRESHOLD', [], (g, e) => g.set(e.snapshot().threshold))
+  fromSnapshot('pcr_cluster_health', '1 for the current verdict of each cluster', ['cluster_id', 'verdict'], (g, e) => {
+    for (const c of e.snapshot().clusters) for (const v of verdicts) g.set({ cluster_id: c.id, verdict: v }, c.verdict === v ? 1 : 0)
+  })
+  fromSnapshot('pcr_cluster_nodes_live', 'Live nodes of each cluster at its last check', ['cluster_id'], (g, e) => {
+    for (const c of e.snapshot().clusters) if (c.nodesLive !== null) g.set({ cluster_id: c.id }, c.nodesLive)
+  })
+  fromSnapshot('pcr_active_cluster_info', 'The active (writable) cluster', ['cluster_id', 'name'], (g, e) => {
+    const s = e.snapshot()
+    const active = s.clusters.find((c) => c.id === s.activeClusterId)
+    if (active !== undefined) g.set({ cluster_id: active.id, name: active.name ?? '' }, 1)
+  })
+  fromSnapshot('pcr_phase', '1 for the current phase', ['phase'], (g, e) => {
+    const phase = e.snapshot().phase
+    for (const p of phases) g.set({ phase: p }, p === phase ? 1 : 0)
+  })
+  fromSnapshot('pcr_stream_status', '1 for the status of the newest stream', ['stream_id', 'status'], (g, e) => {
+    const stream = e.snapshot().stream
+    if (stream !== null) for (const st of streamStatuses) g.set({ stream_id: stream.id, status: st }, st === stream.status ? 1 : 0)
+  })
+  fromSnapshot('pcr_replication_lag_seconds', 'replication_lag_seconds of the newest stream', [], (g, e) => {
+    const lag = e.snapshot().stream?.replicationLagSeconds
+    if (lag !== null && lag !== undefined) g.set(lag)
+  })
+  fromSnapshot('pcr_estimated_data_loss_seconds', 'Last healthy time of the primary minus the latest replicated time', [], (g, e) => {
+    const loss = e.snapshot().estimatedDataLossSeconds
+    if (loss !== null) g.set(loss)
+  })
+  fromSnapshot('pcr_paused', '1 while automatic failover is paused', [], (g, e) => g.set(e.snapshot().paused ? 1 : 0))
+  fromSnapshot('pcr_auto_failover_enabled', 'AUTO_FAILOVER', [], (g, e) => g.set(e.snapshot().autoFailover ? 1 : 0))
+  fromSnapshot('pcr_last_check_timestamp_seconds', 'When the last check finished', [], (g, e) => {
+    const at = e.snapshot().lastCheckAt
+    if (at !== null) g.set(Date.parse(at) / 1000)
+  })
+
+  function onEvent(event: EngineEvent): void {
+    events.inc({ type: event.type })
+    const trigger = String(event.data.trigger ?? 'auto')
+    switch (event.type) {
+      case 'failover_blocked':
+        blocked.inc({ code: String(event.data.code) })
+        return
+      case 'failover_requested':
+        failovers.inc({ trigger, result: 'requested' })
+        return
+      case 'failover_patched':
+        failovers.inc({ trigger: String(event.data.trigger), result: 'started' })
+        return
+      case 'failover_adopted':
+        failovers.inc({ trigger: 'adopted', result: 'adopted' })
+        return
+      case 'failover_failed':
+        failovers.inc({ trigger, result: 'failed' })
+        return
+      case 'failover_timeout':
+        failovers.inc({ trigger, result: 'timeout' })
+        return
+      case 'failover_completed':
+        failovers.inc({ trigger, result: 'completed' })
+        failoverDuration.observe(Number(event.data.durationSeconds))
+        return
+    }
+  }
+
+  return {
+    registry,
+    observeApiRequest(event) {
+      const status = event.status !== undefined ? String(event.status) : event.outcome
+      apiRequests.inc({ operation: event.operation, status })
+      if (event.outcome !== 'rate_limited_local') apiLatency.observe({ operation: event.operation }, event.durationMs / 1000)
+    },
+    attach(e) {
+      engine = e
+      e.onEvent(onEvent)
+      e.onCheck((c) => checks.inc({ cluster_id: c.clusterId, verdict: c.verdict }))
+    }
+  }
+}
+
+export default fp(
+  async (fastify, opts: AppOptions) => {
+    const metrics = createMetrics()
+    fastify.decorate('metrics', metrics)
+    if (!opts.config.enablePrometheus) return
+    // ENABLE_PROMETHEUS keeps the Python tool's separate metrics port.
+    let server: Server | undefined
+    fastify.addHook('onReady', async () => {
+      server = createServer((req, res) => {
+        if (req.method !== 'GET' || req.url !== '/metrics') {
+          res.writeHead(404).end()
+          return
+        }
+        metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+          () => res.writeHead(500).end()
+        )
+      })
+      await new Promise<void>((resolve, reject) => {
+        server?.once('error', reject).listen(opts.config.prometheusPort, opts.config.host, resolve)
+      })
+      const address = server.address()
+      fastify.log.info({ port: typeof address === 'object' && address !== null ? address.port : undefined }, 'prometheus metrics listening')
+    })
+    fastify.addHook('onClose', async () => {
+      if (server === undefined) return
+      server.closeAllConnections()
+      await new Promise((resolve) => server?.close(resolve))
+    })
+  },
+  { name: 'metrics' }
+)

@@ -1,0 +1,32 @@
+import Fastify from 'fastify'
+import closeWithGrace from 'close-with-grace'
+import app, { serverOptions } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { createLogger, secretsOf } from './logger.js'
+
+// The process entry: configuration, logger, the Fastify instance, the listener,
+// and a graceful stop on SIGINT/SIGTERM.
+
+async function main(): Promise<void> {
+  let loaded
+  try {
+    loaded = loadConfig()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`pcr-sidecar: ${err.message}\n`)
+    process.exit(2)
+  }
+  const { config, warnings } = loaded
+  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) })
+  for (const warning of warnings) logger.warn(warning)
+  const fastify = Fastify({ ...serverOptions, loggerInstance: logger })
+  await fastify.register(app, { config })
+  closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
+    if (err !== undefined) logger.error({ err }, 'stopping after an error')
+    else logger.info({ signal }, 'stopping')
+    await fastify.close()
+  })
+  await fastify.listen({ port: config.port, host: config.host })
+}
+
+await main()

@@ -1,0 +1,216 @@
+import t from 'tap'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError, loadConfig, parseConfig } from '../src/config.js'
+
+const required = {
+  COCKROACH_API_SECRET_KEY: 'CCDB1_secretvalue',
+  PRIMARY_CLUSTER_ID: '3f2a8b1c-0d4e-4f5a-9b6c-7d8e9f0a1b2c',
+  STANDBY_CLUSTER_ID: '9c8b7a6f-5e4d-4c3b-8a29-180f7e6d5c4b'
+}
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  throw new Error('configuration was accepted')
+}
+
+t.test('the Python tool defaults are kept', async (t) => {
+  const { config, warnings } = parseConfig(required)
+  t.match(config, {
+    apiKey: required.COCKROACH_API_SECRET_KEY,
+    primaryClusterId: required.PRIMARY_CLUSTER_ID,
+    standbyClusterId: required.STANDBY_CLUSTER_ID,
+    healthCheckIntervalSeconds: 30,
+    healthCheckTimeoutSeconds: 10,
+    failureThreshold: 3,
+    failoverDelaySeconds: 60,
+    failoverToLatest: true,
+    enablePrometheus: false,
+    prometheusPort: 8000
+  })
+  t.equal(config.streamId, undefined, 'PCR_STREAM_ID is discovered when unset')
+  t.equal(config.failoverAtTimestamp, undefined)
+  t.equal(config.primaryClusterEndpoint, undefined)
+  t.same(warnings, [])
+})
+
+t.test('the added variables have their documented defaults', async (t) => {
+  const { config } = parseConfig(required)
+  t.match(config, {
+    apiUrl: 'https://cockroachlabs.cloud',
+    port: 8080,
+    host: '0.0.0.0',
+    logLevel: 'info',
+    autoFailover: true,
+    failoverTimeoutSeconds: 900,
+    databaseName: 'defaultdb',
+    dbSslmode: 'verify-full'
+  })
+  t.equal(config.adminToken, undefined, 'admin routes disabled by default')
+  t.equal(config.maxDataLossSeconds, undefined, 'no data-loss guard by default')
+})
+
+t.test('every variable is read, with fractions for durations', async (t) => {
+  const { config } = parseConfig({
+    ...required,
+    PCR_STREAM_ID: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+    HEALTH_CHECK_INTERVAL: '0.2',
+    HEALTH_CHECK_TIMEOUT: '0.1',
+    FAILURE_THRESHOLD: '5',
+    FAILOVER_DELAY: '0',
+    FAILOVER_TO_LATEST: 'False',
+    FAILOVER_AT_TIMESTAMP: '2026-01-02T15:04:05Z',
+    PRIMARY_CLUSTER_ENDPOINT: 'postgresql://root:pw@primary.example:26257/defaultdb',
+    STANDBY_CLUSTER_ENDPOINT: 'postgres://root:pw@standby.example:26257/defaultdb',
+    PRIMARY_SQL_DNS: 'primary.example',
+    STANDBY_SQL_DNS: 'standby.example',
+    ENABLE_PROMETHEUS: 'yes',
+    PROMETHEUS_PORT: '9100',
+    COCKROACH_API_URL: 'http://127.0.0.1:8090/',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'DEBUG',
+    ADMIN_TOKEN: 'a-long-enough-admin-token',
+    AUTO_FAILOVER: '0',
+    MAX_DATA_LOSS_SECONDS: '30.5',
+    FAILOVER_TIMEOUT: '1.5',
+    DATABASE_NAME: 'app',
+    DB_SSLMODE: 'require'
+  })
+  t.same(config, {
+    apiKey: required.COCKROACH_API_SECRET_KEY,
+    apiUrl: 'http://127.0.0.1:8090',
+    primaryClusterId: required.PRIMARY_CLUSTER_ID,
+    standbyClusterId: required.STANDBY_CLUSTER_ID,
+    streamId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+    healthCheckIntervalSeconds: 0.2,
+    healthCheckTimeoutSeconds: 0.1,
+    failureThreshold: 5,
+    failoverDelaySeconds: 0,
+    failoverToLatest: false,
+    failoverAtTimestamp: '2026-01-02T15:04:05Z',
+    primaryClusterEndpoint: 'postgresql://root:pw@primary.example:26257/defaultdb',
+    standbyClusterEndpoint: 'postgres://root:pw@standby.example:26257/defaultdb',
+    primarySqlDns: 'primary.example',
+    standbySqlDns: 'standby.example',
+    enablePrometheus: true,
+    prometheusPort: 9100,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'debug',
+    adminToken: 'a-long-enough-admin-token',
+    autoFailover: false,
+    maxDataLossSeconds: 30.5,
+    failoverTimeoutSeconds: 1.5,
+    databaseName: 'app',
+    dbSslmode: 'require'
+  })
+})
+
+t.test('empty values mean unset', async (t) => {
+  const { config } = parseConfig({ ...required, HEALTH_CHECK_INTERVAL: '', ADMIN_TOKEN: '  ', PCR_STREAM_ID: '' })
+  t.equal(config.healthCheckIntervalSeconds, 30)
+  t.equal(config.adminToken, undefined)
+  t.equal(config.streamId, undefined)
+})
+
+t.test('one line per problem, naming the variable', async (t) => {
+  const problems = problemsOf({
+    PRIMARY_CLUSTER_ID: 'not-a-uuid',
+    STANDBY_CLUSTER_ID: required.STANDBY_CLUSTER_ID,
+    HEALTH_CHECK_INTERVAL: 'soon',
+    HEALTH_CHECK_TIMEOUT: '0',
+    FAILURE_THRESHOLD: '2.5',
+    FAILOVER_DELAY: '-1',
+    FAILOVER_TO_LATEST: 'maybe',
+    FAILOVER_AT_TIMESTAMP: 'yesterday',
+    PORT: '70000',
+    LOG_LEVEL: 'loud',
+    DB_SSLMODE: 'sometimes',
+    COCKROACH_API_URL: 'ftp://example.com'
+  })
+  t.same(problems, [
+    'COCKROACH_API_SECRET_KEY: is required (the CockroachDB Cloud service account API key)',
+    'PRIMARY_CLUSTER_ID: must be a cluster UUID (8-4-4-4-12 hexadecimal digits)',
+    'HEALTH_CHECK_INTERVAL: must be a number of seconds greater than 0',
+    'HEALTH_CHECK_TIMEOUT: must be a number of seconds greater than 0',
+    'FAILURE_THRESHOLD: must be a whole number from 1 to 1000',
+    'FAILOVER_DELAY: must be a number of seconds, 0 or more',
+    'FAILOVER_TO_LATEST: must be true or false',
+    'FAILOVER_AT_TIMESTAMP: must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z',
+    'COCKROACH_API_URL: must be an http(s) URL',
+    'PORT: must be a TCP port (0 to 65535)',
+    'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+    'DB_SSLMODE: must be one of disable, allow, prefer, require, verify-ca, verify-full'
+  ])
+})
+
+t.test('rules across variables', async (t) => {
+  t.same(problemsOf({ ...required, STANDBY_CLUSTER_ID: required.PRIMARY_CLUSTER_ID.toUpperCase() }), [
+    'STANDBY_CLUSTER_ID: must differ from PRIMARY_CLUSTER_ID'
+  ])
+  t.same(problemsOf({ ...required, FAILOVER_TO_LATEST: 'false' }), [
+    'FAILOVER_AT_TIMESTAMP: is required when FAILOVER_TO_LATEST is false'
+  ])
+  t.same(problemsOf({ ...required, ENABLE_PROMETHEUS: 'true', PORT: '9000', PROMETHEUS_PORT: '9000' }), [
+    'PROMETHEUS_PORT: must differ from PORT'
+  ])
+  t.doesNotThrow(() => parseConfig({ ...required, PORT: '9000', PROMETHEUS_PORT: '9000' }), 'same port is fine while disabled')
+})
+
+t.test('settings that are valid but suspicious give warnings', async (t) => {
+  const { warnings } = parseConfig({
+    ...required,
+    FAILOVER_AT_TIMESTAMP: '2026-01-02T15:04:05Z',
+    HEALTH_CHECK_INTERVAL: '5',
+    HEALTH_CHECK_TIMEOUT: '5'
+  })
+  t.same(warnings, [
+    'FAILOVER_AT_TIMESTAMP is ignored because FAILOVER_TO_LATEST is true',
+    'HEALTH_CHECK_TIMEOUT is not shorter than HEALTH_CHECK_INTERVAL: checks will run back to back'
+  ])
+})
+
+t.test('problems never echo a secret value', async (t) => {
+  const secrets = {
+    ADMIN_TOKEN: 'tooShortSecret',
+    PRIMARY_CLUSTER_ENDPOINT: 'mysql://admin:hunter2-primary@db.example/app',
+    STANDBY_CLUSTER_ENDPOINT: 'not a url hunter2-standby'
+  }
+  const problems = problemsOf({ ...required, ...secrets })
+  t.equal(problems.length, 3)
+  const text = problems.join('\n')
+  for (const value of ['tooShortSecret', 'hunter2-primary', 'hunter2-standby', required.COCKROACH_API_SECRET_KEY]) {
+    t.notOk(text.includes(value), `no trace of ${value.slice(0, 4)}…`)
+  }
+  t.match(text, /ADMIN_TOKEN: must be at least 16 characters long/)
+  t.match(text, /PRIMARY_CLUSTER_ENDPOINT: must be a postgresql:\/\/ connection string/)
+})
+
+t.test('a .env file in the working directory is read, and the environment wins', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcr-config-'))
+  writeFileSync(
+    join(dir, '.env'),
+    [
+      '# comment',
+      `COCKROACH_API_SECRET_KEY=${required.COCKROACH_API_SECRET_KEY}`,
+      `PRIMARY_CLUSTER_ID=${required.PRIMARY_CLUSTER_ID}`,
+      `STANDBY_CLUSTER_ID="${required.STANDBY_CLUSTER_ID}"`,
+      'FAILURE_THRESHOLD=7',
+      'PORT=9999',
+      'HOST='
+    ].join('\n')
+  )
+  const { config } = loadConfig({ PORT: '1234', HOST: '' }, dir)
+  t.equal(config.failureThreshold, 7, 'from the file')
+  t.equal(config.port, 1234, 'the environment wins')
+  t.equal(config.host, '0.0.0.0', 'empty in both means the default')
+  t.equal(config.standbyClusterId, required.STANDBY_CLUSTER_ID, 'quotes are removed')
+  t.throws(() => loadConfig({}, tmpdir() + '/no-such-dir'), ConfigError, 'no file, no environment: refused')
+})

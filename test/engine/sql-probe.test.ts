@@ -1,0 +1,54 @@
+import t from 'tap'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { startPostgres } from '../helpers/postgres.js'
+
+t.test('with a SQL probe, the API alone cannot fail the primary over; SQL failing too does', async (t) => {
+  const primarySql = await startPostgres()
+  t.teardown(() => primarySql.destroy())
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud, { PRIMARY_CLUSTER_ENDPOINT: primarySql.url() })
+  await svc.fastify.engine.nextCheck()
+  await cloud.setNodes(PRIMARY, 'NOT_READY')
+  for (let i = 0; i < 6; i++) await svc.fastify.engine.nextCheck()
+  t.equal(await cloud.patches(), 0, 'SQL still answers: not down')
+  const view = (await svc.get('/clusters')).body.clusters[0]
+  t.match(view, { id: PRIMARY, verdict: 'healthy', reason: '0 of 3 nodes live; SQL answers' })
+
+  await primarySql.stop()
+  const completed = await svc.waitForEvent('failover_completed')
+  t.equal(completed.data.activeClusterId, STANDBY)
+  t.equal(await cloud.patches(), 1)
+  const down = svc.events().find((e) => e.type === 'verdict_changed' && e.data.to === 'unhealthy')
+  t.match(down?.data.reason, /0 of 3 nodes live; SQL fails: refused/)
+})
+
+t.test('SQL failing alone (our network position) is not an outage', async (t) => {
+  const primarySql = await startPostgres()
+  t.teardown(() => primarySql.destroy())
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud, { PRIMARY_CLUSTER_ENDPOINT: primarySql.url() })
+  await svc.fastify.engine.nextCheck()
+  await primarySql.stop()
+  for (let i = 0; i < 8; i++) await svc.fastify.engine.nextCheck()
+  t.equal(await cloud.patches(), 0)
+  t.equal(svc.fastify.engine.snapshot().clusters[0]?.verdict, 'healthy')
+  await primarySql.start()
+})
+
+t.test('a standby that does not answer SQL is not failed over to', async (t) => {
+  const standbySql = await startPostgres()
+  t.teardown(() => standbySql.destroy())
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud, { STANDBY_CLUSTER_ENDPOINT: standbySql.url() })
+  await svc.fastify.engine.nextCheck()
+  await standbySql.stop()
+  const refused = await svc.post('/admin/failover', {}, admin)
+  t.equal(refused.status, 409)
+  t.equal(refused.body.code, 'standby_unusable')
+  t.match(refused.body.message, /does not answer SQL/)
+  await standbySql.start()
+  const ok = await svc.post('/admin/failover', {}, admin)
+  t.equal(ok.status, 202)
+  await svc.waitForEvent('failover_completed')
+  t.equal(await cloud.patches(), 1)
+})

@@ -1,0 +1,92 @@
+import t from 'tap'
+import { advance, initialTimeline, nextCheckIn, type TimelineState, type TimelineStep } from '../../src/engine/timeline.js'
+import type { Verdict } from '../../src/engine/verdict.js'
+
+const policy = { threshold: 3, intervalMs: 30_000, delayMs: 60_000 }
+
+// Feeds verdicts one interval apart, starting at 0, and returns the steps.
+function run(verdicts: Verdict[], p = policy, start: TimelineState = initialTimeline) {
+  let state = start
+  const steps: Array<TimelineStep['kind'] | null> = []
+  verdicts.forEach((v, i) => {
+    const r = advance(state, v, i * p.intervalMs, p)
+    state = r.state
+    steps.push(r.step?.kind ?? null)
+  })
+  return { state, steps }
+}
+
+t.test('the Python tool timeline: 3 failures, 60 s delay, double-check', async (t) => {
+  // T+0:00 healthy; failures at 0:30, 1:00, 1:30 (threshold); 2:00 inside the delay; 2:30 is the double-check.
+  const { state, steps } = run(['healthy', 'unhealthy', 'unhealthy', 'unhealthy', 'unhealthy', 'unhealthy'])
+  t.same(steps, [null, 'failure_counted', 'failure_counted', 'threshold_reached', 'failure_counted', 'confirmed'])
+  t.match(state, { phase: 'confirmed', failures: 5, since: 30_000, confirmedAt: 150_000 })
+})
+
+t.test('the double-check falls exactly when the delay ends', async (t) => {
+  let s = run(['unhealthy', 'unhealthy', 'unhealthy']).state
+  t.match(s, { phase: 'delay', delayEndsAt: 60_000 + 60_000 })
+  t.equal(nextCheckIn(s, 60_000, policy), 30_000)
+  t.equal(nextCheckIn(s, 100_000, policy), 20_000, 'shortened to the end of the delay')
+  t.equal(nextCheckIn(s, 130_000, policy), 0, 'never negative')
+  t.equal(nextCheckIn(initialTimeline, 0, policy), 30_000)
+  s = advance(s, 'unhealthy', 119_999, policy).state
+  t.equal(s.phase, 'delay', 'one millisecond early is not the double-check')
+  t.equal(advance(s, 'unhealthy', 120_000, policy).state.phase, 'confirmed')
+})
+
+t.test('a healthy check at any point resets', async (t) => {
+  for (const prefix of [['unhealthy'], ['unhealthy', 'unhealthy', 'unhealthy'], ['unhealthy', 'unhealthy', 'unhealthy', 'unhealthy', 'unhealthy', 'unhealthy']] as Verdict[][]) {
+    const { state, steps } = run([...prefix, 'healthy'])
+    t.same(state, initialTimeline, `after ${prefix.length} failures`)
+    t.equal(steps.at(-1), 'recovered')
+  }
+  const r = advance({ phase: 'delay', failures: 4, since: 0, delayEndsAt: 10 }, 'healthy', 5, policy)
+  t.same(r.step, { kind: 'recovered', from: 'delay', failures: 4 })
+  t.same(advance(initialTimeline, 'healthy', 0, policy), { state: initialTimeline }, 'healthy while normal: nothing to say')
+})
+
+t.test('flapping below the threshold never confirms', async (t) => {
+  const { state, steps } = run(['unhealthy', 'unhealthy', 'healthy', 'unhealthy', 'unhealthy', 'healthy', 'unhealthy', 'unhealthy'])
+  t.equal(state.phase, 'suspect')
+  t.notOk(steps.includes('threshold_reached'))
+  t.notOk(steps.includes('confirmed'))
+})
+
+t.test('unknown neither counts nor resets', async (t) => {
+  const { state, steps } = run(['unhealthy', 'unknown', 'unknown', 'unhealthy', 'unknown', 'unhealthy'])
+  t.same(steps, ['failure_counted', null, null, 'failure_counted', null, 'threshold_reached'])
+  t.match(state, { phase: 'delay', failures: 3, since: 0 })
+  const allUnknown = run(Array<Verdict>(50).fill('unknown'))
+  t.same(allUnknown.state, initialTimeline, 'an API outage alone never moves the timeline')
+})
+
+t.test('an unknown double-check is inconclusive and the next check decides', async (t) => {
+  let s = run(['unhealthy', 'unhealthy', 'unhealthy']).state
+  const inside = advance(s, 'unknown', 90_000, policy)
+  t.equal(inside.step, undefined, 'unknown inside the delay says nothing')
+  const r = advance(s, 'unknown', 120_000, policy)
+  t.same(r.step, { kind: 'double_check_inconclusive' })
+  t.equal(r.state, s, 'state unchanged')
+  s = r.state
+  t.equal(nextCheckIn(s, 120_000, policy), 0, 'the double-check is due again at once')
+  t.equal(advance(s, 'unhealthy', 125_000, policy).state.phase, 'confirmed')
+  t.equal(advance(s, 'healthy', 125_000, policy).state.phase, 'normal')
+})
+
+t.test('confirmed stays confirmed while down, and counts', async (t) => {
+  const s: TimelineState = { phase: 'confirmed', failures: 5, since: 0, confirmedAt: 100 }
+  const r = advance(s, 'unhealthy', 200, policy)
+  t.same(r.state, { ...s, failures: 6 })
+  t.same(r.step, { kind: 'confirmed', failures: 6, since: 0 })
+  t.same(advance(s, 'unknown', 300, policy), { state: s })
+  t.equal(advance(s, 'healthy', 300, policy).state.phase, 'normal')
+})
+
+t.test('threshold 1 and delay 0', async (t) => {
+  const p = { threshold: 1, intervalMs: 1000, delayMs: 0 }
+  const first = advance(initialTimeline, 'unhealthy', 0, p)
+  t.same(first.step, { kind: 'threshold_reached', failures: 1, delayEndsAt: 0 })
+  t.equal(nextCheckIn(first.state, 0, p), 0, 'the double-check follows at once')
+  t.equal(advance(first.state, 'unhealthy', 0, p).state.phase, 'confirmed', 'still a second, confirming check')
+})
