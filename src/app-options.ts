@@ -2,7 +2,6 @@ import type { CloudClient } from './cloud/client.js'
 import type { Config } from './config.js'
 import type { Coordinator } from './engine/coordinator.js'
 import type { Clock, SqlProbe } from './engine/engine.js'
-import type { EvidenceMode } from './engine/verdict.js'
 
 // What buildApp takes: the configuration, and the parts a test or another entry
 // point may hand in instead of the ones made from the configuration.
@@ -12,5 +11,4 @@ export interface AppOptions {
   probes?: Record<string, SqlProbe>
   clock?: Clock
   coordinator?: Coordinator
-  evidence?: EvidenceMode
 }

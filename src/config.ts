@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { z } from 'zod'
+import { evidenceModes, type EvidenceMode } from './engine/verdict.js'
 
 // The environment schema. Names and defaults of the Python tool are kept as they
 // were; the variables it never had are added after them. Durations are seconds and
@@ -104,6 +105,12 @@ const EnvSchema = z
     MAX_DATA_LOSS_SECONDS: secondsValue(false).optional(),
     FAILOVER_TIMEOUT: seconds(900),
     STANDBY_CLUSTER_ENDPOINT: postgresUrl,
+    UNHEALTHY_EVIDENCE: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(evidenceModes, { error: `must be one of ${evidenceModes.join(', ')}` }))
+      .prefault('both'),
     DATABASE_NAME: text('the database applications connect to').prefault('defaultdb'),
     DB_SSLMODE: z
       .string()
@@ -165,6 +172,7 @@ export interface Config {
   failoverTimeoutSeconds: number
   databaseName: string
   dbSslmode: SslMode
+  unhealthyEvidence: EvidenceMode
 }
 
 export interface LoadedConfig {
@@ -236,7 +244,8 @@ export function parseConfig(env: Env): LoadedConfig {
       maxDataLossSeconds: e.MAX_DATA_LOSS_SECONDS,
       failoverTimeoutSeconds: e.FAILOVER_TIMEOUT,
       databaseName: e.DATABASE_NAME,
-      dbSslmode: e.DB_SSLMODE
+      dbSslmode: e.DB_SSLMODE,
+      unhealthyEvidence: e.UNHEALTHY_EVIDENCE
     }
   }
 }

@@ -50,7 +50,8 @@ t.test('the added variables have their documented defaults', async (t) => {
     autoFailover: true,
     failoverTimeoutSeconds: 900,
     databaseName: 'defaultdb',
-    dbSslmode: 'verify-full'
+    dbSslmode: 'verify-full',
+    unhealthyEvidence: 'both'
   })
   t.equal(config.adminToken, undefined, 'admin routes disabled by default')
   t.equal(config.maxDataLossSeconds, undefined, 'no data-loss guard by default')
@@ -81,7 +82,8 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     MAX_DATA_LOSS_SECONDS: '30.5',
     FAILOVER_TIMEOUT: '1.5',
     DATABASE_NAME: 'app',
-    DB_SSLMODE: 'require'
+    DB_SSLMODE: 'require',
+    UNHEALTHY_EVIDENCE: 'Either'
   })
   t.same(config, {
     apiKey: required.COCKROACH_API_SECRET_KEY,
@@ -109,7 +111,8 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     maxDataLossSeconds: 30.5,
     failoverTimeoutSeconds: 1.5,
     databaseName: 'app',
-    dbSslmode: 'require'
+    dbSslmode: 'require',
+    unhealthyEvidence: 'either'
   })
 })
 
@@ -133,6 +136,7 @@ t.test('one line per problem, naming the variable', async (t) => {
     PORT: '70000',
     LOG_LEVEL: 'loud',
     DB_SSLMODE: 'sometimes',
+    UNHEALTHY_EVIDENCE: 'one',
     COCKROACH_API_URL: 'ftp://example.com'
   })
   t.same(problems, [
@@ -147,6 +151,7 @@ t.test('one line per problem, naming the variable', async (t) => {
     'COCKROACH_API_URL: must be an http(s) URL',
     'PORT: must be a TCP port (0 to 65535)',
     'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+    'UNHEALTHY_EVIDENCE: must be one of both, either',
     'DB_SSLMODE: must be one of disable, allow, prefer, require, verify-ca, verify-full'
   ])
 })

@@ -7,7 +7,7 @@ import { createLocalCoordinator } from './coordinator.js'
 import { createEventLog, type EngineEvent, type EventInput } from './events.js'
 import { advance, initialTimeline, nextCheckIn, type TimelineState, type TimelineStep } from './timeline.js'
 import { deriveTopology, isLive, type Topology } from './topology.js'
-import { judge, type EvidenceMode, type Judgement, type Observation, type Verdict } from './verdict.js'
+import { judge, type Judgement, type Observation, type Verdict } from './verdict.js'
 import type { ClusterView, FailoverView, Phase, Role, Snapshot, StreamView } from './snapshot.js'
 
 // The engine: plain TypeScript, no Fastify. It runs the checks, derives the
@@ -51,7 +51,8 @@ export type EngineSettings = Pick<
   | 'failoverTimeoutSeconds'
   | 'primarySqlDns'
   | 'standbySqlDns'
-> & { evidence?: EvidenceMode }
+  | 'unhealthyEvidence'
+>
 
 export interface EngineDeps {
   settings: EngineSettings
@@ -416,7 +417,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const sql = await sqlPromise
       observation.sql = sql.ok ? { ok: true } : { ok: false, error: sql.error }
     }
-    return { judgement: judge(observation, settings.evidence), sqlOk: observation.sql?.ok }
+    return { judgement: judge(observation, settings.unhealthyEvidence), sqlOk: observation.sql?.ok }
   }
 
   function record(id: string, judgement: Judgement, startedAt: number): void {

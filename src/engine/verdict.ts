@@ -8,7 +8,8 @@ export type Verdict = 'healthy' | 'unhealthy' | 'unknown'
 
 // both: the API and the SQL probe must both say the cluster is down (default);
 // either: one of them suffices.
-export type EvidenceMode = 'both' | 'either'
+export const evidenceModes = ['both', 'either'] as const
+export type EvidenceMode = (typeof evidenceModes)[number]
 
 export type Reading<T> = { ok: true; value: T } | { ok: false; error: string }
 

@@ -32,7 +32,7 @@ export default fp(
       }
     }
     const engine = createEngine({
-      settings: { ...config, evidence: opts.evidence },
+      settings: config,
       cloud: fastify.cloud,
       probes,
       clock,

@@ -52,3 +52,16 @@ t.test('a standby that does not answer SQL is not failed over to', async (t) => 
   await svc.waitForEvent('failover_completed')
   t.equal(await cloud.patches(), 1)
 })
+
+t.test('UNHEALTHY_EVIDENCE=either: SQL failing alone is enough', async (t) => {
+  const primarySql = await startPostgres()
+  t.teardown(() => primarySql.destroy())
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud, { PRIMARY_CLUSTER_ENDPOINT: primarySql.url(), UNHEALTHY_EVIDENCE: 'either' })
+  await svc.fastify.engine.nextCheck()
+  await primarySql.stop()
+  await svc.waitForEvent('failover_completed')
+  t.equal(await cloud.patches(), 1)
+  const down = svc.events().find((e) => e.type === 'verdict_changed' && e.data.to === 'unhealthy')
+  t.match(down?.data.reason, /3 of 3 nodes live; SQL fails/)
+})
