@@ -165,9 +165,89 @@ export const FailoverAcceptedBody = z
   .object({
     outcome: z.enum(['started', 'adopted', 'dry_run']),
     plan: FailoverPlanBody,
-    stream: StreamBody.optional()
+    stream: StreamBody.optional(),
+    operation_id: z.string().optional().describe('follow it at GET /admin/operations/{id}')
   })
   .meta({ id: 'FailoverAccepted' })
+
+export const OperationBody = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['failover', 'failback']),
+    requested_by: z.string(),
+    status: z.enum(['running', 'succeeded', 'failed']),
+    phase: z.string(),
+    progress: z.string(),
+    stream_id: z.string().nullable(),
+    started_at: z.string(),
+    updated_at: z.string(),
+    finished_at: z.string().nullable(),
+    error: z.string().nullable()
+  })
+  .meta({ id: 'Operation' })
+
+export const OperationParams = z.object({ id: z.string().max(100) })
+
+const maxLag = z.number().positive().max(86_400).default(60).describe('failback may start once the lag is at most this (seconds)')
+
+export const FailbackRequestBody = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('create-stream').describe('create the reverse stream: promoted standby → original primary (the original primary is wiped and re-seeded)') }),
+  z.strictObject({ action: z.literal('status'), max_lag_seconds: maxLag }),
+  z.strictObject({
+    action: z.literal('initiate'),
+    failover_at: z.iso.datetime({ offset: true, error: 'failover_at must be an RFC 3339 timestamp' }).optional(),
+    allow_data_loss: z.boolean().default(false)
+  }),
+  z.strictObject({
+    action: z.literal('full'),
+    max_lag_seconds: maxLag,
+    timeout_seconds: z.number().positive().max(7 * 86_400).default(6 * 3600).describe('how long to wait for the stream to replicate')
+  })
+])
+
+export const StreamCreatedBody = z.object({ stream: StreamBody }).meta({ id: 'StreamCreated' })
+
+export const FailbackStatusBody = z
+  .object({
+    stream: StreamBody.nullable(),
+    active_cluster_id: z.string().nullable(),
+    ready: z.boolean().describe('the failback stream is REPLICATING with a lag within the limit'),
+    reason: z.string()
+  })
+  .meta({ id: 'FailbackStatus' })
+
+export const FailbackAcceptedBody = z.object({ operation: OperationBody }).meta({ id: 'FailbackAccepted' })
+
+const names = z.array(z.string().min(1).max(200)).max(100)
+
+export const SimulateRequestBody = z.discriminatedUnion('action', [
+  z.strictObject({
+    action: z.literal('disrupt'),
+    confirm: z.string().max(100).optional().describe('the id of the cluster to disrupt, repeated: a stray request cannot take a cluster down'),
+    cluster_id: z.string().max(100).optional().describe('default: the watched (primary) cluster'),
+    region_code: z.string().max(100).optional().describe("default: the cluster's region"),
+    pods: names.optional(),
+    azs: names.optional()
+  }),
+  z.strictObject({ action: z.literal('restore'), cluster_id: z.string().max(100).optional() }),
+  z.strictObject({ action: z.literal('status') })
+])
+
+export const DisruptionBody = z
+  .object({
+    cluster_id: z.string(),
+    regional_disruptor_specifications: z.array(
+      z.object({
+        region_code: z.string(),
+        is_whole_region: z.boolean(),
+        pods: z.array(z.string()).optional(),
+        azs: z.array(z.string()).optional()
+      })
+    )
+  })
+  .meta({ id: 'Disruption' })
+
+export const SimulateBody = z.object({ clusters: z.array(DisruptionBody) }).meta({ id: 'Simulate' })
 
 export const PauseBody = z
   .object({

@@ -1,6 +1,8 @@
 import type { z } from 'zod'
-import type { ClusterBody, ClustersBody, FailoverPlanBody, StreamBody } from './api-schemas.js'
+import type { ClusterBody, ClustersBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
 import type { FailoverPlan } from './engine/engine.js'
+import type { Operation } from './engine/operations.js'
+import type { FailoverStarted } from './engine/operator.js'
 import type { ClusterView, Snapshot, StreamView } from './engine/snapshot.js'
 
 // The snapshot's camelCase views, shaped as the HTTP API's snake_case answers.
@@ -79,5 +81,30 @@ export function planBody(p: FailoverPlan): z.infer<typeof FailoverPlanBody> {
     to_cluster_id: p.toClusterId,
     failover_at: p.failoverAt,
     estimated_data_loss_seconds: p.estimatedDataLossSeconds
+  }
+}
+
+export function failoverStartedBody(r: FailoverStarted): z.infer<typeof FailoverAcceptedBody> {
+  return {
+    outcome: r.outcome,
+    plan: planBody(r.plan),
+    ...(r.stream === undefined ? {} : { stream: streamBody(r.stream) }),
+    ...(r.operationId === undefined ? {} : { operation_id: r.operationId })
+  }
+}
+
+export function operationBody(o: Operation): z.infer<typeof OperationBody> {
+  return {
+    id: o.id,
+    kind: o.kind,
+    requested_by: o.requestedBy,
+    status: o.status,
+    phase: o.phase,
+    progress: o.progress,
+    stream_id: o.streamId,
+    started_at: o.startedAt,
+    updated_at: o.updatedAt,
+    finished_at: o.finishedAt,
+    error: o.error
   }
 }

@@ -8,7 +8,11 @@ import docsPlugin from './plugins/docs.js'
 import enginePlugin from './plugins/engine.js'
 import errorsPlugin from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
+import operatorPlugin from './plugins/operator.js'
+import adminFailbackRoutes from '../routes/admin/failback.js'
 import adminFailoverRoutes from '../routes/admin/failover.js'
+import adminSetupRoutes from '../routes/admin/setup.js'
+import adminSimulateRoutes from '../routes/admin/simulate.js'
 import clustersRoutes from '../routes/clusters.js'
 import connectionRoutes from '../routes/connection.js'
 import eventsRoutes from '../routes/events.js'
@@ -40,8 +44,20 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(metricsPlugin, opts)
   await fastify.register(cloudPlugin, opts)
   await fastify.register(enginePlugin, opts)
+  await fastify.register(operatorPlugin, opts)
   await fastify.register(authPlugin, opts)
-  for (const routes of [healthRoutes, connectionRoutes, clustersRoutes, eventsRoutes, metricsRoutes, adminFailoverRoutes]) {
+  const routeGroups = [
+    healthRoutes,
+    connectionRoutes,
+    clustersRoutes,
+    eventsRoutes,
+    metricsRoutes,
+    adminFailoverRoutes,
+    adminFailbackRoutes,
+    adminSimulateRoutes,
+    adminSetupRoutes
+  ]
+  for (const routes of routeGroups) {
     await fastify.register(routes, opts)
   }
 }

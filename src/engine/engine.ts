@@ -117,6 +117,10 @@ export interface Engine {
   resume(by: string): boolean
   // Resolves after the next check has finished (tests and the CLI use it).
   nextCheck(): Promise<Snapshot>
+  // Runs a check now (after the one in flight, if any) and resolves with its snapshot.
+  refresh(): Promise<Snapshot>
+  // Adds an event from outside the engine (operator actions) to the same history.
+  record(input: EventInput): EngineEvent
 }
 
 interface ClusterRecord {
@@ -754,6 +758,20 @@ export function createEngine(deps: EngineDeps): Engine {
       publish()
       return true
     },
-    nextCheck: () => new Promise((resolve) => waiters.push(resolve))
+    nextCheck: () => new Promise((resolve) => waiters.push(resolve)),
+    async refresh() {
+      if (!running) {
+        await runCheck()
+        checks += 1
+        lastCheckAt = clock.now()
+        publish()
+        return current
+      }
+      if (inFlight !== undefined) await inFlight
+      const next = new Promise<Snapshot>((resolve) => waiters.push(resolve))
+      reschedule(0)
+      return next
+    },
+    record: (input) => log.emit(input)
   }
 }

@@ -23,6 +23,11 @@ export type EventType =
   | 'failover_completed'
   | 'paused'
   | 'resumed'
+  | 'stream_created'
+  | 'operation_started'
+  | 'operation_progress'
+  | 'operation_finished'
+  | 'disruption_changed'
 
 export type Severity = 'info' | 'warn' | 'error'
 

@@ -22,7 +22,7 @@ export interface Topology {
 
 const liveStatuses = new Set(['STARTING', 'REPLICATING', 'FAILING_OVER'])
 
-export function isLive(stream: Stream): boolean {
+export function isLive(stream: { status: Stream['status'] }): boolean {
   return liveStatuses.has(stream.status)
 }
 

@@ -1,12 +1,12 @@
 import fp from 'fastify-plugin'
 import type { AppOptions } from '../app-options.js'
-import { createEngine, systemClock, type Engine, type SqlProbe } from '../engine/engine.js'
+import { createEngine, systemClock, type Clock, type Engine, type SqlProbe } from '../engine/engine.js'
 import { createSqlProbe } from '../sql/probe.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine
-    clock: { now(): number }
+    clock: Clock
   }
 }
 

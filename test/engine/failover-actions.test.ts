@@ -75,7 +75,7 @@ t.test('two admin failovers at once: one PATCH, one 409', async (t) => {
   await svc.fastify.engine.nextCheck()
   const answers = await Promise.all([svc.post('/admin/failover', {}, admin), svc.post('/admin/failover', {}, admin)])
   t.same(answers.map((a) => a.status).sort(), [202, 409])
-  t.equal(answers.find((a) => a.status === 409)?.body.code, 'in_progress')
+  t.equal(answers.find((a) => a.status === 409)?.body.code, 'operation_in_progress')
   await svc.waitForEvent('failover_completed')
   t.equal(await cloud.patches(), 1)
   const again = await svc.post('/admin/failover', {}, admin)

@@ -1,0 +1,330 @@
+import type { CloudClient } from '../cloud/client.js'
+import { CloudApiError } from '../cloud/errors.js'
+import type { ClusterDisruptionInfo, RegionalDisruptorSpecification, Stream } from '../cloud/schemas.js'
+import type { Config } from '../config.js'
+import type { Clock, Engine, FailoverPlan, FailoverResult } from './engine.js'
+import type { Operation, OperationHandle, Operations } from './operations.js'
+import type { Snapshot, StreamView } from './snapshot.js'
+import { isLive } from './topology.js'
+
+// What operators do beyond watching: create the stream (setup), fail over and
+// fail back by hand, and disrupt a cluster for a drill. The HTTP admin routes
+// and the CLI both go through here, so both follow the same rules.
+
+export class OperatorError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    // The HTTP status the admin API answers with.
+    readonly status: 400 | 404 | 409 | 502
+  ) {
+    super(message)
+    this.name = 'OperatorError'
+  }
+}
+
+export interface OperatorDeps {
+  engine: Engine
+  cloud: Pick<CloudClient, 'createStream' | 'getStream' | 'getCluster' | 'getDisruption' | 'putDisruption'>
+  settings: Pick<Config, 'primaryClusterId' | 'standbyClusterId' | 'healthCheckIntervalSeconds' | 'healthCheckTimeoutSeconds'>
+  clock: Clock
+  operations: Operations
+}
+
+export interface ManualFailover {
+  requestedBy: string
+  failoverAt?: string
+  allowDataLoss?: boolean
+  dryRun?: boolean
+}
+
+export interface FailoverStarted {
+  outcome: 'started' | 'adopted' | 'dry_run'
+  plan: FailoverPlan
+  stream?: StreamView
+  operationId?: string
+}
+
+export interface FailbackStatus {
+  stream: StreamView | null
+  activeClusterId: string | null
+  // True when the reverse stream is REPLICATING with a lag within the limit.
+  ready: boolean
+  reason: string
+}
+
+export interface DisruptionRequest {
+  confirm?: string
+  clusterId?: string
+  regionCode?: string
+  pods?: string[]
+  azs?: string[]
+}
+
+export interface Operator {
+  setup(requestedBy: string): Promise<StreamView>
+  createFailbackStream(requestedBy: string): Promise<StreamView>
+  failbackStatus(maxLagSeconds: number): Promise<FailbackStatus>
+  failover(request: ManualFailover): Promise<FailoverStarted>
+  initiateFailback(request: ManualFailover): Promise<FailoverStarted>
+  startFailbackFull(requestedBy: string, options: { maxLagSeconds: number; timeoutSeconds: number }): Operation
+  disrupt(requestedBy: string, request: DisruptionRequest): Promise<ClusterDisruptionInfo>
+  restore(requestedBy: string, clusterId?: string): Promise<ClusterDisruptionInfo>
+  disruptionStatus(): Promise<Array<{ clusterId: string; disruption: ClusterDisruptionInfo }>>
+  operation(id: string): Operation | undefined
+}
+
+type Refusal = Extract<FailoverResult, { outcome: 'blocked' | 'failed' }>
+type Started = Extract<FailoverResult, { outcome: 'started' | 'adopted' }>
+
+function refusal(result: Refusal): OperatorError {
+  return result.outcome === 'blocked'
+    ? new OperatorError(result.code, result.reason, 409)
+    : new OperatorError('failover_failed', result.reason, 502)
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+function view(s: Stream): StreamView {
+  return {
+    id: s.id,
+    status: s.status,
+    primaryClusterId: s.primary_cluster_id,
+    standbyClusterId: s.standby_cluster_id,
+    createdAt: s.created_at,
+    replicatedTime: s.replicated_time ?? null,
+    retainedTime: s.retained_time ?? null,
+    replicationLagSeconds: s.replication_lag_seconds ?? null,
+    activatedAt: s.activated_at ?? null
+  }
+}
+
+export function createOperator(deps: OperatorDeps): Operator {
+  const { engine, cloud, settings, clock, operations } = deps
+  const pollMs = Math.min(settings.healthCheckIntervalSeconds, 5) * 1000
+  const budget = { budgetMs: settings.healthCheckTimeoutSeconds * 1000 }
+  const other = (id: string) => (id === settings.primaryClusterId ? settings.standbyClusterId : settings.primaryClusterId)
+  const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms))
+
+  function record(type: 'stream_created' | 'operation_started' | 'operation_progress' | 'operation_finished' | 'disruption_changed', message: string, data: Record<string, string | number | boolean | null>, severity: 'info' | 'warn' | 'error' = 'info') {
+    engine.record({ type, message, data, severity })
+  }
+
+  async function apiCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (err) {
+      // The API refusing what was asked (a 4xx) is a refusal; anything else is the API failing.
+      const refused = err instanceof CloudApiError && (err.kind === 'refused' || (err.kind === 'http' && (err.status ?? 500) < 500))
+      if (refused) throw new OperatorError('refused', `${what}: ${describe(err)}`, 409)
+      throw new OperatorError('api_error', `${what}: ${describe(err)}`, 502)
+    }
+  }
+
+  // The stream history must be read fresh before anything is created.
+  async function freshTopology(): Promise<Snapshot> {
+    const s = await engine.refresh()
+    if (s.activeClusterId === null && s.stream?.status !== 'FAILING_OVER') {
+      throw new OperatorError('unknown', 'the active cluster is not known (the Cloud API could not be read)', 409)
+    }
+    return s
+  }
+
+  // A new stream always goes from the active cluster to the other one, so the
+  // cluster that is wiped and re-seeded is never the one serving applications.
+  async function createStreamFrom(s: Snapshot, requestedBy: string, purpose: string): Promise<StreamView> {
+    const active = s.activeClusterId as string
+    const stream = await apiCall('creating the stream', () =>
+      cloud.createStream({ primary_cluster_id: active, standby_cluster_id: other(active) }, budget)
+    )
+    record('stream_created', `${purpose}: stream ${stream.value.id} created from ${active} to ${other(active)} (${requestedBy}); ${other(active)} will be wiped and re-seeded`, {
+      streamId: stream.value.id,
+      primaryClusterId: active,
+      standbyClusterId: other(active),
+      requestedBy
+    }, 'warn')
+    await engine.refresh()
+    return view(stream.value)
+  }
+
+  function refuseLive(s: Snapshot): void {
+    if (s.stream !== null && isLive(s.stream)) {
+      throw new OperatorError('stream_exists', `stream ${s.stream.id} is already ${s.stream.status}`, 409)
+    }
+  }
+
+  async function createFailbackStream(requestedBy: string): Promise<StreamView> {
+    const s = await freshTopology()
+    refuseLive(s)
+    if (s.activeClusterId === settings.primaryClusterId) {
+      throw new OperatorError('no_failover', 'no failover has completed: the original primary is active; nothing to fail back', 409)
+    }
+    return createStreamFrom(s, requestedBy, 'failback')
+  }
+
+  function reverseStream(s: Snapshot): StreamView | null {
+    return s.stream !== null && s.stream.primaryClusterId === settings.standbyClusterId ? s.stream : null
+  }
+
+  function waitForCompletion(handle: OperationHandle, streamId: string): void {
+    const finish = (activeClusterId: string | null) => {
+      handle.succeed(`stream ${streamId} COMPLETED; ${activeClusterId} is active`)
+      record('operation_finished', `operation ${handle.id} succeeded: ${activeClusterId} is active`, { operationId: handle.id, status: 'succeeded' })
+    }
+    const s = engine.snapshot()
+    if (s.stream?.id === streamId && s.stream.status === 'COMPLETED') return finish(s.activeClusterId)
+    const off = engine.onEvent((e) => {
+      if (e.type !== 'failover_completed' || e.data.streamId !== streamId) return
+      off()
+      finish(String(e.data.activeClusterId))
+    })
+  }
+
+  async function failoverAs(request: ManualFailover, kind: 'failover' | 'failback'): Promise<FailoverStarted> {
+    const handle = request.dryRun === true ? undefined : operations.begin(kind, request.requestedBy, 'requesting')
+    if (request.dryRun !== true && handle === undefined) {
+      const running = operations.running() as Operation
+      throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
+    }
+    const result = await engine.failover(request)
+    if (result.outcome === 'blocked' || result.outcome === 'failed') {
+      handle?.discard()
+      throw refusal(result)
+    }
+    if (result.outcome === 'dry_run') return { outcome: 'dry_run', plan: result.plan }
+    const h = handle as OperationHandle
+    h.update('failing_over', `stream ${result.plan.streamId} is ${result.stream.status}`, result.plan.streamId)
+    record('operation_started', `operation ${h.id} (${kind}) started by ${request.requestedBy}`, { operationId: h.id, kind, streamId: result.plan.streamId })
+    waitForCompletion(h, result.plan.streamId)
+    return { outcome: result.outcome, plan: result.plan, stream: result.stream, operationId: h.id }
+  }
+
+  async function failbackStatus(maxLagSeconds: number): Promise<FailbackStatus> {
+    const s = await freshTopology()
+    const stream = reverseStream(s)
+    if (stream === null) {
+      return { stream: null, activeClusterId: s.activeClusterId, ready: false, reason: 'no failback stream: create one first' }
+    }
+    const lag = stream.replicationLagSeconds
+    if (stream.status !== 'REPLICATING') {
+      return { stream, activeClusterId: s.activeClusterId, ready: false, reason: `the failback stream is ${stream.status}` }
+    }
+    if (lag === null || lag > maxLagSeconds) {
+      return { stream, activeClusterId: s.activeClusterId, ready: false, reason: `replication lag ${lag ?? 'unknown'} s is above ${maxLagSeconds} s` }
+    }
+    return { stream, activeClusterId: s.activeClusterId, ready: true, reason: `replicating with ${lag} s of lag` }
+  }
+
+  async function runFailbackFull(handle: OperationHandle, requestedBy: string, options: { maxLagSeconds: number; timeoutSeconds: number }): Promise<void> {
+    const step = (phase: string, progress: string, streamId?: string) => {
+      handle.update(phase, progress, streamId)
+      record('operation_progress', `failback ${handle.id}: ${phase}: ${progress}`, { operationId: handle.id, phase, progress })
+    }
+    const s = await freshTopology()
+    let stream = reverseStream(s)
+    if (stream === null || !isLive(stream)) {
+      step('creating_stream', `creating a stream from ${s.activeClusterId} to ${settings.primaryClusterId}`)
+      refuseLive(s)
+      if (s.activeClusterId === settings.primaryClusterId) {
+        throw new OperatorError('no_failover', 'no failover has completed: the original primary is active; nothing to fail back', 409)
+      }
+      stream = await createStreamFrom(s, requestedBy, 'failback')
+    }
+    const deadline = clock.now() + options.timeoutSeconds * 1000
+    for (;;) {
+      const current = await apiCall('reading the failback stream', () => cloud.getStream((stream as StreamView).id, budget))
+      const lag = current.replication_lag_seconds
+      step('waiting_for_replication', `stream ${current.id} is ${current.status}${lag === undefined ? '' : `, lag ${lag} s (limit ${options.maxLagSeconds} s)`}`, current.id)
+      if (current.status === 'REPLICATING' && lag !== undefined && lag <= options.maxLagSeconds) break
+      if (current.status !== 'STARTING' && current.status !== 'REPLICATING') {
+        throw new OperatorError('stream_not_replicating', `the failback stream is ${current.status}`, 409)
+      }
+      if (clock.now() > deadline) {
+        throw new OperatorError('timeout', `the failback stream did not reach REPLICATING with lag under ${options.maxLagSeconds} s within ${options.timeoutSeconds} s`, 409)
+      }
+      await sleep(pollMs)
+    }
+    await engine.refresh()
+    const outcome = await engine.failover({ requestedBy })
+    if (outcome.outcome === 'blocked' || outcome.outcome === 'failed') throw refusal(outcome)
+    // No dry run was asked for, so the failover has started.
+    const result = outcome as Started
+    step('failing_over', `stream ${result.plan.streamId} is ${result.stream.status}`, result.plan.streamId)
+    waitForCompletion(handle, result.plan.streamId)
+  }
+
+  async function disruptionTarget(clusterId: string | undefined): Promise<string> {
+    const s = engine.snapshot()
+    const id = clusterId ?? s.watchedClusterId
+    if (id !== settings.primaryClusterId && id !== settings.standbyClusterId) {
+      throw new OperatorError('unknown_cluster', `cluster ${id} is neither configured cluster`, 404)
+    }
+    return id
+  }
+
+  return {
+    async setup(requestedBy) {
+      const s = await freshTopology()
+      refuseLive(s)
+      if (s.activeClusterId !== settings.primaryClusterId) {
+        throw new OperatorError('standby_active', `the standby ${s.activeClusterId} is active: creating the stream would wipe it; fail back instead`, 409)
+      }
+      return createStreamFrom(s, requestedBy, 'setup')
+    },
+    createFailbackStream,
+    failbackStatus,
+    failover: (request) => failoverAs(request, 'failover'),
+    async initiateFailback(request) {
+      const s = await freshTopology()
+      if (reverseStream(s) === null) {
+        throw new OperatorError('no_failback_stream', 'no failback stream between the clusters: create one first', 409)
+      }
+      return failoverAs(request, 'failback')
+    },
+    startFailbackFull(requestedBy, options) {
+      const handle = operations.begin('failback', requestedBy, 'starting')
+      if (handle === undefined) {
+        const running = operations.running() as Operation
+        throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
+      }
+      record('operation_started', `operation ${handle.id} (failback) started by ${requestedBy}`, { operationId: handle.id, kind: 'failback', streamId: null })
+      runFailbackFull(handle, requestedBy, options).catch((err: unknown) => {
+        handle.fail(describe(err))
+        record('operation_finished', `operation ${handle.id} failed: ${describe(err)}`, { operationId: handle.id, status: 'failed' }, 'error')
+      })
+      return operations.get(handle.id) as Operation
+    },
+    async disrupt(requestedBy, request) {
+      const id = await disruptionTarget(request.clusterId)
+      if (request.confirm !== id) {
+        throw new OperatorError('confirmation_required', `a disruption takes cluster ${id} down: repeat its id in "confirm"`, 400)
+      }
+      const cluster = await apiCall('reading the cluster', () => cloud.getCluster(id, budget))
+      const region = request.regionCode ?? cluster.regions[0]?.name ?? ''
+      const partial = (request.pods?.length ?? 0) > 0 || (request.azs?.length ?? 0) > 0
+      const spec: RegionalDisruptorSpecification = partial
+        ? { region_code: region, is_whole_region: false, ...(request.pods?.length ? { pods: request.pods } : {}), ...(request.azs?.length ? { azs: request.azs } : {}) }
+        : { region_code: region, is_whole_region: true }
+      const result = await apiCall('disrupting the cluster', () => cloud.putDisruption(id, [spec], budget))
+      record('disruption_changed', `cluster ${id} disrupted by ${requestedBy}: ${partial ? `${request.pods?.join(', ') ?? ''}${request.azs?.join(', ') ?? ''} in ` : 'the whole region '}${region}`, { clusterId: id, requestedBy, region, wholeRegion: !partial }, 'warn')
+      return result.value
+    },
+    async restore(requestedBy, clusterId) {
+      const id = await disruptionTarget(clusterId)
+      const result = await apiCall('ending the disruption', () => cloud.putDisruption(id, [], budget))
+      record('disruption_changed', `disruption of cluster ${id} ended by ${requestedBy}`, { clusterId: id, requestedBy })
+      return result.value
+    },
+    async disruptionStatus() {
+      return Promise.all(
+        [settings.primaryClusterId, settings.standbyClusterId].map(async (clusterId) => ({
+          clusterId,
+          disruption: await apiCall('reading the disruption', () => cloud.getDisruption(clusterId, budget))
+        }))
+      )
+    },
+    operation: (id) => operations.get(id)
+  }
+}
