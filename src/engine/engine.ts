@@ -697,22 +697,28 @@ export function createEngine(deps: EngineDeps): Engine {
     timer = clock.setTimeout(tick, ms)
   }
 
+  // One check, never throwing, then the bookkeeping every finished check gets.
+  async function checkOnce(): Promise<Snapshot> {
+    try {
+      await runCheck()
+    } catch (err) {
+      emit({ type: 'check_failed', severity: 'error', message: `check failed unexpectedly: ${describe(err)}`, data: {} })
+    }
+    checks += 1
+    lastCheckAt = clock.now()
+    publish()
+    const ready = waiters
+    waiters = []
+    for (const resolve of ready) resolve(current)
+    return current
+  }
+
   function tick(): void {
     timer = undefined
-    inFlight = runCheck()
-      .catch((err: unknown) => {
-        emit({ type: 'check_failed', severity: 'error', message: `check failed unexpectedly: ${describe(err)}`, data: {} })
-      })
-      .finally(() => {
-        inFlight = undefined
-        checks += 1
-        lastCheckAt = clock.now()
-        publish()
-        const ready = waiters
-        waiters = []
-        for (const resolve of ready) resolve(current)
-        if (running) timer = clock.setTimeout(tick, nextDelay())
-      })
+    inFlight = checkOnce().then(() => {
+      inFlight = undefined
+      if (running) timer = clock.setTimeout(tick, nextDelay())
+    })
   }
 
   return {
@@ -760,13 +766,7 @@ export function createEngine(deps: EngineDeps): Engine {
     },
     nextCheck: () => new Promise((resolve) => waiters.push(resolve)),
     async refresh() {
-      if (!running) {
-        await runCheck()
-        checks += 1
-        lastCheckAt = clock.now()
-        publish()
-        return current
-      }
+      if (!running) return checkOnce()
       if (inFlight !== undefined) await inFlight
       const next = new Promise<Snapshot>((resolve) => waiters.push(resolve))
       reschedule(0)

@@ -19,7 +19,7 @@ t.test('with a SQL probe, the API alone cannot fail the primary over; SQL failin
   t.equal(completed.data.activeClusterId, STANDBY)
   t.equal(await cloud.patches(), 1)
   const down = svc.events().find((e) => e.type === 'verdict_changed' && e.data.to === 'unhealthy')
-  t.match(down?.data.reason, /0 of 3 nodes live; SQL fails: refused/)
+  t.match(down?.data.reason, /0 of 3 nodes live; SQL fails: /, "both kinds of evidence are in the reason")
 })
 
 t.test('SQL failing alone (our network position) is not an outage', async (t) => {
