@@ -1,0 +1,176 @@
+import { z } from 'zod'
+
+// The shape of bench/results/results.json: the types the benchmarks fill in, and
+// what the smoke tests check a run produced. Durations are milliseconds, memory
+// bytes, CPU in cores (1 = one core busy for the whole run).
+
+const count = z.int().nonnegative()
+const ms = z.number().nonnegative()
+
+export const Spread = z.object({ median: ms, p95: ms, max: ms })
+
+export const LoadRun = z.object({
+  requests: count,
+  seconds: z.number().positive(),
+  requestsPerSecond: count,
+  latencyMs: z.object({ p50: ms, p99: ms, max: ms }),
+  errors: count,
+  non2xx: count,
+  cpu: z.object({ server: z.number().nullable(), client: z.number(), other: z.number().nullable() })
+})
+
+const TargetRuns = z.object({
+  /** The round with the most requests per second. */
+  saturation: LoadRun,
+  /** Paced at 80% of that rate. */
+  at80: LoadRun,
+  /** Requests per second of every saturation round, in order. */
+  roundsPerSecond: z.array(count)
+})
+
+export const HotPath = z.object({
+  connections: z.int().positive(),
+  durationSeconds: z.number().positive(),
+  rounds: z.int().positive(),
+  routes: z.array(
+    z.object({
+      route: z.string(),
+      bodyBytes: z.int().positive(),
+      service: TargetRuns,
+      baseline: TargetRuns,
+      /** Service ÷ baseline, requests per second at saturation. */
+      ratio: z.number().positive()
+    })
+  ),
+  skipped: z.array(z.object({ route: z.string(), reason: z.string() }))
+})
+
+export const HotPathProfile = z.object({
+  route: z.string(),
+  /** Requests served while each process was profiled. */
+  requests: z.object({ service: z.int().positive(), baseline: z.int().positive() }),
+  /** CPU microseconds per request, by part of a request's life. */
+  parts: z.array(z.object({ part: z.string(), serviceUs: z.number().nonnegative(), baselineUs: z.number().nonnegative() }))
+})
+
+export const MetricsScrape = z.object({
+  scrapes: z.int().positive(),
+  bytes: z.int().positive(),
+  series: z.int().positive(),
+  latencyMs: z.object({ p50: ms, p99: ms, max: ms })
+})
+
+const Phases = z.object({
+  outageToPatchMs: ms,
+  patchToCompletedMs: ms,
+  completedToSwitchMs: ms,
+  totalMs: ms
+})
+
+export const Failover = z.object({
+  policy: z.object({
+    intervalSeconds: z.number().positive(),
+    timeoutSeconds: z.number().positive(),
+    threshold: z.int().positive(),
+    delaySeconds: z.number().nonnegative(),
+    failoverSeconds: z.number().positive()
+  }),
+  /** What the policy allows at the earliest: (threshold − 1) × interval + delay, then the failover itself. */
+  minimumMs: Phases,
+  outages: z.array(
+    Phases.extend({
+      /** Outage to the first failure counted: waiting for the next check, up to one interval. */
+      detectionMs: ms,
+      /** Total beyond the minimum. */
+      overheadMs: z.number()
+    })
+  ),
+  summary: z.object({
+    outageToPatchMs: Spread,
+    patchToCompletedMs: Spread,
+    completedToSwitchMs: Spread,
+    totalMs: Spread,
+    detectionMs: Spread,
+    overheadMs: Spread
+  })
+})
+
+const MemorySample = z.object({
+  /** Requests served, or checks run, when the sample was taken. */
+  count,
+  rssBytes: z.int().positive(),
+  heapUsedBytes: z.int().positive(),
+  heapTotalBytes: z.int().positive(),
+  /** The most RSS the process has had so far, GC or not (VmHWM). */
+  peakRssBytes: z.int().positive().nullable()
+})
+
+const MemoryRun = z.object({
+  /** After start, at half the run, at the end; each after a full GC. */
+  samples: z.array(MemorySample).length(3),
+  /** From the half to the end. */
+  growth: z.object({ rssBytes: z.int(), heapUsedBytes: z.int() }),
+  seconds: z.number().positive()
+})
+
+export const Memory = z.object({
+  requests: MemoryRun.extend({ route: z.string(), connections: z.int().positive() }),
+  monitorCycles: MemoryRun.extend({ intervalSeconds: z.number().positive() })
+})
+
+export const Startup = z.object({
+  apiLatencyMs: z.int().nonnegative(),
+  runs: z.array(z.object({ listeningMs: ms, readyMs: ms })).min(1),
+  listeningMs: Spread,
+  readyMs: Spread
+})
+
+export const CloudCost = z.object({
+  intervalSeconds: z.number().positive(),
+  observedSeconds: z.number().positive(),
+  checks: z.int().positive(),
+  requests: count,
+  byOperation: z.record(z.string(), count),
+  perCheck: z.number().nonnegative(),
+  /** perCheck × the checks an hour holds at this interval. */
+  perHour: z.number().nonnegative(),
+  /** The most requests seen in any one-second window. */
+  peakPerSecond: count,
+  limitPerSecond: z.int().positive(),
+  rateLimited: count
+})
+
+export const Results = z.object({
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  commit: z.string().nullable(),
+  /** dist: the build, as in production; src: the sources through tsx. */
+  entry: z.enum(['dist', 'src']),
+  preset: z.enum(['smoke', 'default', 'full']),
+  machine: z.object({
+    cpu: z.string(),
+    cores: z.int().positive(),
+    memoryBytes: z.int().positive(),
+    os: z.string(),
+    node: z.string(),
+    /** The 1-minute load average before the run: above 0 means neighbours were busy. */
+    loadBefore: z.number().nonnegative()
+  }),
+  hotPath: HotPath.optional(),
+  profile: HotPathProfile.optional(),
+  cloudCost: CloudCost.optional(),
+  failover: Failover.optional(),
+  metrics: MetricsScrape.optional(),
+  memory: Memory.optional(),
+  startup: Startup.optional()
+})
+
+export type LoadRun = z.infer<typeof LoadRun>
+export type HotPath = z.infer<typeof HotPath>
+export type HotPathProfile = z.infer<typeof HotPathProfile>
+export type MetricsScrape = z.infer<typeof MetricsScrape>
+export type Failover = z.infer<typeof Failover>
+export type Memory = z.infer<typeof Memory>
+export type Startup = z.infer<typeof Startup>
+export type CloudCost = z.infer<typeof CloudCost>
+export type Results = z.infer<typeof Results>

@@ -1,0 +1,112 @@
+import { clustersBody, failoverStartedBody, operationBody, streamBody } from '../api-views.js'
+import { createCloudClient } from '../cloud/client.js'
+import type { ClusterDisruptionInfo } from '../cloud/schemas.js'
+import type { Config } from '../config.js'
+import { createEngine, type Clock, type SqlProbe } from '../engine/engine.js'
+import { createOperations } from '../engine/operations.js'
+import { createOperator, OperatorError } from '../engine/operator.js'
+import { createSqlProbe } from '../sql/probe.js'
+import type { Backend } from './backend.js'
+
+// Direct mode: the Cloud API client, an engine, the operations and the operator,
+// all in this process, so the CLI works without the service running.
+
+export interface DirectOptions {
+  config: Config
+  clock: Clock
+  // Follows a failover to COMPLETED: the check loop must run for the engine to see it.
+  start: boolean
+  // The monitor and the drill fail over on their own; the other verbs only when told to.
+  autoFailover: boolean
+  pollMs: number
+  requestedBy: string
+}
+
+export function openDirect(options: DirectOptions): Backend {
+  const { config, clock, requestedBy } = options
+  const cloud = createCloudClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, timeoutSeconds: config.healthCheckTimeoutSeconds })
+  const probes: Record<string, SqlProbe & { close(): Promise<void> }> = {}
+  for (const [id, endpoint] of [
+    [config.primaryClusterId, config.primaryClusterEndpoint],
+    [config.standbyClusterId, config.standbyClusterEndpoint]
+  ] as const) {
+    if (endpoint !== undefined) probes[id] = createSqlProbe({ connectionString: endpoint, timeoutSeconds: config.healthCheckTimeoutSeconds })
+  }
+  const engine = createEngine({ settings: { ...config, autoFailover: options.autoFailover }, cloud, probes, clock })
+  const operator = createOperator({ engine, cloud, settings: config, clock, operations: createOperations({ now: clock.now }) })
+  if (options.start) engine.start()
+
+  // The engine here is the CLI's, not the service's: AUTO_FAILOVER is what the configuration says.
+  const view = (s = engine.snapshot()) => ({ ...clustersBody(s, config.primaryClusterId), auto_failover: config.autoFailover })
+  const simulated = (clusterId: string, info: ClusterDisruptionInfo) => ({ clusters: [{ cluster_id: clusterId, ...info }] })
+
+  return {
+    mode: 'direct',
+    pollMs: options.pollMs,
+    source: `Cloud API ${config.apiUrl}`,
+    refresh: async () => view(await engine.refresh()),
+    clusters: async () => view(),
+    events: async (limit) => engine.events(limit),
+    // What GET /connection would answer: the active cluster, once its SQL host is known.
+    async connectionClusterId() {
+      const s = engine.snapshot()
+      const active = s.clusters.find((c) => c.id === s.activeClusterId)
+      return active === undefined || active.sqlDns === null ? null : active.id
+    },
+    async next() {
+      engine.start()
+      await engine.nextCheck()
+    },
+    async failover(input) {
+      // The engine decides from the stream it has read: read it now, and say so if it cannot be.
+      const s = await engine.refresh()
+      if (s.activeClusterId === null && s.stream?.status !== 'FAILING_OVER') {
+        const reason = s.clusters.find((c) => c.id === s.watchedClusterId)?.reason
+        throw new OperatorError('unknown', `the active cluster is not known: ${reason}`, 409)
+      }
+      const started = await operator.failover({
+        requestedBy,
+        failoverAt: input.failover_at,
+        allowDataLoss: input.allow_data_loss,
+        dryRun: input.dry_run
+      })
+      return failoverStartedBody(started)
+    },
+    createFailbackStream: async () => ({ stream: streamBody(await operator.createFailbackStream(requestedBy)) }),
+    async failbackStatus(maxLagSeconds) {
+      const s = await operator.failbackStatus(maxLagSeconds)
+      return { stream: s.stream === null ? null : streamBody(s.stream), active_cluster_id: s.activeClusterId, ready: s.ready, reason: s.reason }
+    },
+    initiateFailback: async (input) =>
+      failoverStartedBody(await operator.initiateFailback({ requestedBy, failoverAt: input.failover_at, allowDataLoss: input.allow_data_loss })),
+    failbackFull: async (input) => ({
+      operation: operationBody(operator.startFailbackFull(requestedBy, { maxLagSeconds: input.max_lag_seconds, timeoutSeconds: input.timeout_seconds }))
+    }),
+    disrupt: async (input) =>
+      simulated(
+        input.cluster_id,
+        await operator.disrupt(requestedBy, {
+          confirm: input.confirm,
+          clusterId: input.cluster_id,
+          regionCode: input.region_code,
+          pods: input.pods,
+          azs: input.azs
+        })
+      ),
+    restore: async (clusterId) => simulated(clusterId, await operator.restore(requestedBy, clusterId)),
+    disruptionStatus: async () => ({
+      clusters: (await operator.disruptionStatus()).map((c) => ({ cluster_id: c.clusterId, ...c.disruption }))
+    }),
+    setup: async () => ({ stream: streamBody(await operator.setup(requestedBy)) }),
+    async operation(id) {
+      const operation = operator.operation(id)
+      if (operation === undefined) throw new OperatorError('unknown_operation', `no operation ${id} in this process`, 404)
+      return operationBody(operation)
+    },
+    async close() {
+      await engine.stop()
+      await Promise.all(Object.values(probes).map((p) => p.close()))
+      await cloud.close()
+    }
+  }
+}

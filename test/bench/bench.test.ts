@@ -1,0 +1,58 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Results } from '../../bench/results-schema.js'
+import { untracedEnv } from '../helpers/child-env.js'
+
+// The benchmark scripts keep working: every benchmark at tiny sizes, from the
+// sources, checked for the shape of what it writes. Speed is not asserted: this
+// machine is shared with the rest of the suite.
+
+t.test('npm run bench -- --smoke runs every benchmark and writes the results, the table and the chart', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'pcr-bench-test-'))
+  t.teardown(() => rmSync(out, { recursive: true, force: true }))
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+  const run = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import', tsx, run, '--smoke', '--entry', 'src', '--out', out], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: untracedEnv()
+  })
+  let output = ''
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', (d) => (output += d))
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  t.equal(code, 0, output)
+
+  const results = Results.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')))
+  t.same(
+    results.hotPath?.routes.map((r) => r.route),
+    ['/connection', '/health', '/ready']
+  )
+  t.match(results.hotPath?.skipped, [{ route: 'load-balancer check' }])
+  t.equal(results.failover?.outages.length, 2)
+  t.ok(results.profile !== undefined && results.metrics !== undefined && results.memory !== undefined && results.startup !== undefined && results.cloudCost !== undefined)
+
+  const table = readFileSync(join(out, 'results.md'), 'utf8')
+  for (const heading of ['1. Hot path', '1b. Where the time of a GET /connection request goes', '2. /metrics scrape', '3. Failover timeline', '4. Memory', '5. Startup', '6. Cloud API cost']) {
+    t.match(table, `### ${heading}`)
+  }
+  t.match(table, '![Failover timeline](timeline.svg)')
+  const svg = readFileSync(join(out, 'timeline.svg'), 'utf8')
+  t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<\/svg>\n$/)
+  t.equal(svg.match(/>outage \d+</g)?.length, 2, 'one bar per outage')
+})
+
+t.test('a bad flag stops the run before anything starts', async (t) => {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+  const run = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import', tsx, run, '--only', 'everything'], { stdio: ['ignore', 'pipe', 'pipe'], env: untracedEnv() })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  t.equal(await new Promise((resolve) => child.once('exit', resolve)), 2)
+  t.match(stderr, 'bench: unknown benchmark everything')
+})

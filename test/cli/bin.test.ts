@@ -1,0 +1,73 @@
+import t from 'tap'
+import { execFile, spawn } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { untracedEnv } from '../helpers/child-env.js'
+import { PRIMARY, startFakeCloud } from '../helpers/stack.js'
+import { directEnv, scratchDir } from './fixtures/pcr.js'
+
+// The `pcr` executable for real: the built bin package.json names, and the
+// entry's signal handling in a process of its own.
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+function start(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, args, { cwd: scratchDir(), env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
+  const waitFor = async (pattern: RegExp) => {
+    while (!pattern.test(stdout + stderr)) {
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  return { child, exited, waitFor, out: () => stdout, err: () => stderr }
+}
+
+t.test('the built bin: a node script with a shebang that runs the CLI', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcr-bin-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')])
+  cpSync(join(root, 'package.json'), join(dir, 'package.json'))
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'))
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+  const bin = join(dir, pkg.bin.pcr)
+  t.equal(readFileSync(bin, 'utf8').split('\n')[0], '#!/usr/bin/env node')
+
+  const cloud = await startFakeCloud(t)
+  const status = start([bin, 'status', '--json'], untracedEnv(directEnv(cloud)))
+  t.equal(await status.exited, 0, status.err())
+  t.equal(JSON.parse(status.out()).active_cluster_id, PRIMARY)
+  const usage = start([bin, 'nonsense'], untracedEnv())
+  t.equal(await usage.exited, 2)
+  t.equal(usage.err(), "pcr: unknown command 'nonsense'\n")
+})
+
+t.test('the entry: a first signal stops the verb, a second one the process', async (t) => {
+  const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+  const cloud = await startFakeCloud(t)
+  // The test runner's own loader, so that the entry's coverage counts.
+  const monitor = start([...process.execArgv, main, 'monitor'], { ...process.env, ...directEnv(cloud) })
+  await monitor.waitFor(/verdict_changed/)
+  monitor.child.kill('SIGINT')
+  t.equal(await monitor.exited, 0, monitor.err())
+  t.match(monitor.out(), /monitor_started/)
+
+  await cloud.control('POST', '/faults', { operation: 'listStreams', kind: 'hang' })
+  const stuck = start([...process.execArgv, main, 'status'], { ...process.env, ...directEnv(cloud, { HEALTH_CHECK_TIMEOUT: '60' }) })
+  // Once it asks the API, the entry is running and handles signals.
+  await cloud.control('DELETE', '/requests')
+  while (!(await cloud.requests()).some((r) => r.operation === 'listStreams')) await new Promise((resolve) => setTimeout(resolve, 20))
+  stuck.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(stuck.child.exitCode, null, 'status does not stop on a signal by itself')
+  stuck.child.kill('SIGTERM')
+  t.equal(await stuck.exited, 130)
+})

@@ -1,0 +1,90 @@
+import t from 'tap'
+import { PassThrough, Writable } from 'node:stream'
+import { runCli } from '../../src/cli/run.js'
+import { untracedEnv } from '../helpers/child-env.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
+import { directEnv, pcr, remote, scratchDir } from './fixtures/pcr.js'
+
+async function streamStatus(cloud: Cloud): Promise<string> {
+  return (await cloud.control('GET', '/state')).streams[0].status
+}
+
+async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+t.test('monitor (direct): the engine in this process watches, fails over, and prints each decision until stopped', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const stop = new AbortController()
+  const running = pcr(['monitor'], { env: directEnv(cloud), signal: stop.signal })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  await cloud.setNodes(PRIMARY, 'NOT_READY')
+  await waitFor(async () => (await streamStatus(cloud)) === 'COMPLETED')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  stop.abort()
+  const run = await running
+  t.equal(run.code, 0)
+  t.match(run.stderr, `pcr monitor: following the Cloud API ${cloud.url}; Ctrl-C stops`)
+  const types = run.stdout.trimEnd().split('\n').map((line) => line.split(/ +/)[2])
+  t.equal(types[0], 'monitor_started')
+  for (const type of ['failure_counted', 'threshold_reached', 'failover_confirmed', 'failover_requested', 'failover_patched', 'failover_completed']) {
+    t.ok(types.includes(type), `${type} printed`)
+  }
+  t.match(run.stdout, /^\S+Z {2}warn {3}failure_counted +cluster c0ffee\S+ unhealthy: failure 1 of 3$/m)
+  t.equal(await cloud.patches(), 1)
+})
+
+t.test('monitor --json prints one event per line; in remote mode, what the service decides from now on', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud)
+  await svc.fastify.engine.nextCheck()
+  const stop = new AbortController()
+  const running = pcr([...remote(svc), 'monitor', '--json'], { signal: stop.signal })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  await svc.post('/admin/pause', undefined, { authorization: `Bearer ${svc.config.adminToken}` })
+  await waitFor(() => svc.events().some((e) => e.type === 'paused'))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  stop.abort()
+  const run = await running
+  t.equal(run.code, 0)
+  const events = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line))
+  t.same(events.map((e) => e.type), ['paused'], 'the history before it started is not replayed')
+  t.match(events[0], { id: Number, at: String, severity: 'info', message: /automatic failover paused by admin API/ })
+})
+
+t.test('service runs the HTTP service as src/server.ts does, until stopped', async (t) => {
+  const cloud = await startFakeCloud(t)
+  let stdout = ''
+  let stderr = ''
+  const stop = new AbortController()
+  const running = runCli(['service', '--port', '0', '--host', '127.0.0.1'], {
+    env: untracedEnv({ ...directEnv(cloud), LOG_LEVEL: 'info', PORT: '1' }),
+    cwd: scratchDir(),
+    stdin: new PassThrough(),
+    stdout: new Writable({ write: (chunk, _e, done) => ((stdout += chunk), done()) }),
+    stderr: new Writable({ write: (chunk, _e, done) => ((stderr += chunk), done()) }),
+    signal: stop.signal
+  })
+  await waitFor(() => /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.test(stdout), 30_000)
+  const port = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]
+  const clusters = await fetch(`http://127.0.0.1:${port}/clusters`)
+  t.equal(clusters.status, 200)
+  t.match(await clusters.json(), { clusters: [{ id: PRIMARY }, { id: STANDBY }] })
+  stop.abort()
+  t.equal(await running, 0, stderr)
+  t.match(stdout, /"msg":"stopping"/)
+  t.notMatch(stdout, 'emulator-secret-key')
+
+  const stopped = new AbortController()
+  stopped.abort()
+  const early = await pcr(['service'], { env: untracedEnv(directEnv(cloud)), signal: stopped.signal })
+  t.equal(early.code, 130, 'stopped before the service could handle the signal')
+
+  const bad = await pcr(['service'], { env: untracedEnv({ ...directEnv(cloud), FAILURE_THRESHOLD: 'many' }) })
+  t.equal(bad.code, 2, 'the service’s own exit code')
+  t.match(bad.stderr, /pcr-sidecar: invalid configuration:\nFAILURE_THRESHOLD: must be a whole number from 1 to 1000/)
+})

@@ -1,0 +1,139 @@
+import t from 'tap'
+import type { ClustersJson, EventJson } from '../../src/cli/backend.js'
+import { runDrill, type DrillTarget } from '../../src/drill/drill.js'
+import { PRIMARY, STANDBY } from '../helpers/stack.js'
+
+// The drill against a scripted target, for what the emulator will not do on cue:
+// a verdict slow to come, an adopted failover, no replicated time, a restore that fails.
+
+function state(verdict: 'healthy' | 'unknown', replicatedTime: string | null): ClustersJson {
+  const cluster = (id: string, role: 'primary' | 'standby') => ({
+    id,
+    name: `pcr-${role}`,
+    configured_role: role,
+    role,
+    state: 'CREATED',
+    operation_status: null,
+    verdict,
+    reason: verdict === 'healthy' ? '3 of 3 nodes live' : 'not checked yet',
+    nodes_live: 3,
+    nodes_total: 3,
+    sql_dns: `${role}.example`,
+    last_checked_at: null
+  })
+  return {
+    active_cluster_id: PRIMARY,
+    watched_cluster_id: PRIMARY,
+    failover_target_id: STANDBY,
+    phase: 'normal',
+    consecutive_failures: 0,
+    failure_threshold: 3,
+    delay_ends_at: null,
+    blocked_reason: null,
+    paused: false,
+    auto_failover: true,
+    last_check_at: null,
+    last_healthy_at: null,
+    estimated_data_loss_seconds: null,
+    clusters: [cluster(PRIMARY, 'primary'), cluster(STANDBY, 'standby')],
+    stream: {
+      id: 'stream-0',
+      status: 'REPLICATING',
+      primary_cluster_id: PRIMARY,
+      standby_cluster_id: STANDBY,
+      created_at: '2025-06-02T12:00:00.000Z',
+      replicated_time: replicatedTime,
+      retained_time: null,
+      replication_lag_seconds: null,
+      activated_at: null
+    },
+    failover: null
+  }
+}
+
+interface Script {
+  // The state after n calls of next().
+  clusters(ticks: number): ClustersJson
+  // Events appearing at tick n (ids are assigned in order).
+  events?: Record<number, Array<Pick<EventJson, 'type' | 'message'>>>
+  switchAt?: number
+  restore?: () => Promise<never>
+}
+
+function scripted(script: Script): DrillTarget & { disrupted: string[] } {
+  let ticks = 0
+  const log: EventJson[] = []
+  const disrupted: string[] = []
+  return {
+    disrupted,
+    mode: 'direct',
+    source: 'a script',
+    refresh: async () => script.clusters(ticks),
+    clusters: async () => script.clusters(ticks),
+    events: async () => [...log].reverse(),
+    connectionClusterId: async () => (script.switchAt !== undefined && ticks >= script.switchAt ? STANDBY : PRIMARY),
+    async next() {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      ticks += 1
+      for (const e of script.events?.[ticks] ?? []) {
+        log.push({ ...e, id: log.length + 1, at: new Date().toISOString(), severity: 'info', data: {} })
+      }
+    },
+    async disrupt(input) {
+      disrupted.push(input.cluster_id)
+      return { clusters: [] }
+    },
+    restore: async () => (script.restore === undefined ? { clusters: [] } : script.restore()),
+    failbackFull: async () => {
+      throw new Error('not scripted')
+    },
+    operation: async () => {
+      throw new Error('not scripted')
+    }
+  }
+}
+
+const options = { clock: { now: Date.now }, confirm: async () => undefined }
+
+t.test('a watched cluster never judged: the preflight times out and nothing is disrupted', async (t) => {
+  const target = scripted({ clusters: () => state('unknown', null) })
+  const report = await runDrill({ ...options, target, timeoutSeconds: 0.05 })
+  t.equal(report.result, 'failed')
+  t.equal(report.error, 'preflight: timed out after 0.05 s waiting for a first verdict on the watched cluster; nothing was changed')
+  t.same(target.disrupted, [])
+  t.same(report.phases, [])
+})
+
+t.test('an adopted failover, a replicated time seen late, and a restore that fails', async (t) => {
+  const target = scripted({
+    // No replicated time until after the outage.
+    clusters: (ticks) => state(ticks === 0 ? 'unknown' : 'healthy', ticks < 2 ? null : '2025-06-02T12:00:00.000Z'),
+    events: { 2: [{ type: 'failover_adopted', message: 'adopted' }], 3: [{ type: 'failover_completed', message: 'done' }] },
+    switchAt: 3,
+    restore: async () => {
+      throw new Error('the API is down')
+    }
+  })
+  const report = await runDrill({ ...options, target, timeoutSeconds: 5 })
+  t.same(target.disrupted, [PRIMARY])
+  t.equal(report.error, `restoring ${PRIMARY} failed, it is still disrupted (pcr simulate restore): the API is down`)
+  t.equal(report.result, 'failed')
+  t.ok((report.failover_seconds as number) >= 0, 'measured from the adoption when no request was seen')
+  t.equal(report.detection_seconds, null)
+  t.equal(report.last_replicated_time, '2025-06-02T12:00:00.000Z')
+  t.ok((report.data_loss_window_seconds as number) > 0)
+  t.same(report.phases.map((p) => p.name), ['preflight_ok', 'outage_started', 'failover_started', 'failover_completed', 'switched'])
+})
+
+t.test('a failed failover and a failed restore are both reported', async (t) => {
+  const target = scripted({
+    clusters: () => state('healthy', '2025-06-02T12:00:00.000Z'),
+    events: { 1: [{ type: 'failover_failed', message: 'the PATCH was refused' }] },
+    restore: async () => {
+      throw new Error('still down')
+    }
+  })
+  const report = await runDrill({ ...options, target, timeoutSeconds: 5 })
+  t.equal(report.error, `the PATCH was refused; restoring ${PRIMARY} failed, it is still disrupted (pcr simulate restore): still down`)
+  t.equal(report.last_replicated_time, '2025-06-02T12:00:00.000Z')
+})
