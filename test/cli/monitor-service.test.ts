@@ -44,7 +44,8 @@ t.test('monitor --json prints one event per line; in remote mode, what the servi
   await svc.fastify.engine.nextCheck()
   const stop = new AbortController()
   const running = pcr([...remote(svc), 'monitor', '--json'], { signal: stop.signal })
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  // Once it has read where the history stands, what follows is new to it.
+  await waitFor(() => svc.lines.some((line) => line.includes('/events?limit=1')))
   await svc.post('/admin/pause', undefined, { authorization: `Bearer ${svc.config.adminToken}` })
   await waitFor(() => svc.events().some((e) => e.type === 'paused'))
   await new Promise((resolve) => setTimeout(resolve, 200))
