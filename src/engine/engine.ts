@@ -156,7 +156,7 @@ function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString()
 }
 
-function streamView(s: Stream): StreamView {
+export function streamView(s: Stream): StreamView {
   return {
     id: s.id,
     status: s.status,

@@ -1,8 +1,8 @@
 import type { CloudClient } from '../cloud/client.js'
 import { CloudApiError } from '../cloud/errors.js'
-import type { ClusterDisruptionInfo, RegionalDisruptorSpecification, Stream } from '../cloud/schemas.js'
+import type { ClusterDisruptionInfo, RegionalDisruptorSpecification } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
-import type { Clock, Engine, FailoverPlan, FailoverResult } from './engine.js'
+import { streamView, type Clock, type Engine, type FailoverPlan, type FailoverResult } from './engine.js'
 import type { Operation, OperationHandle, Operations } from './operations.js'
 import type { Snapshot, StreamView } from './snapshot.js'
 import { isLive } from './topology.js'
@@ -87,20 +87,6 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
-function view(s: Stream): StreamView {
-  return {
-    id: s.id,
-    status: s.status,
-    primaryClusterId: s.primary_cluster_id,
-    standbyClusterId: s.standby_cluster_id,
-    createdAt: s.created_at,
-    replicatedTime: s.replicated_time ?? null,
-    retainedTime: s.retained_time ?? null,
-    replicationLagSeconds: s.replication_lag_seconds ?? null,
-    activatedAt: s.activated_at ?? null
-  }
-}
-
 export function createOperator(deps: OperatorDeps): Operator {
   const { engine, cloud, settings, clock, operations } = deps
   const pollMs = Math.min(settings.healthCheckIntervalSeconds, 5) * 1000
@@ -146,7 +132,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       requestedBy
     }, 'warn')
     await engine.refresh()
-    return view(stream.value)
+    return streamView(stream.value)
   }
 
   function refuseLive(s: Snapshot): void {
