@@ -2,15 +2,18 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { AppOptions } from '../src/app-options.js'
 import { ConnectionBody, ConnectionHeaders, ErrorBody } from '../src/api-schemas.js'
-import { configuredRole } from '../src/api-views.js'
-
-const SQL_PORT = 26257
+import { configuredRole, unavailableBody } from '../src/api-views.js'
 
 // Header values arrive as latin1; a client that sent UTF-8 bytes meant UTF-8.
 function fromHeader(value: string): string {
   const bytes = Buffer.from(value, 'latin1')
   const utf8 = bytes.toString('utf8')
   return Buffer.from(utf8, 'utf8').equals(bytes) ? utf8 : value
+}
+
+// An IPv6 address needs brackets inside a URL.
+function hostPart(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
 }
 
 // encodeURIComponent leaves !'()* alone; they are encoded too so that every
@@ -41,24 +44,17 @@ export default async function connectionRoutes(fastify: FastifyInstance, opts: A
       const s = fastify.engine.snapshot()
       const active = s.clusters.find((c) => c.id === s.activeClusterId)
       if (active === undefined || active.sqlDns === null) {
-        return reply
-          .code(503)
-          .header('retry-after', retryAfter)
-          .send({
-            error: 'Service Unavailable',
-            message: s.phase === 'failing_over' ? 'a failover is under way' : 'the active cluster is not known yet',
-            code: s.phase === 'failing_over' ? 'failing_over' : 'unknown'
-          })
+        return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s.phase))
       }
       const user = encodeUserinfo(fromHeader(request.headers['x-db-username']))
       const password = encodeUserinfo(fromHeader(request.headers['x-db-password']))
       const database = config.databaseName
       return {
-        connection_string: `postgresql://${user}:${password}@${active.sqlDns}:${SQL_PORT}/${encodeURIComponent(database)}?sslmode=${config.dbSslmode}`,
+        connection_string: `postgresql://${user}:${password}@${hostPart(active.sqlDns)}:${active.sqlPort}/${encodeURIComponent(database)}?sslmode=${config.dbSslmode}`,
         cluster_id: active.id,
         role: configuredRole(active.id, config.primaryClusterId),
         host: active.sqlDns,
-        port: SQL_PORT,
+        port: active.sqlPort,
         database,
         sslmode: config.dbSslmode
       }

@@ -37,6 +37,31 @@ export const ReadyBody = z
   })
   .meta({ id: 'Ready' })
 
+export const ClusterParams = z.object({
+  cluster_id: z.string().max(100).describe('the UUID of one of the two configured clusters')
+})
+
+export const ClusterActiveBody = z
+  .object({
+    active: z.boolean().describe('whether this cluster is the one applications should write to'),
+    cluster_id: z.string(),
+    active_cluster_id: z.string().nullable(),
+    phase: z.enum(phases)
+  })
+  .meta({ id: 'ClusterActive' })
+
+export const ActiveBody = z
+  .object({
+    cluster_id: z.string(),
+    role: ConfiguredRole,
+    host: z.string(),
+    port: z.number().int(),
+    database: z.string(),
+    sslmode: z.string(),
+    phase: z.enum(phases)
+  })
+  .meta({ id: 'Active' })
+
 export const ConnectionHeaders = z.object({
   'x-db-username': z.string({ error: 'the X-DB-Username header is required' }).min(1, 'the X-DB-Username header must not be empty'),
   'x-db-password': z.string({ error: 'the X-DB-Password header is required' })

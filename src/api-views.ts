@@ -1,14 +1,24 @@
 import type { z } from 'zod'
-import type { ClusterBody, ClustersBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
+import type { ClusterBody, ClustersBody, ErrorBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
 import type { FailoverPlan } from './engine/engine.js'
 import type { Operation } from './engine/operations.js'
 import type { FailoverStarted } from './engine/operator.js'
-import type { ClusterView, Snapshot, StreamView } from './engine/snapshot.js'
+import type { ClusterView, Phase, Snapshot, StreamView } from './engine/snapshot.js'
 
 // The snapshot's camelCase views, shaped as the HTTP API's snake_case answers.
 
 export function configuredRole(id: string, primaryClusterId: string): 'primary' | 'standby' {
   return id === primaryClusterId ? 'primary' : 'standby'
+}
+
+// The 503 of the routes that name the active cluster.
+export function unavailableBody(phase: Phase): z.infer<typeof ErrorBody> {
+  const failingOver = phase === 'failing_over'
+  return {
+    error: 'Service Unavailable',
+    message: failingOver ? 'a failover is under way' : 'the active cluster is not known yet',
+    code: failingOver ? 'failing_over' : 'unknown'
+  }
 }
 
 export function streamBody(s: StreamView): z.infer<typeof StreamBody> {

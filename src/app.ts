@@ -9,6 +9,7 @@ import enginePlugin from './plugins/engine.js'
 import errorsPlugin from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import operatorPlugin from './plugins/operator.js'
+import activeRoutes from '../routes/active.js'
 import adminFailbackRoutes from '../routes/admin/failback.js'
 import adminFailoverRoutes from '../routes/admin/failover.js'
 import adminSetupRoutes from '../routes/admin/setup.js'
@@ -22,14 +23,18 @@ import metricsRoutes from '../routes/metrics.js'
 export type { AppOptions } from './app-options.js'
 
 // Options of the Fastify instance itself, shared by src/server.ts and the tests.
-const quietRoutes = new Set(['/health', '/ready', '/connection', '/metrics'])
+const quietRoutes = new Set(['/health', '/ready', '/connection', '/active', '/metrics'])
+const clusterCheck = /^\/clusters\/[^/]+\/active$/
 
 export const serverOptions = {
   routerOptions: { maxParamLength: 200 },
   bodyLimit: 16 * 1024,
   // Probes and application lookups are the hot path: no log line per request.
   logController: new LogController({
-    disableRequestLogging: (request) => quietRoutes.has(request.url.split('?')[0] ?? '')
+    disableRequestLogging: (request) => {
+      const path = request.url.split('?')[0] ?? ''
+      return quietRoutes.has(path) || clusterCheck.test(path)
+    }
   }),
   forceCloseConnections: true
 } satisfies FastifyServerOptions
@@ -49,6 +54,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   const routeGroups = [
     healthRoutes,
     connectionRoutes,
+    activeRoutes,
     clustersRoutes,
     eventsRoutes,
     metricsRoutes,

@@ -68,6 +68,49 @@ const postgresUrl = z
   )
   .optional()
 
+// A SQL host, optionally with a port (`host:26257`, `[::1]:26257`): CockroachDB
+// Cloud always serves 26257, but a tunnel or a local stand-in may not.
+const sqlAddress = z
+  .string()
+  .trim()
+  .min(1)
+  .transform((v, ctx) => {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+)(?::(\d{1,5}))?$/.exec(v)
+    const port = m?.[2] === undefined ? undefined : Number(m[2])
+    if (m === null || (port !== undefined && (port < 1 || port > 65535))) {
+      ctx.addIssue({ code: 'custom', message: 'must be a host name or address, optionally followed by :port' })
+      return z.NEVER
+    }
+    return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port }
+  })
+  .optional()
+
+// Events that hooks can be told about: a change of the active cluster and each
+// step of a failover. Hook outcomes are not in the list, so a hook never feeds itself.
+export const hookableEvents = [
+  'active_cluster_changed',
+  'threshold_reached',
+  'failover_requested',
+  'failover_blocked',
+  'failover_patched',
+  'failover_adopted',
+  'failover_failed',
+  'failover_timeout',
+  'failover_completed'
+] as const
+export type HookableEvent = (typeof hookableEvents)[number]
+
+const hookEvents = z
+  .string()
+  .trim()
+  .transform((v) => [...new Set(v.split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== ''))])
+  .pipe(
+    z
+      .array(z.enum(hookableEvents, { error: `must be a comma-separated list of ${hookableEvents.join(', ')}` }))
+      .min(1, 'must name at least one event')
+  )
+  .prefault(hookableEvents.join(','))
+
 const timestamp = z
   .string()
   .trim()
@@ -87,8 +130,8 @@ const EnvSchema = z
     FAILOVER_TO_LATEST: flag(true),
     FAILOVER_AT_TIMESTAMP: timestamp,
     PRIMARY_CLUSTER_ENDPOINT: postgresUrl,
-    PRIMARY_SQL_DNS: optionalText,
-    STANDBY_SQL_DNS: optionalText,
+    PRIMARY_SQL_DNS: sqlAddress,
+    STANDBY_SQL_DNS: sqlAddress,
     ENABLE_PROMETHEUS: flag(false),
     PROMETHEUS_PORT: port(8000),
     COCKROACH_API_URL: httpUrl.prefault('https://cockroachlabs.cloud'),
@@ -116,7 +159,31 @@ const EnvSchema = z
       .string()
       .trim()
       .pipe(z.enum(sslModes, { error: `must be one of ${sslModes.join(', ')}` }))
-      .prefault('verify-full')
+      .prefault('verify-full'),
+    WEBHOOK_URL: httpUrl.optional(),
+    WEBHOOK_TIMEOUT: seconds(5),
+    WEBHOOK_RETRIES: integer(5, 0, 100, 'a whole number from 0 to 100'),
+    WEBHOOK_RETRY_BACKOFF: seconds(1),
+    ON_FAILOVER_COMMAND: optionalText,
+    ON_FAILOVER_COMMAND_TIMEOUT: seconds(30),
+    HOOK_EVENTS: hookEvents,
+    PGBOUNCER_DATABASES_FILE: optionalText,
+    PGBOUNCER_ADMIN_URL: postgresUrl,
+    PGBOUNCER_DATABASE: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/, 'must be a database alias of letters, digits, _ . and -')
+        .optional()
+    ),
+    PGBOUNCER_DATABASE_OPTIONS: optionalText.pipe(
+      z
+        .string()
+        .regex(
+          /^([a-z_]+=[A-Za-z0-9_.\-]+)( [a-z_]+=[A-Za-z0-9_.\-]+)*$/,
+          'must be space-separated key=value pairs such as "pool_size=20 pool_mode=transaction"'
+        )
+        .optional()
+    )
   })
   // Cross-variable rules run even when another variable is invalid, so every
   // problem is reported at once; each rule looks only at values that parsed.
@@ -132,6 +199,14 @@ const EnvSchema = z
           code: 'custom',
           path: ['FAILOVER_AT_TIMESTAMP'],
           message: 'is required when FAILOVER_TO_LATEST is false'
+        })
+      }
+      const pgbouncer = [env.PGBOUNCER_DATABASES_FILE, env.PGBOUNCER_ADMIN_URL]
+      if (pgbouncer.filter((v) => v !== undefined).length === 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.PGBOUNCER_DATABASES_FILE === undefined ? 'PGBOUNCER_DATABASES_FILE' : 'PGBOUNCER_ADMIN_URL'],
+          message: 'is required when the other PGBOUNCER_ setting is given (the file is useless without a RELOAD)'
         })
       }
       const ports = [env.PORT, env.PROMETHEUS_PORT]
@@ -160,7 +235,9 @@ export interface Config {
   primaryClusterEndpoint?: string
   standbyClusterEndpoint?: string
   primarySqlDns?: string
+  primarySqlPort?: number
   standbySqlDns?: string
+  standbySqlPort?: number
   enablePrometheus: boolean
   prometheusPort: number
   port: number
@@ -173,6 +250,21 @@ export interface Config {
   databaseName: string
   dbSslmode: SslMode
   unhealthyEvidence: EvidenceMode
+  webhookUrl?: string
+  webhookTimeoutSeconds: number
+  webhookRetries: number
+  webhookRetryBackoffSeconds: number
+  onFailoverCommand?: string
+  onFailoverCommandTimeoutSeconds: number
+  hookEvents: HookableEvent[]
+  pgbouncer?: PgbouncerConfig
+}
+
+export interface PgbouncerConfig {
+  databasesFile: string
+  adminUrl: string
+  database: string
+  options?: string
 }
 
 export interface LoadedConfig {
@@ -232,8 +324,10 @@ export function parseConfig(env: Env): LoadedConfig {
       failoverAtTimestamp: e.FAILOVER_AT_TIMESTAMP,
       primaryClusterEndpoint: e.PRIMARY_CLUSTER_ENDPOINT,
       standbyClusterEndpoint: e.STANDBY_CLUSTER_ENDPOINT,
-      primarySqlDns: e.PRIMARY_SQL_DNS,
-      standbySqlDns: e.STANDBY_SQL_DNS,
+      primarySqlDns: e.PRIMARY_SQL_DNS?.host,
+      primarySqlPort: e.PRIMARY_SQL_DNS?.port,
+      standbySqlDns: e.STANDBY_SQL_DNS?.host,
+      standbySqlPort: e.STANDBY_SQL_DNS?.port,
       enablePrometheus: e.ENABLE_PROMETHEUS,
       prometheusPort: e.PROMETHEUS_PORT,
       port: e.PORT,
@@ -245,7 +339,23 @@ export function parseConfig(env: Env): LoadedConfig {
       failoverTimeoutSeconds: e.FAILOVER_TIMEOUT,
       databaseName: e.DATABASE_NAME,
       dbSslmode: e.DB_SSLMODE,
-      unhealthyEvidence: e.UNHEALTHY_EVIDENCE
+      unhealthyEvidence: e.UNHEALTHY_EVIDENCE,
+      webhookUrl: e.WEBHOOK_URL,
+      webhookTimeoutSeconds: e.WEBHOOK_TIMEOUT,
+      webhookRetries: e.WEBHOOK_RETRIES,
+      webhookRetryBackoffSeconds: e.WEBHOOK_RETRY_BACKOFF,
+      onFailoverCommand: e.ON_FAILOVER_COMMAND,
+      onFailoverCommandTimeoutSeconds: e.ON_FAILOVER_COMMAND_TIMEOUT,
+      hookEvents: e.HOOK_EVENTS,
+      pgbouncer:
+        e.PGBOUNCER_DATABASES_FILE === undefined || e.PGBOUNCER_ADMIN_URL === undefined
+          ? undefined
+          : {
+              databasesFile: e.PGBOUNCER_DATABASES_FILE,
+              adminUrl: e.PGBOUNCER_ADMIN_URL,
+              database: e.PGBOUNCER_DATABASE ?? e.DATABASE_NAME,
+              options: e.PGBOUNCER_DATABASE_OPTIONS
+            }
     }
   }
 }

@@ -18,10 +18,16 @@ const redactPaths = [
 
 export function secretsOf(config: Config): string[] {
   const secrets = [config.apiKey, config.adminToken]
-  for (const endpoint of [config.primaryClusterEndpoint, config.standbyClusterEndpoint]) {
+  for (const endpoint of [config.primaryClusterEndpoint, config.standbyClusterEndpoint, config.pgbouncer?.adminUrl]) {
     if (endpoint === undefined) continue
     const url = new URL(endpoint)
     secrets.push(decodeURIComponent(url.password), url.password)
+  }
+  // A webhook URL is a credential (Slack's are): the whole URL and its path are secret.
+  if (config.webhookUrl !== undefined) {
+    const url = new URL(config.webhookUrl)
+    secrets.push(config.webhookUrl, url.password, decodeURIComponent(url.password))
+    if (url.pathname.length + url.search.length >= 16) secrets.push(`${url.pathname}${url.search}`)
   }
   return secrets.filter((s): s is string => s !== undefined && s.length >= 4)
 }

@@ -6,6 +6,9 @@ import { z } from 'zod'
 
 export const API_VERSION = '2024-09-16'
 
+// Every CockroachDB Cloud cluster serves SQL on this port.
+export const SQL_PORT = 26257
+
 const timestamp = z.iso.datetime({ offset: true })
 
 export const clusterStates = ['CREATING', 'CREATED', 'CREATION_FAILED', 'DELETED', 'LOCKED'] as const

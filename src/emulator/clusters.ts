@@ -1,4 +1,4 @@
-import type { ClusterState, NodeStatus, RegionalDisruptorSpecification } from '../cloud/schemas.js'
+import { SQL_PORT, type ClusterState, type NodeStatus, type RegionalDisruptorSpecification } from '../cloud/schemas.js'
 import { invalidArgument } from './api-error.js'
 import type { CloudProvider, ClusterSeed, Plan } from './seed.js'
 
@@ -38,7 +38,6 @@ export const clusterOperationStatuses = [
 ] as const
 export type ClusterOperationStatus = (typeof clusterOperationStatuses)[number]
 
-export const SQL_PORT = 26257
 const CREATOR_ID = 'c0ffee00-0000-4000-8000-00000000c0de'
 const MACHINE_TYPES: Record<CloudProvider, string> = {
   GCP: 'n2-standard-4',

@@ -1,9 +1,10 @@
-import type {
-  ClusterState,
-  CreateStreamRequest,
-  NodeStatus,
-  RegionalDisruptorSpecification,
-  UpdateStreamSpec
+import {
+  SQL_PORT,
+  type ClusterState,
+  type CreateStreamRequest,
+  type NodeStatus,
+  type RegionalDisruptorSpecification,
+  type UpdateStreamSpec
 } from '../cloud/schemas.js'
 import { failedPrecondition, invalidArgument, notFound } from './api-error.js'
 import {
@@ -13,7 +14,6 @@ import {
   nodeStatus,
   operationStatus,
   sqlAvailable,
-  SQL_PORT,
   type ClusterOperationStatus,
   type ClusterRecord
 } from './clusters.js'

@@ -1,5 +1,5 @@
 import type { CloudClient, StreamChange } from '../cloud/client.js'
-import type { Cluster, Stream } from '../cloud/schemas.js'
+import { SQL_PORT, type Cluster, type Stream } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
 import { CloudApiError } from '../cloud/errors.js'
 import type { Coordinator, Decision } from './coordinator.js'
@@ -50,7 +50,9 @@ export type EngineSettings = Pick<
   | 'maxDataLossSeconds'
   | 'failoverTimeoutSeconds'
   | 'primarySqlDns'
+  | 'primarySqlPort'
   | 'standbySqlDns'
+  | 'standbySqlPort'
   | 'unhealthyEvidence'
 >
 
@@ -218,6 +220,10 @@ export function createEngine(deps: EngineDeps): Engine {
     return override ?? clusters.get(id)?.cluster?.regions[0]?.sql_dns ?? null
   }
 
+  function sqlPortOf(id: string): number {
+    return (id === pair.primaryClusterId ? settings.primarySqlPort : settings.standbySqlPort) ?? SQL_PORT
+  }
+
   function roleOf(id: string): Role {
     const stream = topology?.stream
     if (stream !== undefined && isLive(stream)) {
@@ -255,6 +261,7 @@ export function createEngine(deps: EngineDeps): Engine {
         nodesLive: record.judgement.nodesLive ?? null,
         nodesTotal: record.judgement.nodesTotal ?? null,
         sqlDns: sqlDnsOf(id),
+        sqlPort: sqlPortOf(id),
         lastCheckedAt: iso(record.checkedAt)
       }
     })
@@ -292,8 +299,32 @@ export function createEngine(deps: EngineDeps): Engine {
     })
   }
 
+  // Where applications should be sent: the active cluster once its SQL host is
+  // known, none while failing over. Proxies and hooks follow this one event.
+  let target: { id: string; host: string; port: number } | undefined
   function publish(): void {
     current = buildSnapshot()
+    const active = current.clusters.find((c) => c.id === current.activeClusterId && c.sqlDns !== null)
+    const next = active === undefined ? undefined : { id: active.id, host: active.sqlDns as string, port: active.sqlPort }
+    if (next?.id === target?.id && next?.host === target?.host && next?.port === target?.port) return
+    if (next === undefined && current.phase !== 'failing_over') return
+    const previous = target
+    target = next
+    emit({
+      type: 'active_cluster_changed',
+      severity: previous === undefined || next === undefined ? 'info' : 'warn',
+      message:
+        next === undefined
+          ? `no active cluster while failing over from ${previous?.id}`
+          : `active cluster is ${next.id} at ${next.host}:${next.port}${previous === undefined ? '' : ` (was ${previous.id})`}`,
+      data: {
+        clusterId: next?.id ?? null,
+        host: next?.host ?? null,
+        port: next?.port ?? null,
+        previousClusterId: previous?.id ?? null,
+        phase: current.phase
+      }
+    })
   }
 
   function noteStream(stream: Stream): void {

@@ -28,6 +28,10 @@ export type EventType =
   | 'operation_progress'
   | 'operation_finished'
   | 'disruption_changed'
+  | 'active_cluster_changed'
+  | 'hook_failed'
+  | 'pgbouncer_updated'
+  | 'pgbouncer_failed'
 
 export type Severity = 'info' | 'warn' | 'error'
 

@@ -20,6 +20,8 @@ export interface ClusterView {
   nodesLive: number | null
   nodesTotal: number | null
   sqlDns: string | null
+  // 26257 unless PRIMARY_SQL_DNS / STANDBY_SQL_DNS name another port.
+  sqlPort: number
   lastCheckedAt: string | null
 }
 

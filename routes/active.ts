@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { AppOptions } from '../src/app-options.js'
+import { ActiveBody, ClusterActiveBody, ClusterParams, ErrorBody } from '../src/api-schemas.js'
+import { configuredRole, unavailableBody } from '../src/api-views.js'
+
+// Checks for load balancers and for applications that want the host without
+// sending credentials. Both are answered from memory, like /connection.
+export default async function activeRoutes(fastify: FastifyInstance, opts: AppOptions) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+  const { config } = opts
+  const configured = [config.primaryClusterId, config.standbyClusterId]
+  const retryAfter = String(Math.max(1, Math.ceil(config.healthCheckIntervalSeconds)))
+
+  app.get(
+    '/clusters/:cluster_id/active',
+    {
+      schema: {
+        tags: ['load balancers'],
+        summary: 'Whether this cluster is the active, writable one',
+        description:
+          '200 when the cluster is active; 503 otherwise, also while failing over or while the active cluster is unknown; 404 for an id that is neither configured cluster. Meant for HAProxy `http-check` (one check per server, named by cluster id).',
+        params: ClusterParams,
+        response: { 200: ClusterActiveBody, 503: ClusterActiveBody, 404: ErrorBody }
+      }
+    },
+    async (request, reply) => {
+      const asked = request.params.cluster_id.toLowerCase()
+      const id = configured.find((c) => c.toLowerCase() === asked)
+      reply.header('cache-control', 'no-store')
+      if (id === undefined) {
+        return reply.code(404).send({ error: 'Not Found', message: 'not one of the two configured clusters', code: 'unknown_cluster' })
+      }
+      const s = fastify.engine.snapshot()
+      const active = s.activeClusterId?.toLowerCase() === asked
+      return reply
+        .code(active ? 200 : 503)
+        .send({ active, cluster_id: id, active_cluster_id: s.activeClusterId, phase: s.phase })
+    }
+  )
+
+  app.get(
+    '/active',
+    {
+      schema: {
+        tags: ['applications'],
+        summary: 'Host and port of the active cluster, without credentials',
+        description: '503 with Retry-After while failing over or while the active cluster is unknown.',
+        response: { 200: ActiveBody, 503: ErrorBody }
+      }
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store')
+      const s = fastify.engine.snapshot()
+      const active = s.clusters.find((c) => c.id === s.activeClusterId)
+      if (active === undefined || active.sqlDns === null) {
+        return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s.phase))
+      }
+      return {
+        cluster_id: active.id,
+        role: configuredRole(active.id, config.primaryClusterId),
+        host: active.sqlDns,
+        port: active.sqlPort,
+        database: config.databaseName,
+        sslmode: config.dbSslmode,
+        phase: s.phase
+      }
+    }
+  )
+}
