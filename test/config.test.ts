@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, loadConfig, parseConfig } from '../src/config.js'
+import { ConfigError, hookableEvents, loadConfig, parseConfig } from '../src/config.js'
 
 const required = {
   COCKROACH_API_SECRET_KEY: 'CCDB1_secretvalue',
@@ -70,7 +70,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     PRIMARY_CLUSTER_ENDPOINT: 'postgresql://root:pw@primary.example:26257/defaultdb',
     STANDBY_CLUSTER_ENDPOINT: 'postgres://root:pw@standby.example:26257/defaultdb',
     PRIMARY_SQL_DNS: 'primary.example',
-    STANDBY_SQL_DNS: 'standby.example',
+    STANDBY_SQL_DNS: '[::1]:5433',
     ENABLE_PROMETHEUS: 'yes',
     PROMETHEUS_PORT: '9100',
     COCKROACH_API_URL: 'http://127.0.0.1:8090/',
@@ -83,7 +83,18 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     FAILOVER_TIMEOUT: '1.5',
     DATABASE_NAME: 'app',
     DB_SSLMODE: 'require',
-    UNHEALTHY_EVIDENCE: 'Either'
+    UNHEALTHY_EVIDENCE: 'Either',
+    WEBHOOK_URL: 'https://hooks.example/services/T000/B000/XXXX',
+    WEBHOOK_TIMEOUT: '2.5',
+    WEBHOOK_RETRIES: '0',
+    WEBHOOK_RETRY_BACKOFF: '0.1',
+    ON_FAILOVER_COMMAND: '/opt/hooks/notify.sh --all',
+    ON_FAILOVER_COMMAND_TIMEOUT: '3',
+    HOOK_EVENTS: ' Active_Cluster_Changed, failover_completed,active_cluster_changed ',
+    PGBOUNCER_DATABASES_FILE: '/etc/pgbouncer/pcr-databases.ini',
+    PGBOUNCER_ADMIN_URL: 'postgresql://admin:pw@127.0.0.1:6432/pgbouncer',
+    PGBOUNCER_DATABASE: 'app_rw',
+    PGBOUNCER_DATABASE_OPTIONS: 'pool_size=20 pool_mode=transaction'
   })
   t.same(config, {
     apiKey: required.COCKROACH_API_SECRET_KEY,
@@ -100,7 +111,9 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     primaryClusterEndpoint: 'postgresql://root:pw@primary.example:26257/defaultdb',
     standbyClusterEndpoint: 'postgres://root:pw@standby.example:26257/defaultdb',
     primarySqlDns: 'primary.example',
-    standbySqlDns: 'standby.example',
+    primarySqlPort: undefined,
+    standbySqlDns: '::1',
+    standbySqlPort: 5433,
     enablePrometheus: true,
     prometheusPort: 9100,
     port: 0,
@@ -112,8 +125,63 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     failoverTimeoutSeconds: 1.5,
     databaseName: 'app',
     dbSslmode: 'require',
-    unhealthyEvidence: 'either'
+    unhealthyEvidence: 'either',
+    webhookUrl: 'https://hooks.example/services/T000/B000/XXXX',
+    webhookTimeoutSeconds: 2.5,
+    webhookRetries: 0,
+    webhookRetryBackoffSeconds: 0.1,
+    onFailoverCommand: '/opt/hooks/notify.sh --all',
+    onFailoverCommandTimeoutSeconds: 3,
+    hookEvents: ['active_cluster_changed', 'failover_completed'],
+    pgbouncer: {
+      databasesFile: '/etc/pgbouncer/pcr-databases.ini',
+      adminUrl: 'postgresql://admin:pw@127.0.0.1:6432/pgbouncer',
+      database: 'app_rw',
+      options: 'pool_size=20 pool_mode=transaction'
+    }
   })
+})
+
+t.test('hooks and PgBouncer have safe defaults', async (t) => {
+  const { config } = parseConfig(required)
+  t.match(config, {
+    webhookTimeoutSeconds: 5,
+    webhookRetries: 5,
+    webhookRetryBackoffSeconds: 1,
+    onFailoverCommandTimeoutSeconds: 30,
+    hookEvents: hookableEvents
+  })
+  t.equal(config.webhookUrl, undefined)
+  t.equal(config.onFailoverCommand, undefined)
+  t.equal(config.pgbouncer, undefined, 'PgBouncer is left alone unless configured')
+  const aliasDefault = parseConfig({
+    ...required,
+    DATABASE_NAME: 'bank',
+    PGBOUNCER_DATABASES_FILE: '/tmp/db.ini',
+    PGBOUNCER_ADMIN_URL: 'postgres://127.0.0.1:6432/pgbouncer'
+  }).config
+  t.same(aliasDefault.pgbouncer, {
+    databasesFile: '/tmp/db.ini',
+    adminUrl: 'postgres://127.0.0.1:6432/pgbouncer',
+    database: 'bank',
+    options: undefined
+  }, 'the alias defaults to DATABASE_NAME')
+})
+
+t.test('SQL host overrides take an optional port', async (t) => {
+  const read = (value: string) => {
+    const { config } = parseConfig({ ...required, PRIMARY_SQL_DNS: value })
+    return [config.primarySqlDns, config.primarySqlPort]
+  }
+  t.same(read('sql.example.com'), ['sql.example.com', undefined])
+  t.same(read('sql.example.com:26258'), ['sql.example.com', 26258])
+  t.same(read('10.0.0.7:5432'), ['10.0.0.7', 5432])
+  t.same(read('[2001:db8::1]:26257'), ['2001:db8::1', 26257])
+  for (const bad of ['sql.example.com:0', 'sql.example.com:70000', 'host:port', 'a b', 'postgres://x', '2001:db8::1']) {
+    t.same(problemsOf({ ...required, PRIMARY_SQL_DNS: bad }), [
+      'PRIMARY_SQL_DNS: must be a host name or address, optionally followed by :port'
+    ], bad)
+  }
 })
 
 t.test('empty values mean unset', async (t) => {
@@ -137,7 +205,12 @@ t.test('one line per problem, naming the variable', async (t) => {
     LOG_LEVEL: 'loud',
     DB_SSLMODE: 'sometimes',
     UNHEALTHY_EVIDENCE: 'one',
-    COCKROACH_API_URL: 'ftp://example.com'
+    COCKROACH_API_URL: 'ftp://example.com',
+    WEBHOOK_URL: 'slack',
+    WEBHOOK_RETRIES: '-1',
+    HOOK_EVENTS: 'failover_completed,hook_failed',
+    PGBOUNCER_DATABASE: 'a;b',
+    PGBOUNCER_DATABASE_OPTIONS: 'host=evil.example pool_size=1;'
   })
   t.same(problems, [
     'COCKROACH_API_SECRET_KEY: is required (the CockroachDB Cloud service account API key)',
@@ -152,8 +225,14 @@ t.test('one line per problem, naming the variable', async (t) => {
     'PORT: must be a TCP port (0 to 65535)',
     'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
     'UNHEALTHY_EVIDENCE: must be one of both, either',
-    'DB_SSLMODE: must be one of disable, allow, prefer, require, verify-ca, verify-full'
+    'DB_SSLMODE: must be one of disable, allow, prefer, require, verify-ca, verify-full',
+    'WEBHOOK_URL: must be an http(s) URL',
+    'WEBHOOK_RETRIES: must be a whole number from 0 to 100',
+    `HOOK_EVENTS: must be a comma-separated list of ${hookableEvents.join(', ')}`,
+    'PGBOUNCER_DATABASE: must be a database alias of letters, digits, _ . and -',
+    'PGBOUNCER_DATABASE_OPTIONS: must be space-separated key=value pairs such as "pool_size=20 pool_mode=transaction"'
   ])
+  t.same(problemsOf({ ...required, HOOK_EVENTS: ' , ' }), ['HOOK_EVENTS: must name at least one event'])
 })
 
 t.test('rules across variables', async (t) => {
@@ -167,6 +246,12 @@ t.test('rules across variables', async (t) => {
     'PROMETHEUS_PORT: must differ from PORT'
   ])
   t.doesNotThrow(() => parseConfig({ ...required, PORT: '9000', PROMETHEUS_PORT: '9000' }), 'same port is fine while disabled')
+  t.same(problemsOf({ ...required, PGBOUNCER_DATABASES_FILE: '/tmp/db.ini' }), [
+    'PGBOUNCER_ADMIN_URL: is required when the other PGBOUNCER_ setting is given (the file is useless without a RELOAD)'
+  ])
+  t.same(problemsOf({ ...required, PGBOUNCER_ADMIN_URL: 'postgres://127.0.0.1:6432/pgbouncer' }), [
+    'PGBOUNCER_DATABASES_FILE: is required when the other PGBOUNCER_ setting is given (the file is useless without a RELOAD)'
+  ])
 })
 
 t.test('settings that are valid but suspicious give warnings', async (t) => {
