@@ -85,7 +85,6 @@ function hotPath(h: HotPath): string[] {
         `${cpuPerRequest(r.service.saturation)} / ${cpuPerRequest(r.baseline.saturation)} | ${latencies(r.service.at80)} | ${latencies(r.baseline.at80)} | ` +
         `${cores(r.service.saturation.cpu.server)} / ${cores(r.service.saturation.cpu.client)} / ${cores(r.service.saturation.cpu.other)} |`
     ),
-    ...h.skipped.map((s) => `| ${s.route} | — | — | — | — | — | skipped: ${s.reason} | | |`),
     '',
     ...(connection === undefined
       ? []

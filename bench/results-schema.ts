@@ -41,8 +41,7 @@ export const HotPath = z.object({
       /** Service ÷ baseline, requests per second at saturation. */
       ratio: z.number().positive()
     })
-  ),
-  skipped: z.array(z.object({ route: z.string(), reason: z.string() }))
+  )
 })
 
 export const HotPathProfile = z.object({

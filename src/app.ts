@@ -9,6 +9,7 @@ import enginePlugin from './plugins/engine.js'
 import errorsPlugin from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import operatorPlugin from './plugins/operator.js'
+import trafficPlugin from './plugins/traffic.js'
 import activeRoutes from '../routes/active.js'
 import adminFailbackRoutes from '../routes/admin/failback.js'
 import adminFailoverRoutes from '../routes/admin/failover.js'
@@ -50,6 +51,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(cloudPlugin, opts)
   await fastify.register(enginePlugin, opts)
   await fastify.register(operatorPlugin, opts)
+  await fastify.register(trafficPlugin, opts)
   await fastify.register(authPlugin, opts)
   const routeGroups = [
     healthRoutes,

@@ -111,6 +111,9 @@ const hookEvents = z
   )
   .prefault(hookableEvents.join(','))
 
+// PgBouncer reads unquoted keys only, and "pgbouncer" is its admin console.
+const pgbouncerAlias = /^(?!pgbouncer$)[A-Za-z0-9_.-]+$/
+
 const timestamp = z
   .string()
   .trim()
@@ -170,10 +173,7 @@ const EnvSchema = z
     PGBOUNCER_DATABASES_FILE: optionalText,
     PGBOUNCER_ADMIN_URL: postgresUrl,
     PGBOUNCER_DATABASE: optionalText.pipe(
-      z
-        .string()
-        .regex(/^[A-Za-z0-9_.-]+$/, 'must be a database alias of letters, digits, _ . and -')
-        .optional()
+      z.string().regex(pgbouncerAlias, 'must be a database alias of letters, digits, _ . and - (not "pgbouncer")').optional()
     ),
     PGBOUNCER_DATABASE_OPTIONS: optionalText.pipe(
       z
@@ -181,6 +181,11 @@ const EnvSchema = z
         .regex(
           /^([a-z_]+=[A-Za-z0-9_.\-]+)( [a-z_]+=[A-Za-z0-9_.\-]+)*$/,
           'must be space-separated key=value pairs such as "pool_size=20 pool_mode=transaction"'
+        )
+        // The sidecar owns where the alias points, and the file is world-readable.
+        .refine(
+          (v) => !/(^| )(host|port|dbname|password)=/.test(v),
+          'must not set host, port, dbname or password (the sidecar sets where the alias points; the file is world-readable)'
         )
         .optional()
     )
@@ -199,6 +204,14 @@ const EnvSchema = z
           code: 'custom',
           path: ['FAILOVER_AT_TIMESTAMP'],
           message: 'is required when FAILOVER_TO_LATEST is false'
+        })
+      }
+      const alias = env.PGBOUNCER_DATABASE ?? env.DATABASE_NAME
+      if (env.PGBOUNCER_DATABASES_FILE !== undefined && typeof alias === 'string' && !pgbouncerAlias.test(alias)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PGBOUNCER_DATABASE'],
+          message: 'is required when DATABASE_NAME is not a valid PgBouncer alias (letters, digits, _ . and -, not "pgbouncer")'
         })
       }
       const pgbouncer = [env.PGBOUNCER_DATABASES_FILE, env.PGBOUNCER_ADMIN_URL]

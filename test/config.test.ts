@@ -210,7 +210,7 @@ t.test('one line per problem, naming the variable', async (t) => {
     WEBHOOK_RETRIES: '-1',
     HOOK_EVENTS: 'failover_completed,hook_failed',
     PGBOUNCER_DATABASE: 'a;b',
-    PGBOUNCER_DATABASE_OPTIONS: 'host=evil.example pool_size=1;'
+    PGBOUNCER_DATABASE_OPTIONS: 'pool_size=1;'
   })
   t.same(problems, [
     'COCKROACH_API_SECRET_KEY: is required (the CockroachDB Cloud service account API key)',
@@ -229,10 +229,16 @@ t.test('one line per problem, naming the variable', async (t) => {
     'WEBHOOK_URL: must be an http(s) URL',
     'WEBHOOK_RETRIES: must be a whole number from 0 to 100',
     `HOOK_EVENTS: must be a comma-separated list of ${hookableEvents.join(', ')}`,
-    'PGBOUNCER_DATABASE: must be a database alias of letters, digits, _ . and -',
+    'PGBOUNCER_DATABASE: must be a database alias of letters, digits, _ . and - (not "pgbouncer")',
     'PGBOUNCER_DATABASE_OPTIONS: must be space-separated key=value pairs such as "pool_size=20 pool_mode=transaction"'
   ])
   t.same(problemsOf({ ...required, HOOK_EVENTS: ' , ' }), ['HOOK_EVENTS: must name at least one event'])
+  t.same(problemsOf({ ...required, PGBOUNCER_DATABASE_OPTIONS: 'pool_size=5 host=elsewhere.example' }), [
+    'PGBOUNCER_DATABASE_OPTIONS: must not set host, port, dbname or password (the sidecar sets where the alias points; the file is world-readable)'
+  ])
+  t.same(problemsOf({ ...required, PGBOUNCER_DATABASE: 'pgbouncer' }), [
+    'PGBOUNCER_DATABASE: must be a database alias of letters, digits, _ . and - (not "pgbouncer")'
+  ])
 })
 
 t.test('rules across variables', async (t) => {
@@ -249,6 +255,15 @@ t.test('rules across variables', async (t) => {
   t.same(problemsOf({ ...required, PGBOUNCER_DATABASES_FILE: '/tmp/db.ini' }), [
     'PGBOUNCER_ADMIN_URL: is required when the other PGBOUNCER_ setting is given (the file is useless without a RELOAD)'
   ])
+  t.same(
+    problemsOf({
+      ...required,
+      DATABASE_NAME: 'app db',
+      PGBOUNCER_DATABASES_FILE: '/tmp/db.ini',
+      PGBOUNCER_ADMIN_URL: 'postgres://127.0.0.1:6432/pgbouncer'
+    }),
+    ['PGBOUNCER_DATABASE: is required when DATABASE_NAME is not a valid PgBouncer alias (letters, digits, _ . and -, not "pgbouncer")']
+  )
   t.same(problemsOf({ ...required, PGBOUNCER_ADMIN_URL: 'postgres://127.0.0.1:6432/pgbouncer' }), [
     'PGBOUNCER_DATABASES_FILE: is required when the other PGBOUNCER_ setting is given (the file is useless without a RELOAD)'
   ])

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { loadConfig, readEnv, type Config, type LoadedConfig } from '../config.js'
 import type { Backend } from './backend.js'
+import { createLogger, secretsOf } from '../logger.js'
 import { openDirect } from './direct.js'
 import { CliError, EXIT } from './errors.js'
 import { createOutput, interruptible, sleep, type CliIo, type Output } from './io.js'
@@ -75,6 +76,11 @@ export function createContext(io: CliIo): Context {
       clock: io.clock,
       start: options.start ?? false,
       autoFailover: options.acting === true && c.autoFailover,
+      // A failover this process makes moves traffic as the service's would.
+      traffic:
+        options.acting === true
+          ? createLogger({ level: c.logLevel, secrets: secretsOf(c) }, { write: (line: string) => io.stderr.write(line) })
+          : undefined,
       pollMs: pollMs ?? Math.min(c.healthCheckIntervalSeconds, 5) * 1000,
       requestedBy
     })

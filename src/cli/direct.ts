@@ -1,3 +1,4 @@
+import type { Logger } from 'pino'
 import { clustersBody, failoverStartedBody, operationBody, streamBody } from '../api-views.js'
 import { createCloudClient } from '../cloud/client.js'
 import type { ClusterDisruptionInfo } from '../cloud/schemas.js'
@@ -6,6 +7,7 @@ import { createEngine, type Clock, type SqlProbe } from '../engine/engine.js'
 import { createOperations } from '../engine/operations.js'
 import { createOperator, OperatorError } from '../engine/operator.js'
 import { createSqlProbe } from '../sql/probe.js'
+import { followEngine } from '../traffic.js'
 import type { Backend } from './backend.js'
 
 // Direct mode: the Cloud API client, an engine, the operations and the operator,
@@ -18,6 +20,8 @@ export interface DirectOptions {
   start: boolean
   // The monitor and the drill fail over on their own; the other verbs only when told to.
   autoFailover: boolean
+  // With a logger, hooks and PgBouncer follow this engine (pcr monitor, pcr drill).
+  traffic?: Logger
   pollMs: number
   requestedBy: string
 }
@@ -34,6 +38,7 @@ export function openDirect(options: DirectOptions): Backend {
   }
   const engine = createEngine({ settings: { ...config, autoFailover: options.autoFailover }, cloud, probes, clock })
   const operator = createOperator({ engine, cloud, settings: config, clock, operations: createOperations({ now: clock.now }) })
+  const traffic = options.traffic === undefined ? undefined : followEngine(engine, config, options.traffic)
   if (options.start) engine.start()
 
   // The engine here is the CLI's, not the service's: AUTO_FAILOVER is what the configuration says.
@@ -104,6 +109,7 @@ export function openDirect(options: DirectOptions): Backend {
       return operationBody(operation)
     },
     async close() {
+      await traffic?.close()
       await engine.stop()
       await Promise.all(Object.values(probes).map((p) => p.close()))
       await cloud.close()

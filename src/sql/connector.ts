@@ -25,6 +25,11 @@ export interface SqlTarget {
   timeoutSeconds: number
   /** Replaces any sslmode in the connection string. */
   sslmode?: SslMode
+  /**
+   * false for a server that refuses a statement_timeout startup parameter
+   * (PgBouncer's admin console); the deadline above still holds.
+   */
+  serverTimeout?: boolean
 }
 
 export interface SqlConnector {
@@ -91,7 +96,7 @@ export function createSqlConnector(target: SqlTarget): SqlConnector {
         connectionString,
         application_name: 'pcr-sidecar',
         // The server gives up too, rather than finish a statement nobody waits for.
-        statement_timeout: Math.ceil(timeoutMs)
+        statement_timeout: target.serverTimeout === false ? undefined : Math.ceil(timeoutMs)
       })
     } catch (err) {
       throw new SqlError('other', redact(String((err as Error).message)))

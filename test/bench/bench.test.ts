@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Results } from '../../bench/results-schema.js'
+import { DEFAULT_PRIMARY_ID } from '../../src/emulator/seed.js'
 import { untracedEnv } from '../helpers/child-env.js'
 
 // The benchmark scripts keep working: every benchmark at tiny sizes, from the
@@ -31,9 +32,8 @@ t.test('npm run bench -- --smoke runs every benchmark and writes the results, th
   const results = Results.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')))
   t.same(
     results.hotPath?.routes.map((r) => r.route),
-    ['/connection', '/health', '/ready']
+    ['/connection', '/health', '/ready', `/clusters/${DEFAULT_PRIMARY_ID}/active`, '/active']
   )
-  t.match(results.hotPath?.skipped, [{ route: 'load-balancer check' }])
   t.equal(results.failover?.outages.length, 2)
   t.ok(results.profile !== undefined && results.metrics !== undefined && results.memory !== undefined && results.startup !== undefined && results.cloudCost !== undefined)
 

@@ -1,4 +1,6 @@
 import t from 'tap'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import { runCli } from '../../src/cli/run.js'
 import { untracedEnv } from '../helpers/child-env.js'
@@ -36,6 +38,30 @@ t.test('monitor (direct): the engine in this process watches, fails over, and pr
   }
   t.match(run.stdout, /^\S+Z {2}warn {3}failure_counted +cluster c0ffee\S+ unhealthy: failure 1 of 3$/m)
   t.equal(await cloud.patches(), 1)
+})
+
+t.test('monitor (direct) runs the failover command too: traffic moves whoever makes the failover', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const record = join(scratchDir(), 'hook.log')
+  const stop = new AbortController()
+  const running = pcr(['monitor'], {
+    env: {
+      ...directEnv(cloud),
+      HOOK_EVENTS: 'active_cluster_changed',
+      ON_FAILOVER_COMMAND: `printf '%s\\n' "$PCR_EVENT_TYPE $PCR_ACTIVE_CLUSTER_ID" >> '${record}'`
+    },
+    signal: stop.signal
+  })
+  await waitFor(() => existsSync(record))
+  await cloud.setNodes(PRIMARY, 'NOT_READY')
+  await waitFor(() => existsSync(record) && readFileSync(record, 'utf8').includes(STANDBY))
+  stop.abort()
+  t.equal((await running).code, 0)
+  t.same(readFileSync(record, 'utf8').trimEnd().split('\n'), [
+    `active_cluster_changed ${PRIMARY}`,
+    'active_cluster_changed ',
+    `active_cluster_changed ${STANDBY}`
+  ])
 })
 
 t.test('monitor --json prints one event per line; in remote mode, what the service decides from now on', async (t) => {

@@ -1,74 +1,199 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { execFile, spawn } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join, relative } from 'node:path'
 import { promisify } from 'node:util'
-import { fileURLToPath } from 'node:url'
-import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
-import { PRIMARY, STANDBY, startFakeCloud } from '../helpers/stack.js'
+import { parse } from 'yaml'
+import { parseConfig } from '../../src/config.js'
+import { untracedEnv } from '../helpers/child-env.js'
+import { execForm, root, runtime, runtimeArg, stages, type Stage } from '../helpers/deploy/dockerfile.js'
+import { contextFiles, isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
 
-// No container engine here: the image's steps are run by hand instead, from
-// what the Dockerfile says, so a Dockerfile that stops working fails this test.
+// No container engine here: the image's steps are performed by hand instead, from what
+// the Dockerfile and .dockerignore say, so an image that would not build or start fails
+// this test. Then the demo of docker-compose.yml runs from the result.
 
 const run = promisify(execFile)
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
+// A compile and an install, on a machine that may be busy with the rest of the suite.
+t.setTimeout(300_000)
+const rules = parseDockerignore(readFileSync(join(root, '.dockerignore'), 'utf8'))
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true })
+const steps = (op: string, stage = runtime) => stage.steps.filter((s) => s.op === op).map((s) => s.args)
 
-function lastStage(text: string): string {
-  return text.split(/^FROM /m).at(-1) as string
-}
+t.test('the Dockerfile: a slim Node 20 base, built with dev dependencies, run with production ones as a non-root user', async (t) => {
+  t.same(stages.map((s) => s.name), ['build', 'deps', '2'], 'build, production dependencies, runtime')
+  for (const stage of stages) t.match(stage.from, /^node:20-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/, `${stage.name} is on a slim Node 20`)
+  t.same(new Set(stages.map((s) => s.from)).size, 1, 'one base for every stage')
+  const [build, deps] = stages as [Stage, Stage]
+  t.ok(steps('RUN', build).some((r) => /^npm ci\b(?!.*--omit)/.test(r)), 'the build installs the dev dependencies')
+  t.ok(steps('RUN', deps).every((r) => /^npm ci --omit=dev\b/.test(r)), 'deps installs the production ones only')
+  t.same(steps('RUN'), [], 'the runtime stage runs nothing: no package manager, no cache')
+  t.same(steps('COPY'), ['package.json ./', '--from=deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist'], 'only dist/ and production node_modules')
+  t.same(steps('ENV'), ['NODE_ENV=production'])
+  const [uid, gid] = runtimeArg('USER').split(':').map(Number)
+  t.ok(Number.isInteger(uid) && Number.isInteger(gid) && uid !== 0 && gid !== 0, 'a numeric, non-root user and group')
+  t.equal(runtimeArg('EXPOSE'), String(defaultPort()), 'EXPOSE is the default PORT')
+  t.equal(runtimeArg('STOPSIGNAL'), 'SIGTERM', 'the signal close-with-grace handles')
+  t.match(runtimeArg('HEALTHCHECK'), /^--interval=\S+ --timeout=\S+ --start-period=\S+ CMD \[/)
+  t.same(execForm(runtimeArg('CMD')), ['node', 'dist/src/server.js'])
+})
 
-t.test('the Dockerfile builds dist with dev dependencies and runs it with production ones only', async (t) => {
-  const runtime = lastStage(dockerfile)
-  t.match(runtime, /RUN npm ci --omit=dev/)
-  t.match(runtime, /COPY --from=build \/app\/dist \.\/dist/)
-  t.match(runtime, /^USER node$/m, 'not root')
-  t.match(runtime, /HEALTHCHECK[\s\S]*\/health/)
-  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)?.[1] ?? '[]') as string[]
-  t.same(cmd, ['node', 'dist/src/server.js'])
-  const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n')
-  for (const entry of ['.env', 'node_modules', 'test', '.git']) t.ok(ignored.includes(entry), `.dockerignore keeps out ${entry}`)
+t.test('.dockerignore lets through what the build copies and nothing else', async (t) => {
+  for (const path of ['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/server.ts', 'routes/health.ts']) {
+    t.notOk(isIgnored(rules, path), `${path} is in the context`)
+  }
+  for (const path of ['.env', '.env.production', 'test/deploy/image.test.ts', 'node_modules/x/index.js', 'dist/src/server.js', '.git/HEAD', 'bench/run.ts', 'scripts/demo.ts', 'deploy/kubernetes/app-with-sidecar.yaml', 'docs/deployment.md', 'coverage/lcov.info']) {
+    t.ok(isIgnored(rules, path), `${path} stays out`)
+  }
+  t.ok(rules.every((r) => !r.negate || !r.pattern.includes('/')), 'no exception inside an ignored directory (contextFiles relies on it)')
+})
 
-  const dir = mkdtempSync(join(tmpdir(), 'pcr-image-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  for (const file of ['package.json', 'package-lock.json']) cpSync(join(root, file), join(dir, file))
-  await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir })
-  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')])
+t.test('the image built by hand from the context serves /health with the demo configuration', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'pcr-image-'))
+  t.teardown(() => rmSync(work, { recursive: true, force: true }))
+  const context = join(work, 'context')
+  const files = contextFiles(root, rules)
+  for (const file of files) cpSync(join(root, file), join(context, file))
+  t.notOk(files.some((f) => /(^|\/)(\.env|test|bench)(\/|$)/.test(f)), 'no .env, tests or benchmarks in the context')
 
-  const cloud = await startFakeCloud(t)
-  const child = spawn(process.execPath, cmd.slice(1), {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      _TAPJS_PROCESSINFO_COVERAGE_: '0',
-      NODE_ENV: 'production',
-      COCKROACH_API_URL: cloud.url,
-      COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
-      PRIMARY_CLUSTER_ID: PRIMARY,
-      STANDBY_CLUSTER_ID: STANDBY,
-      HOST: '127.0.0.1',
-      PORT: '0'
-    }
-  })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  let out = ''
-  child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', (d) => (out += d))
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
-      if (m !== null) resolve(m[1] as string)
-    })
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)))
-  })
-  // What the HEALTHCHECK runs.
-  const probe = /fetch\('http:\/\/127\.0\.0\.1:'\+\(process\.env\.PORT\|\|8080\)\+'\/health'\)/.test(runtime)
-  t.ok(probe, 'the health check asks /health on PORT')
+  // As BuildKit does: stages run side by side, a COPY --from waits for its stage.
+  const built = new Map<string, Promise<string>>()
+  for (const stage of stages) {
+    built.set(stage.name, (async () => {
+      const dir = join(work, stage.name)
+      mkdirSync(dir)
+      for (const { op, args } of stage.steps) {
+        if (op === 'WORKDIR') t.equal(args, '/app', `${stage.name} works in /app`)
+        if (op === 'COPY') await copy(args, context, built, dir)
+        if (op === 'RUN') await runStep(args, dir)
+      }
+      return dir
+    })())
+  }
+  await Promise.all(built.values())
+  const app = join(work, runtime.name)
+  const before = snapshot(app)
+  const scratch = join(work, 'home')
+  mkdirSync(scratch)
+  // A container's environment: PATH and what the image and Compose set. HOME and TMPDIR
+  // point to an empty directory that must stay empty (read-only root filesystem).
+  const { PATH = '', _TAPJS_PROCESSINFO_COVERAGE_ = '' } = untracedEnv()
+  const base = { PATH, _TAPJS_PROCESSINFO_COVERAGE_, HOME: scratch, TMPDIR: scratch, ...envOf(steps('ENV')) }
+  const start = (argv: string[], env: Record<string, string>) => startProcess(t, argv, app, { ...base, ...env })
+
+  const emulator = start(compose.services.emulator.command, { ...compose.services.emulator.environment, EMULATOR_HOST: '127.0.0.1', EMULATOR_PORT: '0' })
+  const cloudUrl = (await emulator.waitFor(/listening on (http:\/\/\S+)/))[1] as string
+  const demoEnv = { ...compose.services.demo.environment, COCKROACH_API_URL: cloudUrl, HOST: '127.0.0.1', PORT: '0' }
+  const service = start(execForm(runtimeArg('CMD')), demoEnv)
+  const port = (await service.waitFor(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/))[1] as string
+
+  const healthcheck = () => start(execForm(runtimeArg('HEALTHCHECK').replace(/^.* CMD /, '')), { PORT: port }).exited
+  t.equal(await healthcheck(), 0, 'the HEALTHCHECK passes')
   const health = await fetch(`http://127.0.0.1:${port}/health`)
   t.equal(health.status, 200)
-  await health.body?.cancel()
-  child.kill('SIGTERM')
-  t.equal(await exited, 0, 'stops cleanly on the STOPSIGNAL')
+  t.equal(((await health.json()) as { status: string }).status, 'ok')
+  t.equal(await waitForStatus(`http://127.0.0.1:${port}/ready`, 200), 200, 'ready once the emulator has answered')
+
+  // failover-automation: pcr monitor, from the same files.
+  const monitor = start(compose.services['failover-automation'].command, demoEnv)
+  await monitor.waitFor(/monitor_started/)
+  monitor.child.kill('SIGTERM')
+  t.equal(await monitor.exited, 0, 'pcr monitor stops cleanly on SIGTERM')
+
+  service.child.kill(runtimeArg('STOPSIGNAL') as NodeJS.Signals)
+  t.equal(await service.exited, 0, 'stops cleanly on the STOPSIGNAL')
+  t.equal(await healthcheck(), 1, 'the HEALTHCHECK fails once the service is gone')
+  emulator.child.kill('SIGTERM')
+  t.equal(await emulator.exited, 0, 'the emulator stops cleanly too')
+  t.same(snapshot(app), before, 'nothing written under /app')
+  t.same(readdirSync(scratch), [], 'nothing written to HOME or TMPDIR')
 })
+
+function defaultPort(): number {
+  const id = 'c0ffee00-0000-4000-8000-00000000000'
+  return parseConfig({ COCKROACH_API_SECRET_KEY: 'k', PRIMARY_CLUSTER_ID: `${id}1`, STANDBY_CLUSTER_ID: `${id}2` }).config.port
+}
+
+function envOf(lines: string[]): Record<string, string> {
+  return Object.fromEntries(lines.map((l) => l.split('=')))
+}
+
+// COPY [--from=stage] source... destination, sources from the context or from /app of that stage.
+async function copy(args: string, context: string, built: Map<string, Promise<string>>, dir: string): Promise<void> {
+  const words = args.split(/\s+/)
+  const from = words[0]?.startsWith('--from=') ? await built.get((words.shift() as string).slice('--from='.length)) : undefined
+  const dest = words.pop() as string
+  for (const source of words) {
+    const path = from === undefined ? join(context, source) : join(from, relative('/app', source))
+    cpSync(path, dest.endsWith('/') ? join(dir, dest, basename(source)) : join(dir, dest), { recursive: true })
+  }
+}
+
+// The RUN steps this Dockerfile may have; anything else must be taught to this test first.
+async function runStep(command: string, dir: string): Promise<void> {
+  const env = untracedEnv({ npm_config_prefer_offline: 'true' })
+  if (/^npm ci --omit=dev( --no-audit| --no-fund)*$/.test(command)) {
+    await run('npm', command.split(' ').slice(1), { cwd: dir, env })
+  } else if (/^npm ci( --no-audit| --no-fund)*$/.test(command)) {
+    // The checkout's full install from the same lockfile stands in for a second one.
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  } else if (command === 'npm run build') {
+    await run('npm', ['run', 'build'], { cwd: dir, env })
+  } else {
+    throw new Error(`the image test does not know how to perform RUN ${command}`)
+  }
+}
+
+function snapshot(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).sort().map((f) => {
+    const s = statSync(join(dir, f))
+    return `${f} ${s.size} ${s.mtimeMs}`
+  })
+}
+
+interface Running {
+  child: ReturnType<typeof spawn>
+  exited: Promise<number | null>
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>
+}
+
+function startProcess(t: Test, argv: string[], cwd: string, env: Record<string, string>): Running {
+  const [command, ...args] = argv
+  t.equal(command, 'node', `${argv.join(' ')} runs node`)
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => child.kill('SIGKILL'))
+  let out = ''
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const waiters: Array<() => void> = []
+  const collect = (d: Buffer) => {
+    out += d
+    for (const w of waiters) w()
+  }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
+  return {
+    child,
+    exited,
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const m = pattern.exec(out)
+          if (m !== null) resolve(m)
+        }
+        waiters.push(check)
+        check()
+        void exited.then((code) => reject(new Error(`${argv.join(' ')} exited ${code} before ${pattern}: ${out}`)))
+      })
+  }
+}
+
+async function waitForStatus(url: string, status: number, timeoutMs = 10_000): Promise<number> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const res = await fetch(url)
+    await res.body?.cancel()
+    if (res.status === status || Date.now() > until) return res.status
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}

@@ -60,7 +60,7 @@ t.test('load-balancer checks and /active follow a failover', async (t) => {
   t.same(changes, [
     { clusterId: PRIMARY, host: 'primary-sql.example', port: 26257, previousClusterId: null, phase: 'normal' },
     { clusterId: null, host: null, port: null, previousClusterId: PRIMARY, phase: 'failing_over' },
-    { clusterId: STANDBY, host: '127.0.0.1', port: 5433, previousClusterId: null, phase: 'completed' }
+    { clusterId: STANDBY, host: '127.0.0.1', port: 5433, previousClusterId: PRIMARY, phase: 'completed' }
   ], 'one event per change of where applications should go')
   t.notOk(svc.lines.some((l) => l.includes('/active') && l.includes('"incoming request"')), 'checks are not logged per request')
 })

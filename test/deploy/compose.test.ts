@@ -1,0 +1,121 @@
+import t from 'tap'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import { parseConfig } from '../../src/config.js'
+import { parseEmulatorEnv } from '../../src/emulator/standalone.js'
+import { execForm, root, runtimeArg } from '../helpers/deploy/dockerfile.js'
+import { isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
+
+// docker-compose.yml against the Dockerfile, the configuration and Compose's profile rules:
+// which services each documented command starts, and that each of them can work.
+
+interface Service {
+  build?: string
+  image?: string
+  profiles?: string[]
+  command?: string[]
+  env_file?: string
+  environment?: Record<string, string>
+  ports?: string[]
+  depends_on?: string[]
+  healthcheck?: { disable?: boolean }
+  read_only?: boolean
+  cap_drop?: string[]
+  security_opt?: string[]
+  stop_grace_period?: string
+}
+
+const services = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }).services as Record<string, Service>
+const rules = parseDockerignore(readFileSync(join(root, '.dockerignore'), 'utf8'))
+const commandOf = (s: Service) => s.command ?? execForm(runtimeArg('CMD'))
+const runsServer = (s: Service) => commandOf(s).join(' ') === 'node dist/src/server.js'
+// What .env provides for the real services; the defaults of the configuration otherwise.
+const account = { COCKROACH_API_SECRET_KEY: 'key', PRIMARY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000001', STANDBY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000002' }
+const configOf = (s: Service) => parseConfig({ ...(s.env_file === undefined ? {} : account), ...s.environment }).config
+const decides = (s: Service) => (runsServer(s) || commandOf(s).at(-1) === 'monitor') && configOf(s).autoFailover
+
+// Compose: services without profiles always; others when a profile is active or when named.
+function selected(profiles: string[], named: string[] = []): string[] {
+  return Object.keys(services).filter((name) => {
+    const s = services[name] as Service
+    return named.includes(name) || s.profiles === undefined || s.profiles.some((p) => profiles.includes(p))
+  })
+}
+
+t.test('each documented command starts the right services, with exactly one decider', async (t) => {
+  const commands: Array<[string, string[], string[]]> = [
+    ['docker compose up failover-automation', selected([], ['failover-automation']), ['failover-automation']],
+    ['docker compose --profile monitor up', selected(['monitor']), ['failover-automation']],
+    ['docker compose --profile service up', selected(['service']), ['failover-automation', 'service']],
+    ['docker compose --profile demo up', selected(['demo']), ['emulator', 'demo']]
+  ]
+  for (const [command, found, wanted] of commands) {
+    t.same(found, wanted, command)
+    t.equal(found.filter((name) => decides(services[name] as Service)).length, 1, `${command}: one service decides`)
+    for (const name of found) {
+      for (const dep of services[name]?.depends_on ?? []) t.ok(found.includes(dep), `${command}: ${name} finds ${dep}`)
+    }
+  }
+  t.equal(services.service?.environment?.AUTO_FAILOVER, 'false', 'the HTTP service beside the monitor only reports')
+})
+
+t.test('every service runs the one image, with a command the build produces', async (t) => {
+  for (const [name, s] of Object.entries(services)) {
+    t.equal(s.image, 'pcr-sidecar', `${name}: the pcr-sidecar image`)
+    t.equal(s.build, '.', `${name}: built from the Dockerfile here`)
+    const [node, script = ''] = commandOf(s)
+    t.equal(node, 'node')
+    const source = script.replace(/^dist\//, '').replace(/\.js$/, '.ts')
+    t.ok(existsSync(join(root, source)) && !isIgnored(rules, source), `${name}: ${script} is built from ${source}`)
+  }
+  t.ok(existsSync(join(root, 'Dockerfile')))
+})
+
+t.test('the real services read .env; the demo needs none', async (t) => {
+  for (const name of ['failover-automation', 'service']) t.equal(services[name]?.env_file, '.env', `${name} reads .env`)
+  for (const name of ['emulator', 'demo']) t.equal(services[name]?.env_file, undefined, `${name} needs no .env`)
+  const emulator = parseEmulatorEnv(services.emulator?.environment ?? {})
+  // Throws when the demo's own environment is not a whole configuration.
+  const demo = parseConfig(services.demo?.environment ?? {})
+  t.equal(demo.config.apiUrl, `http://emulator:${emulator.port}`, 'the demo asks the emulator service')
+  t.equal(demo.config.apiKey, emulator.options.apiKey, "with the emulator's key")
+  t.same([demo.config.primaryClusterId, demo.config.standbyClusterId], emulator.options.clusters.map((c) => c.id), "for the emulator's clusters")
+  t.same(services.demo?.depends_on, ['emulator'])
+})
+
+t.test('ports: published on loopback only, each to the port its process listens on', async (t) => {
+  const hostPorts: string[] = []
+  for (const [name, s] of Object.entries(services)) {
+    const listens = runsServer(s) ? configOf(s).port : name === 'emulator' ? parseEmulatorEnv(s.environment ?? {}).port : undefined
+    if (runsServer(s)) {
+      t.equal(String(listens), runtimeArg('EXPOSE'), `${name}: the port the image exposes`)
+      t.equal(s.environment?.PORT, runtimeArg('EXPOSE'), `${name}: PORT pinned over .env`)
+      t.equal(configOf(s).host, '0.0.0.0', `${name}: reachable from outside its container`)
+    }
+    for (const mapping of s.ports ?? []) {
+      const [ip, host = '', container] = mapping.split(':')
+      t.equal(ip, '127.0.0.1', `${name}: ${mapping} is on loopback`)
+      t.equal(Number(container), listens, `${name}: ${mapping} reaches the process`)
+      hostPorts.push(host)
+    }
+  }
+  t.equal(new Set(hostPorts).size, hostPorts.length, 'no two services publish the same host port')
+})
+
+t.test("health checks: the image's /health where the HTTP service runs, none elsewhere", async (t) => {
+  for (const [name, s] of Object.entries(services)) {
+    t.same(s.healthcheck, runsServer(s) ? undefined : { disable: true }, name)
+  }
+})
+
+t.test('hardened like the Kubernetes manifests, and stopped only after close-with-grace had its time', async (t) => {
+  const delayMs = Number(/closeWithGrace\(\{ delay: ([\d_]+)/.exec(readFileSync(join(root, 'src/server.ts'), 'utf8'))?.[1]?.replace(/_/g, ''))
+  t.ok(delayMs > 0, 'the grace delay of src/server.ts')
+  for (const [name, s] of Object.entries(services)) {
+    t.equal(s.read_only, true, `${name}: read-only root filesystem`)
+    t.same(s.cap_drop, ['ALL'], `${name}: no capabilities`)
+    t.ok(s.security_opt?.includes('no-new-privileges:true'), `${name}: no privilege escalation`)
+    t.ok(Number(/^(\d+)s$/.exec(s.stop_grace_period ?? '')?.[1]) * 1000 > delayMs, `${name}: stop_grace_period beyond ${delayMs} ms`)
+  }
+})

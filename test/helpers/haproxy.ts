@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { connect } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { unusedPort } from './fake-sql-server.js'
+import type { Teardown } from './stack.js'
+
+// The committed proxy/haproxy/haproxy.cfg run by a real HAProxy in the
+// foreground, on a free loopback port, with only the environment a test gives.
+
+export const haproxyBin = '/usr/sbin/haproxy'
+export const haproxyConfig = fileURLToPath(new URL('../../proxy/haproxy/haproxy.cfg', import.meta.url))
+
+export interface Haproxy {
+  readonly host: '127.0.0.1'
+  readonly port: number
+  /** What HAProxy printed (its log and its alerts), for failure messages. */
+  output(): string
+  stop(): Promise<void>
+}
+
+const running = new Set<ChildProcess>()
+
+// A proxy a test could not stop must not outlive the test process.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
+class PortTaken extends Error {}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+async function launch(env: Record<string, string>, port: number, lines: string[]): Promise<ChildProcess> {
+  lines.length = 0
+  const child = spawn(haproxyBin, ['-db', '-f', haproxyConfig], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env, HAPROXY_SQL_BIND: `127.0.0.1:${port}` },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  running.add(child)
+  const collect = (chunk: string) => {
+    lines.push(...chunk.split('\n').filter((line) => line !== ''))
+    lines.splice(0, lines.length - 5000)
+  }
+  child.stdout?.setEncoding('utf8').on('data', collect)
+  child.stderr?.setEncoding('utf8').on('data', collect)
+  let exited = false
+  child.once('exit', () => {
+    exited = true
+    running.delete(child)
+  })
+  const deadline = performance.now() + 15_000
+  while (!(await listening(port))) {
+    if (exited || performance.now() > deadline) {
+      child.kill('SIGKILL')
+      const why = `HAProxy did not listen on 127.0.0.1:${port}:\n${lines.join('\n')}`
+      throw /Address already in use/.test(why) ? new PortTaken(why) : new Error(why)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return child
+}
+
+/** Starts HAProxy with `env` (HAPROXY_SQL_BIND is chosen here); stopped at the end of the test. */
+export async function startHaproxy(t: Teardown, env: Record<string, string>): Promise<Haproxy> {
+  const lines: string[] = []
+  let child: ChildProcess | undefined
+  let port = 0
+  // Another process can take the free port before HAProxy binds it; pick again.
+  for (let attempt = 1; child === undefined; attempt++) {
+    port = await unusedPort()
+    try {
+      child = await launch(env, port, lines)
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt === 5) throw err
+    }
+  }
+  const started = child
+  const stop = async () => {
+    if (!running.has(started)) return
+    const exited = new Promise((resolve) => started.once('exit', resolve))
+    started.kill('SIGTERM')
+    await exited
+  }
+  t.teardown(stop)
+  return { host: '127.0.0.1', port, output: () => lines.join('\n'), stop }
+}

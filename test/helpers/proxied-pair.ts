@@ -1,0 +1,122 @@
+import pg from 'pg'
+import type { StartEmulatorOptions } from '../../src/emulator/server.js'
+import { startHaproxy, type Haproxy } from './haproxy.js'
+import { startPostgres, type Postgres } from './postgres.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
+
+// The whole traffic path on real programs: two PostgreSQL servers standing for
+// the clusters' SQL endpoints, the emulator and the service deciding which one
+// is active, and HAProxy in front asking the service.
+
+export interface ProxiedPair {
+  primary: Postgres
+  standby: Postgres
+  cloud: Cloud
+  svc: Service
+  proxy: Haproxy
+  /** Polls until `attempt` gives a value; on timeout the error carries the sidecar's phase and HAProxy's output. */
+  until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>
+}
+
+// Short checks so a test sees a switch within a second; the committed defaults are for production.
+const testChecks = {
+  HAPROXY_CHECK_INTER: '100ms',
+  HAPROXY_CHECK_FALL: '3',
+  HAPROXY_CHECK_RISE: '2',
+  HAPROXY_CHECK_TIMEOUT: '2s'
+}
+
+export async function startProxiedPair(t: Teardown, cloudOptions: StartEmulatorOptions = {}): Promise<ProxiedPair> {
+  const [primary, standby] = await Promise.all([startPostgres(), startPostgres()])
+  t.teardown(() => Promise.all([primary.destroy(), standby.destroy()]))
+  const cloud = await startFakeCloud(t, cloudOptions)
+  const svc = await startService(t, cloud, {
+    PRIMARY_SQL_DNS: `127.0.0.1:${primary.port}`,
+    STANDBY_SQL_DNS: `127.0.0.1:${standby.port}`
+  })
+  const proxy = await startHaproxy(t, {
+    PRIMARY_CLUSTER_ID: PRIMARY,
+    STANDBY_CLUSTER_ID: STANDBY,
+    PRIMARY_SQL_ADDR: `127.0.0.1:${primary.port}`,
+    STANDBY_SQL_ADDR: `127.0.0.1:${standby.port}`,
+    SIDECAR_ADDR: '127.0.0.1',
+    SIDECAR_PORT: new URL(svc.url).port,
+    ...testChecks
+  })
+  return {
+    primary,
+    standby,
+    cloud,
+    svc,
+    proxy,
+    async until(what, attempt, timeoutMs) {
+      try {
+        return await eventually(what, attempt, timeoutMs)
+      } catch (err) {
+        const phase = svc.fastify.engine.snapshot().phase
+        throw new Error(`${(err as Error).message}\nsidecar phase: ${phase}\nHAProxy:\n${proxy.output()}`)
+      }
+    }
+  }
+}
+
+export interface ProxiedSession {
+  client: pg.Client
+  /** The port of the PostgreSQL this session reached. */
+  port: number
+  /** Settles when the session ends, with the error that cut it, if any. */
+  ended: Promise<Error | undefined>
+}
+
+/** A session through HAProxy; rejects when no server takes it. */
+export async function openVia(proxy: Haproxy): Promise<ProxiedSession> {
+  const client = new pg.Client({ host: proxy.host, port: proxy.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5000 })
+  let cut: Error | undefined
+  // pg reports a session cut after connecting here; without a listener it would throw.
+  client.on('error', (err) => {
+    cut = err
+  })
+  const ended = new Promise<Error | undefined>((resolve) => client.once('end', () => resolve(cut)))
+  try {
+    await client.connect()
+    const { rows } = await client.query<{ port: number }>("select current_setting('port')::int as port")
+    return { client, port: rows[0]!.port, ended }
+  } catch (err) {
+    await client.end()
+    throw err
+  }
+}
+
+/** The port of the PostgreSQL a new connection through HAProxy reaches; rejects when none does. */
+export async function landsOn(proxy: Haproxy): Promise<number> {
+  const session = await openVia(proxy)
+  await session.client.end()
+  return session.port
+}
+
+/** Polls until `attempt` gives a value, failing after a deadline generous enough for a loaded machine. */
+async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await attempt()
+      if (value !== undefined) return value
+    } catch (err) {
+      last = err
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`${what}: not within ${timeoutMs} ms${last instanceof Error ? ` (last error: ${last.message})` : ''}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** `promise`, or a rejection naming `what` once `ms` have passed. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+}

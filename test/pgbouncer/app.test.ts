@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Client } from 'pg'
+import t, { type Test } from 'tap'
+import { startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
+import { startPostgres } from '../helpers/postgres.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
+
+// The whole service with PGBOUNCER_* set: the primary and the standby are two
+// real PostgreSQL servers, and a real PgBouncer sits in front of them.
+
+const pgA = await startPostgres()
+t.teardown(pgA.destroy)
+const pgB = await startPostgres()
+t.teardown(pgB.destroy)
+const password = 'bouncer-admin-pa55word'
+
+async function answering(pgbouncer: Pgbouncer): Promise<number | undefined> {
+  const client = new Client({ connectionString: pgbouncer.url('app') })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return Number((await client.query('SHOW port')).rows[0].port)
+  } catch {
+    return undefined
+  } finally {
+    await client.end()
+  }
+}
+
+async function until(t: Test, what: string, condition: () => Promise<boolean>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
+    await sleep(25)
+  }
+  t.pass(what)
+}
+
+async function serviceWithPgbouncer(t: Test): Promise<{ svc: Service; pgbouncer: Pgbouncer; cloud: Cloud }> {
+  const pgbouncer = await startPgbouncer({ password })
+  t.teardown(pgbouncer.destroy)
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud, {
+    PRIMARY_SQL_DNS: `127.0.0.1:${pgA.port}`,
+    STANDBY_SQL_DNS: `127.0.0.1:${pgB.port}`,
+    DATABASE_NAME: 'postgres',
+    PGBOUNCER_DATABASES_FILE: pgbouncer.databasesFile,
+    PGBOUNCER_ADMIN_URL: pgbouncer.adminUrl(),
+    PGBOUNCER_DATABASE: 'app'
+  })
+  await svc.waitForEvent('pgbouncer_updated', (e) => e.data.clusterId === PRIMARY, 60_000)
+  await until(t, 'at start, PgBouncer sends app to the primary', async () => (await answering(pgbouncer)) === pgA.port)
+  return { svc, pgbouncer, cloud }
+}
+
+t.test('traffic through PgBouncer follows an automatic failover, PgBouncer never restarts', async (t) => {
+  const { svc, pgbouncer, cloud } = await serviceWithPgbouncer(t)
+  const pid = pgbouncer.pid()
+
+  await cloud.setNodes(PRIMARY, 'NOT_READY')
+  await svc.waitForEvent('pgbouncer_updated', (e) => e.data.clusterId === STANDBY, 60_000)
+  await until(t, 'after the failover, PgBouncer sends app to the standby', async () => (await answering(pgbouncer)) === pgB.port)
+  t.equal(pgbouncer.pid(), pid, 'the same PgBouncer process throughout')
+
+  // While failing over there was no active cluster: the file was left alone.
+  const history = svc.events().reverse()
+  const moves = history.filter((e) => e.type === 'active_cluster_changed' || e.type === 'pgbouncer_updated')
+  t.same(
+    moves.map((e) => [e.type, e.data.clusterId]),
+    [
+      ['active_cluster_changed', PRIMARY],
+      ['pgbouncer_updated', PRIMARY],
+      ['active_cluster_changed', null],
+      ['active_cluster_changed', STANDBY],
+      ['pgbouncer_updated', STANDBY]
+    ]
+  )
+  t.notOk(history.some((e) => e.type === 'pgbouncer_failed'))
+
+  const events = await svc.get('/events?limit=200')
+  t.match(events.body.events.find((e: { type: string }) => e.type === 'pgbouncer_updated'), {
+    severity: 'info',
+    data: { clusterId: STANDBY, host: '127.0.0.1', port: pgB.port, database: 'app', reloaded: true }
+  })
+  t.notMatch(JSON.stringify(events.body), password)
+  t.notMatch(svc.lines.join('\n'), password, 'nor in the log')
+})
+
+t.test('a manual failover moves PgBouncer too, and the sidecar stopping leaves it as it is', async (t) => {
+  const { svc, pgbouncer } = await serviceWithPgbouncer(t)
+  await svc.fastify.engine.nextCheck()
+  t.equal((await svc.post('/admin/failover', {}, admin)).status, 202)
+  await svc.waitForEvent('pgbouncer_updated', (e) => e.data.clusterId === STANDBY, 60_000)
+  await until(t, 'PgBouncer sends app to the standby', async () => (await answering(pgbouncer)) === pgB.port)
+
+  await svc.close()
+  t.equal(await answering(pgbouncer), pgB.port, 'PgBouncer keeps sending app where it was told')
+})
+
+t.test('without PGBOUNCER_* nothing is written and no PgBouncer event appears', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud)
+  await svc.waitForEvent('active_cluster_changed')
+  await svc.fastify.engine.nextCheck()
+  t.notOk(svc.events().some((e) => e.type.startsWith('pgbouncer_')))
+})
