@@ -1,13 +1,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
 import { request } from 'undici'
-import { startHaproxy } from '../test/helpers/haproxy.js'
-import { startPgbouncer } from '../test/helpers/pgbouncer.js'
-import { landsOn } from '../test/helpers/proxied-pair.js'
-import { startPostgres } from '../test/helpers/postgres.js'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../test/helpers/stack.js'
+import { portVia, startPgbouncer } from '../test/helpers/pgbouncer.js'
+import { landsOn, startProxiedPair } from '../test/helpers/proxied-pair.js'
+import { PRIMARY, STANDBY, admin } from '../test/helpers/stack.js'
 import { root } from './processes.js'
 import { round, spread } from './stats.js'
 
@@ -26,12 +23,14 @@ const usage = 'usage: npm run bench:switch -- [--rounds N] [--profile fast|defau
 const profiles = {
   fast: {
     sidecar: { HEALTH_CHECK_INTERVAL: '0.1' },
-    haproxy: { HAPROXY_CHECK_INTER: '100ms', HAPROXY_CHECK_FALL: '3', HAPROXY_CHECK_RISE: '2' },
+    // startProxiedPair's own: inter 100 ms, fall 3, rise 2.
+    haproxy: {},
     failoverSeconds: 1
   },
   defaults: {
     sidecar: { HEALTH_CHECK_INTERVAL: '30', HEALTH_CHECK_TIMEOUT: '10' },
-    haproxy: {},
+    // haproxy.cfg's own defaults, restated over startProxiedPair's short ones.
+    haproxy: { HAPROXY_CHECK_INTER: '1s', HAPROXY_CHECK_FALL: '5', HAPROXY_CHECK_RISE: '2', HAPROXY_CHECK_TIMEOUT: '2s' },
     failoverSeconds: 7.3
   }
 } as const
@@ -53,19 +52,6 @@ if (!(values.profile in profiles)) fail('--profile must be fast or defaults')
 const profileName = values.profile as keyof typeof profiles
 const profile = profiles[profileName]
 
-async function portVia(connectionString: string): Promise<number | undefined> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2000 })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return Number((await client.query('SHOW port')).rows[0].port)
-  } catch {
-    return undefined
-  } finally {
-    await client.end().catch(() => undefined)
-  }
-}
-
 async function activeCluster(url: string): Promise<string | undefined> {
   const res = await request(`${url}/active`)
   const body = (await res.body.json()) as { cluster_id?: string }
@@ -76,30 +62,23 @@ async function oneRound(): Promise<Record<Path, number>> {
   const teardowns: Array<() => unknown> = []
   const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) }
   try {
-    const [pgA, pgB] = await Promise.all([startPostgres(), startPostgres()])
-    t.teardown(() => Promise.all([pgA.destroy(), pgB.destroy()]))
     const bouncer = await startPgbouncer({ poolMode: 'transaction' })
     t.teardown(bouncer.destroy)
-    const cloud = await startFakeCloud(t, { timings: { failoverSeconds: profile.failoverSeconds } })
-    const svc = await startService(t, cloud, {
-      ...profile.sidecar,
-      LOG_LEVEL: 'warn',
-      PRIMARY_SQL_DNS: `127.0.0.1:${pgA.port}`,
-      STANDBY_SQL_DNS: `127.0.0.1:${pgB.port}`,
-      DATABASE_NAME: 'postgres',
-      PGBOUNCER_DATABASES_FILE: bouncer.databasesFile,
-      PGBOUNCER_ADMIN_URL: bouncer.adminUrl(),
-      PGBOUNCER_DATABASE: 'app'
-    })
-    const proxy = await startHaproxy(t, {
-      PRIMARY_CLUSTER_ID: PRIMARY,
-      STANDBY_CLUSTER_ID: STANDBY,
-      PRIMARY_SQL_ADDR: `127.0.0.1:${pgA.port}`,
-      STANDBY_SQL_ADDR: `127.0.0.1:${pgB.port}`,
-      SIDECAR_ADDR: '127.0.0.1',
-      SIDECAR_PORT: new URL(svc.url).port,
-      ...profile.haproxy
-    })
+    const { primary: pgA, standby: pgB, cloud, svc, proxy } = await startProxiedPair(
+      t,
+      { timings: { failoverSeconds: profile.failoverSeconds } },
+      {
+        service: {
+          ...profile.sidecar,
+          LOG_LEVEL: 'warn',
+          DATABASE_NAME: 'postgres',
+          PGBOUNCER_DATABASES_FILE: bouncer.databasesFile,
+          PGBOUNCER_ADMIN_URL: bouncer.adminUrl(),
+          PGBOUNCER_DATABASE: 'app'
+        },
+        haproxy: profile.haproxy
+      }
+    )
     const probes: Record<Path, () => Promise<boolean>> = {
       sidecar: async () => (await activeCluster(svc.url)) === STANDBY,
       haproxy: async () => (await landsOn(proxy).catch(() => undefined)) === pgB.port,

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import pg from 'pg'
 import { rmSync } from 'node:fs'
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
@@ -189,5 +190,19 @@ export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pg
       leftovers.delete(state)
     },
     log
+  }
+}
+
+/** The port of the PostgreSQL a new connection through `connectionString` reaches; undefined when none does. */
+export async function portVia(connectionString: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return Number((await client.query('SHOW port')).rows[0].port)
+  } catch {
+    return undefined
+  } finally {
+    await client.end().catch(() => undefined)
   }
 }

@@ -26,13 +26,21 @@ const testChecks = {
   HAPROXY_CHECK_TIMEOUT: '2s'
 }
 
-export async function startProxiedPair(t: Teardown, cloudOptions: StartEmulatorOptions = {}): Promise<ProxiedPair> {
+export interface ProxiedPairEnv {
+  /** Added to the service's environment. */
+  service?: Record<string, string>
+  /** Replaces the tests' short HAProxy timings, key by key. */
+  haproxy?: Record<string, string>
+}
+
+export async function startProxiedPair(t: Teardown, cloudOptions: StartEmulatorOptions = {}, env: ProxiedPairEnv = {}): Promise<ProxiedPair> {
   const [primary, standby] = await Promise.all([startPostgres(), startPostgres()])
   t.teardown(() => Promise.all([primary.destroy(), standby.destroy()]))
   const cloud = await startFakeCloud(t, cloudOptions)
   const svc = await startService(t, cloud, {
     PRIMARY_SQL_DNS: `127.0.0.1:${primary.port}`,
-    STANDBY_SQL_DNS: `127.0.0.1:${standby.port}`
+    STANDBY_SQL_DNS: `127.0.0.1:${standby.port}`,
+    ...env.service
   })
   const proxy = await startHaproxy(t, {
     PRIMARY_CLUSTER_ID: PRIMARY,
@@ -41,7 +49,8 @@ export async function startProxiedPair(t: Teardown, cloudOptions: StartEmulatorO
     STANDBY_SQL_ADDR: `127.0.0.1:${standby.port}`,
     SIDECAR_ADDR: '127.0.0.1',
     SIDECAR_PORT: new URL(svc.url).port,
-    ...testChecks
+    ...testChecks,
+    ...env.haproxy
   })
   return {
     primary,

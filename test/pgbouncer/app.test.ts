@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Client } from 'pg'
 import t, { type Test } from 'tap'
-import { startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
+import { portVia, startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
 import { startPostgres } from '../helpers/postgres.js'
 import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
 
@@ -14,18 +13,7 @@ const pgB = await startPostgres()
 t.teardown(pgB.destroy)
 const password = 'bouncer-admin-pa55word'
 
-async function answering(pgbouncer: Pgbouncer): Promise<number | undefined> {
-  const client = new Client({ connectionString: pgbouncer.url('app') })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return Number((await client.query('SHOW port')).rows[0].port)
-  } catch {
-    return undefined
-  } finally {
-    await client.end()
-  }
-}
+const answering = (pgbouncer: Pgbouncer) => portVia(pgbouncer.url('app'))
 
 async function until(t: Test, what: string, condition: () => Promise<boolean>, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs
