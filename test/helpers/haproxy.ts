@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { unusedPort } from './fake-sql-server.js'
+import { onFreePort, PortTaken } from './daemon.js'
 import type { Teardown } from './stack.js'
 
 // The committed proxy/haproxy/haproxy.cfg run by a real HAProxy in the
@@ -24,8 +24,6 @@ const running = new Set<ChildProcess>()
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL')
 })
-
-class PortTaken extends Error {}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -71,18 +69,11 @@ async function launch(env: Record<string, string>, port: number, lines: string[]
 /** Starts HAProxy with `env` (HAPROXY_SQL_BIND is chosen here); stopped at the end of the test. */
 export async function startHaproxy(t: Teardown, env: Record<string, string>): Promise<Haproxy> {
   const lines: string[] = []
-  let child: ChildProcess | undefined
   let port = 0
-  // Another process can take the free port before HAProxy binds it; pick again.
-  for (let attempt = 1; child === undefined; attempt++) {
-    port = await unusedPort()
-    try {
-      child = await launch(env, port, lines)
-    } catch (err) {
-      if (!(err instanceof PortTaken) || attempt === 5) throw err
-    }
-  }
-  const started = child
+  const started = await onFreePort((free) => {
+    port = free
+    return launch(env, free, lines)
+  })
   const stop = async () => {
     if (!running.has(started)) return
     const exited = new Promise((resolve) => started.once('exit', resolve))

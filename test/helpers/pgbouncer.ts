@@ -1,10 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import pg from 'pg'
 import { rmSync } from 'node:fs'
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { onFreePort, PortTaken, postgresOwner } from './daemon.js'
 
 // A throwaway PgBouncer 1.18 on a loopback port, with a generated pgbouncer.ini
 // that includes a `[databases]` file the tests (or the sidecar) write. Tests
@@ -38,15 +38,6 @@ export interface Pgbouncer {
   log(): string
 }
 
-// PgBouncer refuses to run as root, so as root it runs as the postgres user.
-const owner =
-  process.getuid?.() === 0
-    ? {
-        uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
-        gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }))
-      }
-    : {}
-
 const leftovers = new Set<{ child: ChildProcess | undefined; dir: string }>()
 
 // Only the processes started here are killed, by their own handle.
@@ -56,19 +47,6 @@ process.once('exit', () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-class PortTaken extends Error {}
 
 export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pgbouncer> {
   const dir = await mkdtemp(join(tmpdir(), 'pcr-pgbouncer-'))
@@ -83,7 +61,7 @@ export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pg
 
   const owned = async (path: string, content: string, mode: number) => {
     await writeFile(path, content, { mode })
-    if (owner.uid !== undefined) await chown(path, owner.uid, owner.gid)
+    if (postgresOwner.uid !== undefined) await chown(path, postgresOwner.uid, postgresOwner.gid)
   }
 
   const configure = async () => {
@@ -112,7 +90,7 @@ export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pg
   // In the foreground, logging to stderr: its lines say when it is up.
   const launch = () =>
     new Promise<void>((resolve, reject) => {
-      const child = spawn(bin, [ini], { ...owner, stdio: ['ignore', 'ignore', 'pipe'] })
+      const child = spawn(bin, [ini], { ...postgresOwner, stdio: ['ignore', 'ignore', 'pipe'] })
       state.child = child
       let ready = false
       let partial = ''
@@ -137,21 +115,15 @@ export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pg
     })
 
   try {
-    if (owner.uid !== undefined) await chown(dir, owner.uid, owner.gid)
+    if (postgresOwner.uid !== undefined) await chown(dir, postgresOwner.uid, postgresOwner.gid)
     const secret = options.password ?? ''
     await owned(join(dir, 'userlist.txt'), `"admin" "${secret}"\n"postgres" "${secret}"\n`, 0o600)
     await owned(databasesFile, options.databases ?? '[databases]\n', 0o644)
-    // Another process can take the free port before PgBouncer binds it; pick again.
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort()
+    await onFreePort(async (free) => {
+      port = free
       await configure()
-      try {
-        await launch()
-        break
-      } catch (err) {
-        if (!(err instanceof PortTaken) || attempt === 5) throw err
-      }
-    }
+      await launch()
+    })
   } catch (err) {
     await rm(dir, { recursive: true, force: true })
     leftovers.delete(state)

@@ -1,10 +1,10 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { onFreePort, PortTaken, postgresOwner } from './daemon.js'
 
 // A throwaway PostgreSQL 15 standing in for a cluster's SQL endpoint. Tests stop
 // it to make the endpoint fail and start it again on the same port and data.
@@ -32,15 +32,6 @@ export interface Postgres {
   log(): string
 }
 
-// PostgreSQL refuses to run as root, so as root everything runs as the postgres user.
-const owner =
-  process.getuid?.() === 0
-    ? {
-        uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
-        gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }))
-      }
-    : {}
-
 // initdb costs about a second, so each test process runs it once per password and
 // copies the result for every further server.
 const templates = new Map<string, Promise<string>>()
@@ -60,7 +51,7 @@ process.once('exit', () => {
 
 async function ownedTempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
-  if (owner.uid !== undefined) await chown(dir, owner.uid, owner.gid)
+  if (postgresOwner.uid !== undefined) await chown(dir, postgresOwner.uid, postgresOwner.gid)
   return dir
 }
 
@@ -74,10 +65,10 @@ async function initdb(password: string | undefined): Promise<string> {
   } else {
     const pwfile = join(dir, 'pwfile')
     await writeFile(pwfile, password + '\n', { mode: 0o600 })
-    if (owner.uid !== undefined) await chown(pwfile, owner.uid, owner.gid)
+    if (postgresOwner.uid !== undefined) await chown(pwfile, postgresOwner.uid, postgresOwner.gid)
     args.push('--auth=scram-sha-256', `--pwfile=${pwfile}`)
   }
-  await run(join(bin, 'initdb'), args, owner)
+  await run(join(bin, 'initdb'), args, postgresOwner)
   return join(dir, 'data')
 }
 
@@ -90,19 +81,6 @@ function template(password: string | undefined): Promise<string> {
   }
   return made
 }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-class PortTaken extends Error {}
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<Postgres> {
   const dir = await ownedTempDir('pcr-pg-')
@@ -132,7 +110,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       ]) {
         args.push('-c', setting)
       }
-      const child = spawn(join(bin, 'postgres'), args, { ...owner, stdio: ['ignore', 'ignore', 'pipe'] })
+      const child = spawn(join(bin, 'postgres'), args, { ...postgresOwner, stdio: ['ignore', 'ignore', 'pipe'] })
       state.child = child
       let ready = false
       let partial = ''
@@ -157,16 +135,10 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 
   try {
     await run('cp', ['-a', await template(options.password), data])
-    // Another process can take the free port before PostgreSQL binds it; pick again.
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort()
-      try {
-        await launch()
-        break
-      } catch (err) {
-        if (!(err instanceof PortTaken) || attempt === 5) throw err
-      }
-    }
+    await onFreePort(async (free) => {
+      port = free
+      await launch()
+    })
   } catch (err) {
     await rm(dir, { recursive: true, force: true })
     leftovers.delete(state)
