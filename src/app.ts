@@ -6,7 +6,7 @@ import authPlugin from './plugins/auth.js'
 import cloudPlugin from './plugins/cloud.js'
 import docsPlugin from './plugins/docs.js'
 import enginePlugin from './plugins/engine.js'
-import errorsPlugin from './plugins/errors.js'
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import operatorPlugin from './plugins/operator.js'
 import trafficPlugin from './plugins/traffic.js'
@@ -37,7 +37,9 @@ export const serverOptions = {
       return quietRoutes.has(path) || clusterCheck.test(path)
     }
   }),
-  forceCloseConnections: true
+  forceCloseConnections: true,
+  clientErrorHandler,
+  frameworkErrors
 } satisfies FastifyServerOptions
 
 // The whole service as one plugin: src/server.ts registers it on the instance it

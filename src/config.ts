@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { z } from 'zod'
@@ -85,6 +85,21 @@ const sqlAddress = z
   })
   .optional()
 
+// Read when the server starts, so a missing or unreadable file stops it there.
+const readableFile = optionalText.pipe(
+  z
+    .string()
+    .refine((path) => {
+      try {
+        accessSync(path, constants.R_OK)
+        return statSync(path).isFile()
+      } catch {
+        return false
+      }
+    }, 'must be a readable file')
+    .optional()
+)
+
 // Events that hooks can be told about: a change of the active cluster and each
 // step of a failover. Hook outcomes are not in the list, so a hook never feeds itself.
 export const hookableEvents = [
@@ -147,6 +162,11 @@ const EnvSchema = z
       .pipe(z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }))
       .prefault('info'),
     ADMIN_TOKEN: z.string().trim().min(16, 'must be at least 16 characters long').optional(),
+    ADMIN_MAX_FAILURES: integer(5, 1, 1000, 'a whole number from 1 to 1000'),
+    ADMIN_FAILURE_WINDOW: seconds(60),
+    ADMIN_LOCKOUT: seconds(60),
+    TLS_CERT_FILE: readableFile,
+    TLS_KEY_FILE: readableFile,
     AUTO_FAILOVER: flag(true),
     MAX_DATA_LOSS_SECONDS: secondsValue(false).optional(),
     FAILOVER_TIMEOUT: seconds(900),
@@ -222,6 +242,13 @@ const EnvSchema = z
           message: 'is required when the other PGBOUNCER_ setting is given (the file is useless without a RELOAD)'
         })
       }
+      if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'],
+          message: 'is required when the other TLS_ setting is given (HTTPS needs both the certificate and its key)'
+        })
+      }
       const ports = [env.PORT, env.PROMETHEUS_PORT]
       if (env.ENABLE_PROMETHEUS === true && ports.every((p) => typeof p === 'number') && ports[0] !== 0 && ports[0] === ports[1]) {
         ctx.addIssue({ code: 'custom', path: ['PROMETHEUS_PORT'], message: 'must differ from PORT' })
@@ -229,6 +256,9 @@ const EnvSchema = z
     },
     { when: () => true }
   )
+
+// Every variable the sidecar reads, for the tests that try them all.
+export const variableNames = Object.keys(EnvSchema.shape)
 
 export type LogLevel = (typeof logLevels)[number]
 export type SslMode = (typeof sslModes)[number]
@@ -257,6 +287,10 @@ export interface Config {
   host: string
   logLevel: LogLevel
   adminToken?: string
+  adminMaxFailures: number
+  adminFailureWindowSeconds: number
+  adminLockoutSeconds: number
+  tls?: TlsConfig
   autoFailover: boolean
   maxDataLossSeconds?: number
   failoverTimeoutSeconds: number
@@ -271,6 +305,12 @@ export interface Config {
   onFailoverCommandTimeoutSeconds: number
   hookEvents: HookableEvent[]
   pgbouncer?: PgbouncerConfig
+}
+
+// PEM files; the server answers HTTPS only when both are set.
+export interface TlsConfig {
+  certFile: string
+  keyFile: string
 }
 
 export interface PgbouncerConfig {
@@ -347,6 +387,10 @@ export function parseConfig(env: Env): LoadedConfig {
       host: e.HOST,
       logLevel: e.LOG_LEVEL,
       adminToken: e.ADMIN_TOKEN,
+      adminMaxFailures: e.ADMIN_MAX_FAILURES,
+      adminFailureWindowSeconds: e.ADMIN_FAILURE_WINDOW,
+      adminLockoutSeconds: e.ADMIN_LOCKOUT,
+      tls: e.TLS_CERT_FILE === undefined || e.TLS_KEY_FILE === undefined ? undefined : { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE },
       autoFailover: e.AUTO_FAILOVER,
       maxDataLossSeconds: e.MAX_DATA_LOSS_SECONDS,
       failoverTimeoutSeconds: e.FAILOVER_TIMEOUT,

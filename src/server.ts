@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
@@ -19,7 +20,17 @@ async function main(): Promise<void> {
   const { config, warnings } = loaded
   const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) })
   for (const warning of warnings) logger.warn(warning)
-  const fastify = Fastify({ ...serverOptions, loggerInstance: logger })
+  // With TLS_CERT_FILE and TLS_KEY_FILE the same routes are served over HTTPS only.
+  const https = config.tls === undefined ? null : { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
+  let fastify
+  try {
+    fastify = Fastify({ ...serverOptions, loggerInstance: logger, https })
+  } catch (err) {
+    // Readable files that are not a matching PEM certificate and key: OpenSSL says why, in one line.
+    if (https === null) throw err
+    process.stderr.write(`pcr-sidecar: TLS_CERT_FILE / TLS_KEY_FILE: not a usable certificate and key (${(err as Error).message})\n`)
+    process.exit(2)
+  }
   await fastify.register(app, { config })
   closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err }, 'stopping after an error')

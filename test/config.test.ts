@@ -54,10 +54,15 @@ t.test('the added variables have their documented defaults', async (t) => {
     unhealthyEvidence: 'both'
   })
   t.equal(config.adminToken, undefined, 'admin routes disabled by default')
+  t.match(config, { adminMaxFailures: 5, adminFailureWindowSeconds: 60, adminLockoutSeconds: 60 })
+  t.equal(config.tls, undefined, 'plain HTTP by default')
   t.equal(config.maxDataLossSeconds, undefined, 'no data-loss guard by default')
 })
 
 t.test('every variable is read, with fractions for durations', async (t) => {
+  const tlsDir = mkdtempSync(join(tmpdir(), 'pcr-tls-'))
+  writeFileSync(join(tlsDir, 'cert.pem'), 'cert')
+  writeFileSync(join(tlsDir, 'key.pem'), 'key')
   const { config } = parseConfig({
     ...required,
     PCR_STREAM_ID: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
@@ -78,6 +83,11 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'DEBUG',
     ADMIN_TOKEN: 'a-long-enough-admin-token',
+    ADMIN_MAX_FAILURES: '3',
+    ADMIN_FAILURE_WINDOW: '0.5',
+    ADMIN_LOCKOUT: '2.5',
+    TLS_CERT_FILE: join(tlsDir, 'cert.pem'),
+    TLS_KEY_FILE: join(tlsDir, 'key.pem'),
     AUTO_FAILOVER: '0',
     MAX_DATA_LOSS_SECONDS: '30.5',
     FAILOVER_TIMEOUT: '1.5',
@@ -120,6 +130,10 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     host: '127.0.0.1',
     logLevel: 'debug',
     adminToken: 'a-long-enough-admin-token',
+    adminMaxFailures: 3,
+    adminFailureWindowSeconds: 0.5,
+    adminLockoutSeconds: 2.5,
+    tls: { certFile: join(tlsDir, 'cert.pem'), keyFile: join(tlsDir, 'key.pem') },
     autoFailover: false,
     maxDataLossSeconds: 30.5,
     failoverTimeoutSeconds: 1.5,
@@ -266,6 +280,27 @@ t.test('rules across variables', async (t) => {
   )
   t.same(problemsOf({ ...required, PGBOUNCER_ADMIN_URL: 'postgres://127.0.0.1:6432/pgbouncer' }), [
     'PGBOUNCER_DATABASES_FILE: is required when the other PGBOUNCER_ setting is given (the file is useless without a RELOAD)'
+  ])
+})
+
+t.test('TLS needs both files, each readable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcr-tls-'))
+  const cert = join(dir, 'cert.pem')
+  writeFileSync(cert, 'cert')
+  t.same(problemsOf({ ...required, TLS_CERT_FILE: cert }), [
+    'TLS_KEY_FILE: is required when the other TLS_ setting is given (HTTPS needs both the certificate and its key)'
+  ])
+  t.same(problemsOf({ ...required, TLS_KEY_FILE: cert }), [
+    'TLS_CERT_FILE: is required when the other TLS_ setting is given (HTTPS needs both the certificate and its key)'
+  ])
+  t.same(problemsOf({ ...required, TLS_CERT_FILE: join(dir, 'missing.pem'), TLS_KEY_FILE: dir }), [
+    'TLS_CERT_FILE: must be a readable file',
+    'TLS_KEY_FILE: must be a readable file'
+  ], 'a missing file and a directory')
+  t.same(problemsOf({ ...required, ADMIN_MAX_FAILURES: '0', ADMIN_FAILURE_WINDOW: '0', ADMIN_LOCKOUT: 'long' }), [
+    'ADMIN_MAX_FAILURES: must be a whole number from 1 to 1000',
+    'ADMIN_FAILURE_WINDOW: must be a number of seconds greater than 0',
+    'ADMIN_LOCKOUT: must be a number of seconds greater than 0'
   ])
 })
 

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppOptions } from '../app-options.js'
+import { createAuthLimiter } from '../auth-limiter.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,8 +18,15 @@ function digest(value: string): Buffer {
 
 export default fp(
   async (fastify, opts: AppOptions) => {
-    const token = opts.config.adminToken
+    const { config } = opts
+    const token = config.adminToken
     const expected = token === undefined ? undefined : digest(token)
+    const limiter = createAuthLimiter({
+      maxFailures: config.adminMaxFailures,
+      windowMs: config.adminFailureWindowSeconds * 1000,
+      lockoutMs: config.adminLockoutSeconds * 1000,
+      now: fastify.clock.now
+    })
     fastify.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
       if (expected === undefined) {
         return reply.code(403).send({
@@ -27,9 +35,26 @@ export default fp(
           code: 'admin_disabled'
         })
       }
+      // A locked-out address is refused before its token is looked at, so it learns nothing.
+      const wait = limiter.lockedFor(request.ip)
+      if (wait > 0) {
+        fastify.metrics.observeAdminAuth('throttled')
+        return reply
+          .code(429)
+          .header('retry-after', String(Math.ceil(wait / 1000)))
+          .send({ error: 'Too Many Requests', message: 'too many failed admin authentications from this address', code: 'auth_locked_out' })
+      }
       const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')
       const offered = match?.[1]?.trim() ?? ''
       if (!timingSafeEqual(digest(offered), expected)) {
+        fastify.metrics.observeAdminAuth('rejected')
+        if (limiter.fail(request.ip)) {
+          fastify.metrics.observeAdminAuth('locked_out')
+          request.log.warn(
+            { address: request.ip, failures: config.adminMaxFailures, lockoutSeconds: config.adminLockoutSeconds },
+            'admin API locked for this address after repeated authentication failures'
+          )
+        }
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer realm="pcr-sidecar admin"')
@@ -37,5 +62,5 @@ export default fp(
       }
     })
   },
-  { name: 'auth' }
+  { name: 'auth', dependencies: ['engine', 'metrics'] }
 )

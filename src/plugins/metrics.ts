@@ -14,6 +14,7 @@ import type { AppOptions } from '../app-options.js'
 export interface Metrics {
   registry: Registry
   observeApiRequest(event: RequestEvent): void
+  observeAdminAuth(outcome: AdminAuthOutcome): void
   attach(engine: Engine): void
 }
 
@@ -22,6 +23,9 @@ declare module 'fastify' {
     metrics: Metrics
   }
 }
+
+// rejected: a 401; locked_out: that 401 started a lockout; throttled: a 429 during one.
+export type AdminAuthOutcome = 'rejected' | 'locked_out' | 'throttled'
 
 const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failing_over', 'completed'] as const
 const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
@@ -47,6 +51,12 @@ export function createMetrics(): Metrics {
     name: 'pcr_checks_total',
     help: 'Health checks by cluster and verdict',
     labelNames: ['cluster_id', 'verdict'],
+    registers
+  })
+  const adminAuth = new Counter({
+    name: 'pcr_admin_auth_failures_total',
+    help: 'Admin API authentication failures: rejected (401), locked_out (a lockout started), throttled (429)',
+    labelNames: ['outcome'],
     registers
   })
   const events = new Counter({ name: 'pcr_events_total', help: 'Engine events by type', labelNames: ['type'], registers })
@@ -153,6 +163,9 @@ export function createMetrics(): Metrics {
       const status = event.status !== undefined ? String(event.status) : event.outcome
       apiRequests.inc({ operation: event.operation, status })
       if (event.outcome !== 'rate_limited_local') apiLatency.observe({ operation: event.operation }, event.durationMs / 1000)
+    },
+    observeAdminAuth(outcome) {
+      adminAuth.inc({ outcome })
     },
     attach(e) {
       engine = e

@@ -123,7 +123,8 @@ t.test('status routes', async (t) => {
 
 t.test('admin routes need the bearer token', async (t) => {
   const cloud = await startFakeCloud(t)
-  const svc = await startService(t, cloud)
+  // 18 refusals from one address: the lockout is test/security/admin-lockout.test.ts's subject.
+  const svc = await startService(t, cloud, { ADMIN_MAX_FAILURES: '100' })
   for (const path of ['/admin/failover', '/admin/pause', '/admin/resume']) {
     for (const authorization of [undefined, 'Bearer wrong', `Bearer ${ADMIN_TOKEN}x`, `Bearer ${ADMIN_TOKEN.slice(0, -1)}`, `Basic ${ADMIN_TOKEN}`, ADMIN_TOKEN]) {
       const res = await svc.post(path, path === '/admin/failover' ? { dry_run: true } : undefined, authorization === undefined ? {} : { authorization })

@@ -1,7 +1,12 @@
 import t from 'tap'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
+import { unusedPort } from '../helpers/fake-sql-server.js'
 import { ADMIN_TOKEN, PRIMARY, admin, startFakeCloud, startService } from '../helpers/stack.js'
 import { startPostgres } from '../helpers/postgres.js'
+import { SECRET_PATH, startReceiver } from '../helpers/webhook-receiver.js'
 
 t.test('no secret reaches the log, the metrics or the events in a full scenario', async (t) => {
   const dbPassword = 'db-pa$$word-3f9a'
@@ -9,10 +14,20 @@ t.test('no secret reaches the log, the metrics or the events in a full scenario'
   const primarySql = await startPostgres({ password: dbPassword })
   const standbySql = await startPostgres({ password: dbPassword })
   t.teardown(() => Promise.all([primarySql.destroy(), standbySql.destroy()]))
+  const pgbouncerPassword = 'pgb-pa55word-91e2'
   const cloud = await startFakeCloud(t)
+  const webhook = await startReceiver(t)
+  // No PgBouncer listens there: each failed RELOAD is logged, and must not carry the URL's password.
+  const pgbouncerAdminUrl = `postgresql://pgb_admin:${pgbouncerPassword}@127.0.0.1:${await unusedPort()}/pgbouncer`
   const svc = await startService(t, cloud, {
     PRIMARY_CLUSTER_ENDPOINT: primarySql.url(),
     STANDBY_CLUSTER_ENDPOINT: standbySql.url(),
+    WEBHOOK_URL: webhook.url,
+    PGBOUNCER_DATABASES_FILE: join(mkdtempSync(join(tmpdir(), 'pcr-secrets-')), 'databases.ini'),
+    PGBOUNCER_ADMIN_URL: pgbouncerAdminUrl,
+    ADMIN_MAX_FAILURES: '4',
+    // With `both`, SQL answering would keep the cluster healthy and the API's error out of the log.
+    UNHEALTHY_EVIDENCE: 'either',
     LOG_LEVEL: 'trace'
   })
   await svc.fastify.engine.nextCheck()
@@ -22,6 +37,7 @@ t.test('no secret reaches the log, the metrics or the events in a full scenario'
   await svc.fastify.engine.nextCheck()
   await svc.get('/connection', { 'x-db-username': 'app', 'x-db-password': appPassword })
   await svc.post('/admin/failover', { dry_run: true }, { authorization: `Bearer ${ADMIN_TOKEN}-wrong` })
+  await svc.post('/admin/failover', { dry_run: true }, admin)
   await svc.post('/admin/failover', { failover_at: appPassword }, admin)
   await svc.post('/admin/pause', undefined, admin)
   await svc.post('/admin/resume', undefined, admin)
@@ -29,6 +45,14 @@ t.test('no secret reaches the log, the metrics or the events in a full scenario'
   await primarySql.stop()
   await svc.waitForEvent('failover_completed')
   await svc.get('/nope')
+  // Near misses until this address is locked out, then the right token during the lockout.
+  for (const token of [ADMIN_TOKEN.slice(0, -1), `${ADMIN_TOKEN} `.repeat(2), ADMIN_TOKEN.toUpperCase()]) {
+    t.equal((await svc.post('/admin/pause', undefined, { authorization: `Bearer ${token}` })).status, 401)
+  }
+  t.equal((await svc.post('/admin/pause', undefined, admin)).status, 429)
+  t.match(svc.lines.join('\n'), /admin API locked for this address/)
+  t.ok(webhook.requests.length > 0, 'the webhook was called')
+  t.match(svc.lines.join('\n'), /PgBouncer not yet sent/, 'the failing PgBouncer RELOAD was logged')
 
   const outputs = {
     log: svc.lines.join('\n'),
@@ -39,7 +63,8 @@ t.test('no secret reaches the log, the metrics or the events in a full scenario'
   t.ok(svc.lines.length > 20, `the log has content (${svc.lines.length} lines)`)
   t.match(outputs.log, /bad key \[REDACTED\]|bad key \[redacted\]/i, 'the quoted key was removed, the rest of the message kept')
   for (const [where, text] of Object.entries(outputs)) {
-    for (const [name, secret] of Object.entries({ apiKey: DEFAULT_API_KEY, adminToken: ADMIN_TOKEN, dbPassword, appPassword })) {
+    const secrets = { apiKey: DEFAULT_API_KEY, adminToken: ADMIN_TOKEN, dbPassword, appPassword, pgbouncerPassword, webhookUrl: webhook.url, webhookPath: SECRET_PATH }
+    for (const [name, secret] of Object.entries(secrets)) {
       t.notOk(text.includes(secret), `${where} has no ${name}`)
     }
     t.notMatch(text, /postgres(ql)?:\/\/[^:@/\s]+:[^@/\s]+@/, `${where} has no connection string with a password`)

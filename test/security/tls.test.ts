@@ -1,0 +1,105 @@
+import t from 'tap'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Agent, request } from 'undici'
+import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
+import { untracedEnv } from '../helpers/child-env.js'
+import { PRIMARY, STANDBY, startFakeCloud } from '../helpers/stack.js'
+
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+
+// A self-signed certificate for 127.0.0.1, made for this run.
+function certificate() {
+  const dir = mkdtempSync(join(tmpdir(), 'pcr-tls-'))
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert
+  ], { stdio: 'ignore' })
+  return { dir, cert, key }
+}
+
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', tsx, server], {
+    cwd: mkdtempSync(join(tmpdir(), 'pcr-server-')),
+    env: untracedEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const listening = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(stdout)
+      if (m !== null) resolve(m[1] as string)
+    })
+    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)))
+  })
+  // Awaited only by the tests that expect the server to start.
+  listening.catch(() => undefined)
+  return { child, exited, listening, err: () => stderr }
+}
+
+t.test('with TLS_CERT_FILE and TLS_KEY_FILE the server answers over HTTPS', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const { cert, key } = certificate()
+  const p = run({
+    COCKROACH_API_URL: cloud.url,
+    COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
+    PRIMARY_CLUSTER_ID: PRIMARY,
+    STANDBY_CLUSTER_ID: STANDBY,
+    HEALTH_CHECK_INTERVAL: '0.1',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    TLS_CERT_FILE: cert,
+    TLS_KEY_FILE: key
+  })
+  t.teardown(() => p.child.kill('SIGTERM'))
+  const url = await p.listening
+  t.match(url, /^https:/)
+  const dispatcher = new Agent({ connect: { ca: readFileSync(cert) } })
+  t.teardown(() => dispatcher.close())
+  const res = await request(`${url}/health`, { dispatcher })
+  t.equal(res.statusCode, 200)
+  t.match(await res.body.json(), { status: 'ok' })
+  await t.rejects(request(`${url}/health`), /self-signed|certificate/i, 'an untrusted client is refused by TLS itself')
+  p.child.kill('SIGTERM')
+  t.equal(await p.exited, 0)
+})
+
+t.test('a TLS file that cannot be read stops the process with one line', async (t) => {
+  const { dir, cert } = certificate()
+  const p = run({
+    COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
+    PRIMARY_CLUSTER_ID: PRIMARY,
+    STANDBY_CLUSTER_ID: STANDBY,
+    TLS_CERT_FILE: cert,
+    TLS_KEY_FILE: join(dir, 'no-such-key.pem')
+  })
+  t.equal(await p.exited, 2)
+  t.equal(p.err(), 'pcr-sidecar: invalid configuration:\nTLS_KEY_FILE: must be a readable file\n')
+})
+
+t.test('readable TLS files that are not a certificate and key stop the process with one line', async (t) => {
+  const { dir, key } = certificate()
+  const garbage = join(dir, 'garbage.pem')
+  writeFileSync(garbage, 'not a certificate\n')
+  const p = run({
+    COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
+    PRIMARY_CLUSTER_ID: PRIMARY,
+    STANDBY_CLUSTER_ID: STANDBY,
+    TLS_CERT_FILE: garbage,
+    TLS_KEY_FILE: key
+  })
+  t.equal(await p.exited, 2)
+  t.match(p.err(), /^pcr-sidecar: TLS_CERT_FILE \/ TLS_KEY_FILE: not a usable certificate and key \(.+\)\n$/)
+  t.notMatch(p.err(), /\n\s+at /, 'no stack trace')
+})
