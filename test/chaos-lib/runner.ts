@@ -1,0 +1,254 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
+import type { Postgres } from '../helpers/postgres.js'
+import { PRIMARY, STANDBY, STREAM, type Cloud } from '../helpers/stack.js'
+import { primaryPlan, type FaultBurst, type PrimaryState, type Schedule } from './schedule.js'
+import { startSidecar, type UnexpectedExit } from './sidecar.js'
+
+// Plays a schedule against the emulator, a real PostgreSQL and the real service
+// process, and records what really happened and when (wall clock, the same
+// clock as the emulator's request log): the ground truth, and every answer of
+// /connection and /health.
+
+export const policy = { intervalMs: 100, timeoutMs: 300, threshold: 3, delayMs: 200 }
+const pollMs = 20
+
+/** A change of the world: `begin` before it was asked for, `end` once it had surely happened. */
+export interface Change<T> {
+  value: T
+  begin: number
+  end: number
+}
+
+export interface Answer {
+  at: number
+  path: '/connection' | '/health'
+  status: number
+  clusterId?: string
+  code?: string
+}
+
+/** A PATCH the emulator received; `reached` when it changed the stream (served, even if its answer was then lost). */
+export interface Patch {
+  at: number
+  status: number | null
+  reached: boolean
+}
+
+export interface Trace {
+  schedule: Schedule
+  start: number
+  end: number
+  nodes: Array<Change<PrimaryState>>
+  sqlUp: Array<Change<boolean>>
+  /** Each burst with the span in which it may have touched a request (a hang lingers until the client's timeout). */
+  faults: Array<{ burst: FaultBurst; id: string; from: number; until: number }>
+  /** Each SIGKILL, and when the next process listened (Infinity when it never did). */
+  kills: Array<{ at: number; readyAt: number }>
+  patches: Patch[]
+  /** The newest stream's status, sampled at every poll. */
+  streams: Array<{ at: number; status: string }>
+  answers: Answer[]
+  maxRssKb: number
+  eventCounts: number[]
+  unexpectedExits: UnexpectedExit[]
+}
+
+export interface ChaosContext {
+  cloud: Cloud
+  postgres: Postgres
+}
+
+function sidecarEnv(ctx: ChaosContext): Record<string, string> {
+  return {
+    COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
+    COCKROACH_API_URL: ctx.cloud.url,
+    PRIMARY_CLUSTER_ID: PRIMARY,
+    STANDBY_CLUSTER_ID: STANDBY,
+    HEALTH_CHECK_INTERVAL: String(policy.intervalMs / 1000),
+    HEALTH_CHECK_TIMEOUT: String(policy.timeoutMs / 1000),
+    FAILURE_THRESHOLD: String(policy.threshold),
+    FAILOVER_DELAY: String(policy.delayMs / 1000),
+    PRIMARY_CLUSTER_ENDPOINT: ctx.postgres.url(),
+    UNHEALTHY_EVIDENCE: 'both',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info'
+  }
+}
+
+type Action = { at: number; run: () => Promise<void> }
+
+async function get(url: string, path: string): Promise<{ status: number; body: any } | undefined> {
+  try {
+    const res = await fetch(url + path, {
+      headers: { 'x-db-username': 'app', 'x-db-password': 'secret' },
+      signal: AbortSignal.timeout(2000)
+    })
+    const text = await res.text()
+    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text }
+  } catch {
+    // Refused or cut: the process is being killed or restarted.
+    return undefined
+  }
+}
+
+export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promise<Trace> {
+  const { cloud, postgres } = ctx
+  await cloud.control('POST', '/reset')
+  await postgres.start()
+  const primary = (await cloud.control('GET', '/state')).clusters.find((c: { id: string }) => c.id === PRIMARY)
+  const firstNode: string = primary.nodes[0].name
+
+  const sidecar = await startSidecar(sidecarEnv(ctx), mkdtempSync(join(tmpdir(), 'pcr-chaos-')))
+  const trace: Trace = {
+    schedule,
+    start: 0,
+    end: 0,
+    nodes: [],
+    sqlUp: [],
+    faults: [],
+    kills: [],
+    patches: [],
+    streams: [],
+    answers: [],
+    maxRssKb: 0,
+    eventCounts: [],
+    unexpectedExits: sidecar.unexpectedExits
+  }
+  const restarts: Array<Promise<void>> = []
+  let playing = true
+  const kill = () => {
+    if (!playing) return
+    trace.kills.push({ at: Date.now(), readyAt: Infinity })
+    // An unexpected exit is recorded by the sidecar itself.
+    restarts.push(sidecar.restart().catch(() => undefined))
+  }
+
+  try {
+    // The timeline starts once the service knows the active cluster.
+    while ((await get(sidecar.url() ?? '', '/connection'))?.status !== 200) await sleep(pollMs)
+    trace.start = Date.now()
+
+    let killedAfterPatch = false
+    const poller = (async () => {
+      for (let tick = 0; playing; tick++) {
+        const stream = cloud.emulator.state.snapshot().streams.find((s) => s.id === STREAM)
+        trace.streams.push({ at: Date.now(), status: stream?.status ?? 'NONE' })
+        if (!killedAfterPatch && schedule.killAfterPatchMs !== null && cloud.emulator.requests.list().some((r) => r.method === 'PATCH')) {
+          killedAfterPatch = true
+          setTimeout(kill, schedule.killAfterPatchMs)
+        }
+        if (tick % 10 === 0) trace.maxRssKb = Math.max(trace.maxRssKb, sidecar.rssKb() ?? 0)
+        const url = sidecar.url()
+        if (url !== undefined) {
+          const [connection, health] = await Promise.all([get(url, '/connection'), get(url, '/health')])
+          const at = Date.now()
+          if (connection !== undefined) {
+            trace.answers.push({ at, path: '/connection', status: connection.status, clusterId: connection.body.cluster_id, code: connection.body.code })
+          }
+          if (health !== undefined) trace.answers.push({ at, path: '/health', status: health.status, code: health.body.status })
+        }
+        await sleep(pollMs)
+      }
+    })()
+
+    for (const action of compile(schedule, { cloud, postgres, firstNode, trace, kill })) {
+      const wait = trace.start + action.at - Date.now()
+      if (wait > 0) await sleep(wait)
+      await action.run()
+    }
+    const endAt = trace.start + schedule.totalMs
+    if (endAt > Date.now()) await sleep(endAt - Date.now())
+    trace.end = Date.now()
+    playing = false
+    await poller
+    await Promise.all(restarts)
+    for (const k of trace.kills) k.readyAt = sidecar.readyTimes.find((r) => r >= k.at) ?? Infinity
+
+    // Events are capped whatever happened before.
+    const url = sidecar.url()
+    const events = url === undefined ? undefined : await get(url, '/events?limit=500')
+    if (events?.status === 200) trace.eventCounts.push(events.body.events.length)
+    trace.maxRssKb = Math.max(trace.maxRssKb, sidecar.rssKb() ?? 0)
+    const servedFirst = new Set(trace.faults.filter((f) => f.burst.after).map((f) => f.id))
+    trace.patches = cloud.emulator.requests
+      .list()
+      .filter((r) => r.method === 'PATCH')
+      .map((r) => ({
+        at: Date.parse(r.at),
+        status: r.status,
+        reached: r.fault === null ? r.status !== null && r.status < 300 : servedFirst.has(r.fault)
+      }))
+    return trace
+  } finally {
+    await sidecar.stop()
+    await cloud.control('DELETE', '/faults')
+  }
+}
+
+interface CompileDeps {
+  cloud: Cloud
+  postgres: Postgres
+  firstNode: string
+  trace: Trace
+  kill: () => void
+}
+
+// The schedule as timed actions, each recording when it began and ended.
+function compile(schedule: Schedule, deps: CompileDeps): Action[] {
+  const { cloud, postgres, firstNode, trace } = deps
+  const actions: Action[] = []
+  const timed = async <T>(list: Array<Change<T>>, value: T, fn: () => Promise<void>) => {
+    const begin = Date.now()
+    await fn()
+    list.push({ value, begin, end: Date.now() })
+  }
+
+  const plan = primaryPlan(schedule)
+  let previous: PrimaryState = 'healthy'
+  for (const step of plan) {
+    if (step.state === previous) continue
+    previous = step.state
+    const state = step.state
+    actions.push({
+      at: step.at,
+      run: () =>
+        timed(trace.nodes, state, async () => {
+          await cloud.setNodes(PRIMARY, state === 'down' ? 'NOT_READY' : 'LIVE')
+          if (state === 'one-node-down') await cloud.setNodes(PRIMARY, 'NOT_READY', [firstNode])
+        })
+    })
+  }
+
+  // PostgreSQL is down while the primary is, and during the SQL outages.
+  const stateAt = (at: number) => [...plan].reverse().find((p) => p.at <= at)?.state ?? 'healthy'
+  const points = [...new Set([...plan.map((p) => p.at), ...schedule.sqlOutages.flatMap((o) => [o.at, o.at + o.ms])])]
+    .filter((at) => at < schedule.totalMs)
+    .sort((a, b) => a - b)
+  let sqlUp = true
+  for (const at of points) {
+    const up = stateAt(at) !== 'down' && !schedule.sqlOutages.some((o) => o.at <= at && at < o.at + o.ms)
+    if (up === sqlUp) continue
+    sqlUp = up
+    actions.push({ at, run: () => timed(trace.sqlUp, up, () => (up ? postgres.start() : postgres.stop())) })
+  }
+
+  for (const burst of schedule.faults) {
+    const { at, ms, ...spec } = burst
+    actions.push({
+      at,
+      run: async () => {
+        const from = Date.now()
+        const { id } = await cloud.control('POST', '/faults', { ...spec, duration_seconds: ms / 1000 })
+        trace.faults.push({ burst, id, from, until: Date.now() + ms + policy.timeoutMs + 100 })
+      }
+    })
+  }
+
+  for (const at of schedule.kills) actions.push({ at, run: async () => deps.kill() })
+  return actions.sort((a, b) => a.at - b.at)
+}

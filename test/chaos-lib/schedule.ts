@@ -1,0 +1,92 @@
+import fc from 'fast-check'
+
+// A chaos schedule: what happens to the primary, the Cloud API, the sidecar
+// process and the primary's SQL endpoint, on a timeline in milliseconds from the
+// start of the run. It is data only; the runner plays it and records what
+// really happened when.
+
+export type PrimarySegment =
+  | { kind: 'healthy' | 'down' | 'one-node-down'; ms: number }
+  | { kind: 'flapping'; ms: number; periodMs: number }
+
+export const faultOperations = ['*', 'listStreams', 'getCluster', 'listNodes', 'getStream', 'patchStream'] as const
+
+export type FaultKind =
+  | { kind: 'status'; status: 500 | 502 | 503 }
+  | { kind: 'status'; status: 429; retry_after_seconds: number }
+  | { kind: 'hang' }
+  | { kind: 'malformed' }
+  | { kind: 'reset' }
+
+export type FaultBurst = FaultKind & {
+  at: number
+  operation: (typeof faultOperations)[number]
+  ms: number
+  /** Serve the request, then fail its answer (a PATCH takes effect unseen). */
+  after: boolean
+}
+
+export interface Schedule {
+  primary: PrimarySegment[]
+  faults: FaultBurst[]
+  /** SIGKILL then restart the sidecar at these times. */
+  kills: number[]
+  /** Also kill this long after the emulator logs the PATCH: a restart mid-failover. */
+  killAfterPatchMs: number | null
+  /** The primary's PostgreSQL stopped for a while, whatever the nodes say. */
+  sqlOutages: Array<{ at: number; ms: number }>
+  /** Everything stops here; the last segment is cut or stretched to it. */
+  totalMs: number
+}
+
+// Times on a 50 ms grid keep counterexamples readable.
+const ms = (min: number, max: number) => fc.integer({ min: min / 50, max: max / 50 }).map((n) => n * 50)
+
+const segment: fc.Arbitrary<PrimarySegment> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('healthy' as const), ms: ms(200, 1500) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('down' as const), ms: ms(200, 2500) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('one-node-down' as const), ms: ms(200, 1500) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('flapping' as const), ms: ms(400, 2000), periodMs: ms(100, 400) }) }
+)
+
+const faultKind: fc.Arbitrary<FaultKind> = fc.oneof(
+  fc.record({ kind: fc.constant('status' as const), status: fc.constantFrom(500 as const, 502 as const, 503 as const) }),
+  fc.record({ kind: fc.constant('status' as const), status: fc.constant(429 as const), retry_after_seconds: fc.integer({ min: 0, max: 1 }) }),
+  fc.record({ kind: fc.constant('hang' as const) }),
+  fc.record({ kind: fc.constant('malformed' as const) }),
+  fc.record({ kind: fc.constant('reset' as const) })
+)
+
+export function scheduleArbitrary(options: { totalMs: number }): fc.Arbitrary<Schedule> {
+  const { totalMs } = options
+  const at = ms(0, totalMs - 200)
+  const burst: fc.Arbitrary<FaultBurst> = fc
+    .tuple(faultKind, fc.record({ at, operation: fc.constantFrom(...faultOperations), ms: ms(100, 1200), after: fc.boolean() }))
+    .map(([kind, rest]) => ({ ...kind, ...rest }))
+  return fc.record({
+    primary: fc.array(segment, { minLength: 1, maxLength: 5 }),
+    faults: fc.array(burst, { maxLength: 5 }),
+    kills: fc.array(at, { maxLength: 1 }),
+    killAfterPatchMs: fc.option(ms(0, 400), { nil: null }),
+    sqlOutages: fc.array(fc.record({ at, ms: ms(100, 1000) }), { maxLength: 2 }),
+    totalMs: fc.constant(totalMs)
+  })
+}
+
+export type PrimaryState = 'healthy' | 'down' | 'one-node-down'
+
+/** The primary's intended state over time: flapping expanded, cut at totalMs. */
+export function primaryPlan(s: Schedule): Array<{ at: number; state: PrimaryState }> {
+  const plan: Array<{ at: number; state: PrimaryState }> = []
+  let t = 0
+  for (const seg of s.primary) {
+    if (t >= s.totalMs) break
+    if (seg.kind !== 'flapping') {
+      plan.push({ at: t, state: seg.kind })
+    } else {
+      for (let f = 0; f * seg.periodMs < seg.ms; f++) plan.push({ at: t + f * seg.periodMs, state: f % 2 === 0 ? 'down' : 'healthy' })
+    }
+    t += seg.ms
+  }
+  return plan.filter((p) => p.at < s.totalMs)
+}
