@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { AppOptions } from '../src/app-options.js'
+import { activeCluster } from '../src/engine/snapshot.js'
 import { ActiveBody, ClusterActiveBody, ClusterParams, ErrorBody } from '../src/api-schemas.js'
 import { configuredRole, unavailableBody } from '../src/api-views.js'
 
@@ -52,8 +53,8 @@ export default async function activeRoutes(fastify: FastifyInstance, opts: AppOp
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
       const s = fastify.engine.snapshot()
-      const active = s.clusters.find((c) => c.id === s.activeClusterId)
-      if (active === undefined || active.sqlDns === null) {
+      const active = activeCluster(s)
+      if (active === undefined) {
         return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s.phase))
       }
       return {

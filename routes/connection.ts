@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { AppOptions } from '../src/app-options.js'
+import { activeCluster } from '../src/engine/snapshot.js'
+import { hostPort } from '../src/sql/host-port.js'
 import { ConnectionBody, ConnectionHeaders, ErrorBody } from '../src/api-schemas.js'
 import { configuredRole, unavailableBody } from '../src/api-views.js'
 
@@ -9,11 +11,6 @@ function fromHeader(value: string): string {
   const bytes = Buffer.from(value, 'latin1')
   const utf8 = bytes.toString('utf8')
   return Buffer.from(utf8, 'utf8').equals(bytes) ? utf8 : value
-}
-
-// An IPv6 address needs brackets inside a URL.
-function hostPart(host: string): string {
-  return host.includes(':') ? `[${host}]` : host
 }
 
 // encodeURIComponent leaves !'()* alone; they are encoded too so that every
@@ -42,15 +39,15 @@ export default async function connectionRoutes(fastify: FastifyInstance, opts: A
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
       const s = fastify.engine.snapshot()
-      const active = s.clusters.find((c) => c.id === s.activeClusterId)
-      if (active === undefined || active.sqlDns === null) {
+      const active = activeCluster(s)
+      if (active === undefined) {
         return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s.phase))
       }
       const user = encodeUserinfo(fromHeader(request.headers['x-db-username']))
       const password = encodeUserinfo(fromHeader(request.headers['x-db-password']))
       const database = config.databaseName
       return {
-        connection_string: `postgresql://${user}:${password}@${hostPart(active.sqlDns)}:${active.sqlPort}/${encodeURIComponent(database)}?sslmode=${config.dbSslmode}`,
+        connection_string: `postgresql://${user}:${password}@${hostPort(active.sqlDns, active.sqlPort)}/${encodeURIComponent(database)}?sslmode=${config.dbSslmode}`,
         cluster_id: active.id,
         role: configuredRole(active.id, config.primaryClusterId),
         host: active.sqlDns,

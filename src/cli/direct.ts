@@ -7,6 +7,7 @@ import { createEngine, type Clock, type SqlProbe } from '../engine/engine.js'
 import { createOperations } from '../engine/operations.js'
 import { createOperator, OperatorError } from '../engine/operator.js'
 import { createSqlProbe } from '../sql/probe.js'
+import { activeCluster } from '../engine/snapshot.js'
 import { followEngine } from '../traffic.js'
 import type { Backend } from './backend.js'
 
@@ -54,9 +55,7 @@ export function openDirect(options: DirectOptions): Backend {
     events: async (limit) => engine.events(limit),
     // What GET /connection would answer: the active cluster, once its SQL host is known.
     async connectionClusterId() {
-      const s = engine.snapshot()
-      const active = s.clusters.find((c) => c.id === s.activeClusterId)
-      return active === undefined || active.sqlDns === null ? null : active.id
+      return activeCluster(engine.snapshot())?.id ?? null
     },
     async next() {
       engine.start()

@@ -2,13 +2,14 @@ import type { CloudClient, StreamChange } from '../cloud/client.js'
 import { SQL_PORT, type Cluster, type Stream } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
 import { CloudApiError } from '../cloud/errors.js'
+import { hostPort } from '../sql/host-port.js'
 import type { Coordinator, Decision } from './coordinator.js'
 import { createLocalCoordinator } from './coordinator.js'
 import { createEventLog, type EngineEvent, type EventInput } from './events.js'
 import { advance, initialTimeline, nextCheckIn, type TimelineState, type TimelineStep } from './timeline.js'
 import { deriveTopology, isLive, type Topology } from './topology.js'
 import { judge, type Judgement, type Observation, type Verdict } from './verdict.js'
-import type { ClusterView, FailoverView, Phase, Role, Snapshot, StreamView } from './snapshot.js'
+import { activeCluster, type ClusterView, type FailoverView, type Phase, type Role, type Snapshot, type StreamView } from './snapshot.js'
 
 // The engine: plain TypeScript, no Fastify. It runs the checks, derives the
 // topology from the streams, decides, acts, and publishes an immutable snapshot
@@ -307,8 +308,8 @@ export function createEngine(deps: EngineDeps): Engine {
   let previous: { id: string } | undefined
   function publish(): void {
     current = buildSnapshot()
-    const active = current.clusters.find((c) => c.id === current.activeClusterId && c.sqlDns !== null)
-    const next = active === undefined ? undefined : { id: active.id, host: active.sqlDns as string, port: active.sqlPort }
+    const active = activeCluster(current)
+    const next = active === undefined ? undefined : { id: active.id, host: active.sqlDns, port: active.sqlPort }
     if (next?.id === target?.id && next?.host === target?.host && next?.port === target?.port) return
     if (next === undefined && current.phase !== 'failing_over') return
     previous = target ?? previous
@@ -319,7 +320,7 @@ export function createEngine(deps: EngineDeps): Engine {
       message:
         next === undefined
           ? `no active cluster while failing over from ${previous?.id}`
-          : `active cluster is ${next.id} at ${next.host}:${next.port}${previous === undefined || previous.id === next.id ? '' : ` (was ${previous.id})`}`,
+          : `active cluster is ${next.id} at ${hostPort(next.host, next.port)}${previous === undefined || previous.id === next.id ? '' : ` (was ${previous.id})`}`,
       data: {
         clusterId: next?.id ?? null,
         host: next?.host ?? null,

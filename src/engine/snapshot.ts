@@ -67,3 +67,10 @@ export interface Snapshot {
   failover: FailoverView | null
   checks: number
 }
+
+export type ReachableCluster = ClusterView & { sqlDns: string }
+
+// Where applications are sent: the active cluster, once its SQL host is known.
+export function activeCluster(s: Snapshot): ReachableCluster | undefined {
+  return s.clusters.find((c): c is ReachableCluster => c.id === s.activeClusterId && c.sqlDns !== null)
+}

@@ -1,5 +1,5 @@
 import type { EngineEvent } from '../engine/events.js'
-import type { Snapshot } from '../engine/snapshot.js'
+import { activeCluster, type Snapshot } from '../engine/snapshot.js'
 
 // What a hook is told: one JSON document, the same for the webhook body and the
 // command's stdin, plus the command's environment variables derived from it.
@@ -26,8 +26,8 @@ export function activeFromEvent(event: EngineEvent): ActiveCluster | null {
 
 // The same rule as the engine's: the active cluster once its SQL host is known.
 export function activeFromSnapshot(snapshot: Snapshot): ActiveCluster | null {
-  const active = snapshot.clusters.find((c) => c.id === snapshot.activeClusterId && c.sqlDns !== null)
-  return active === undefined ? null : { id: active.id, host: active.sqlDns as string, port: active.sqlPort }
+  const active = activeCluster(snapshot)
+  return active === undefined ? null : { id: active.id, host: active.sqlDns, port: active.sqlPort }
 }
 
 // Slack reads &, < and > as markup, and a notification reads best on one line.

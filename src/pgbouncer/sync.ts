@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Config, PgbouncerConfig } from '../config.js'
 import type { EventInput } from '../engine/events.js'
+import { hostPort } from '../sql/host-port.js'
 import { createAdminConsole, supportsReconnect, type PoolerDatabase } from './admin-console.js'
 import { writeIfChanged } from './atomic-write.js'
 import { checkAlias, renderDatabasesFile, type DatabaseTarget } from './databases-file.js'
@@ -38,7 +39,8 @@ interface Outcome {
   reconnected: boolean
 }
 
-const address = (host: string | null, port: number) => (host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
+// PgBouncer reports a socket connection with no host.
+const address = (host: string | null, port: number) => hostPort(String(host), port)
 
 const sameTarget = (a: DatabaseTarget, b: DatabaseTarget | undefined) =>
   a.clusterId === b?.clusterId && a.host === b.host && a.port === b.port
