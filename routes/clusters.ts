@@ -15,6 +15,6 @@ export default async function clustersRoutes(fastify: FastifyInstance, opts: App
         response: { 200: ClustersBody }
       }
     },
-    async () => clustersBody(fastify.engine.snapshot(), opts.config.primaryClusterId)
+    async () => clustersBody(fastify.engine.snapshot(), opts.config.primaryClusterId, fastify.coordination?.status())
   )
 }

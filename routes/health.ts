@@ -40,18 +40,27 @@ export default async function healthRoutes(fastify: FastifyInstance, opts: AppOp
       schema: {
         tags: ['probes'],
         summary: 'Readiness: the active cluster is known',
-        description: '503 while the active cluster is unknown or a failover is under way.',
+        description:
+          "503 while the active cluster is unknown or a failover is under way. With COORDINATION=etcd, also while this sidecar's own checks judge the active cluster unhealthy: a pod cut off from the database is taken out of service even when the fleet sees it up.",
         response: { 200: ReadyBody, 503: ReadyBody }
       }
     },
     async (request, reply) => {
       const s = fastify.engine.snapshot()
-      const ready = s.activeClusterId !== null
+      const unseen =
+        fastify.coordination === undefined ? undefined : s.clusters.find((c) => c.id === s.activeClusterId && c.verdict === 'unhealthy')
+      const ready = s.activeClusterId !== null && unseen === undefined
+      const reason =
+        unseen !== undefined
+          ? `this sidecar judges the active cluster ${unseen.id} unhealthy: ${unseen.reason}`
+          : s.phase === 'failing_over'
+            ? 'a failover is under way'
+            : 'the active cluster is not known yet'
       return reply.code(ready ? 200 : 503).send({
         ready,
         active_cluster_id: s.activeClusterId,
         phase: s.phase,
-        ...(ready ? {} : { reason: s.phase === 'failing_over' ? 'a failover is under way' : 'the active cluster is not known yet' })
+        ...(ready ? {} : { reason })
       })
     }
   )

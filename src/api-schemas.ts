@@ -122,6 +122,19 @@ export const FailoverBody = z
   })
   .meta({ id: 'Failover' })
 
+export const CoordinationBody = z
+  .object({
+    sidecar_id: z.string(),
+    role: z.enum(['leader', 'follower', 'none']).describe('none: no leader is known (etcd unreachable or an election under way)'),
+    connected: z.boolean().describe('etcd answered within the last lease TTL'),
+    leader_id: z.string().nullable(),
+    leader_url: z.string().nullable().describe("the leader's SIDECAR_URL, where admin requests go"),
+    source: z.enum(['cloud_api', 'leader_view']).describe("where this sidecar's checks read the Cloud API's answers from"),
+    view_age_seconds: z.number().nullable().describe("age of the leader's view (followers)"),
+    view_stale: z.boolean().describe('older than COORDINATION_STALE_AFTER, or none received: this sidecar reads the Cloud API itself')
+  })
+  .meta({ id: 'Coordination' })
+
 export const ClustersBody = z
   .object({
     active_cluster_id: z.string().nullable(),
@@ -139,7 +152,8 @@ export const ClustersBody = z
     estimated_data_loss_seconds: z.number().nullable(),
     clusters: z.array(ClusterBody),
     stream: StreamBody.nullable(),
-    failover: FailoverBody.nullable()
+    failover: FailoverBody.nullable(),
+    coordination: CoordinationBody.optional().describe('present with COORDINATION=etcd')
   })
   .meta({ id: 'Clusters' })
 
@@ -280,3 +294,17 @@ export const PauseBody = z
     changed: z.boolean().describe('false when it was already so')
   })
   .meta({ id: 'Pause' })
+
+export const EventsStreamHeaders = z.object({
+  'last-event-id': z
+    .string()
+    .regex(/^\d{1,15}$/, 'Last-Event-ID must be an event id (a whole number)')
+    .optional()
+    .describe('sent by EventSource when it reconnects: the events after this one are replayed')
+})
+
+export const EventsStreamBody = z
+  .string()
+  .describe(
+    'Server-Sent Events. `event: status`: the GET /clusters answer, first and after every change; `event: engine` (with `id:` = the event id): each event as GET /events gives it, oldest first; `event: reset`: forget the events received so far (a first connection, or one that cannot continue where it left off), followed by the latest 50. Comment lines keep the connection open.'
+  )

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
-import type { ClusterBody, ClustersBody, ErrorBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
+import type { ClusterBody, ClustersBody, CoordinationBody, ErrorBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
+import type { CoordinationStatus } from './coordination/coordination.js'
 import type { FailoverPlan } from './engine/engine.js'
 import type { Operation } from './engine/operations.js'
 import type { FailoverStarted } from './engine/operator.js'
@@ -52,7 +53,20 @@ function clusterBody(c: ClusterView, primaryClusterId: string): z.infer<typeof C
   }
 }
 
-export function clustersBody(s: Snapshot, primaryClusterId: string): z.infer<typeof ClustersBody> {
+export function coordinationBody(c: CoordinationStatus): z.infer<typeof CoordinationBody> {
+  return {
+    sidecar_id: c.sidecarId,
+    role: c.role,
+    connected: c.connected,
+    leader_id: c.leader?.id ?? null,
+    leader_url: c.leader?.url ?? null,
+    source: c.source,
+    view_age_seconds: c.viewAgeSeconds,
+    view_stale: c.viewStale
+  }
+}
+
+export function clustersBody(s: Snapshot, primaryClusterId: string, coordination?: CoordinationStatus): z.infer<typeof ClustersBody> {
   return {
     active_cluster_id: s.activeClusterId,
     watched_cluster_id: s.watchedClusterId,
@@ -80,7 +94,8 @@ export function clustersBody(s: Snapshot, primaryClusterId: string): z.infer<typ
             failover_at: s.failover.failoverAt,
             completed_at: s.failover.completedAt,
             timed_out: s.failover.timedOut
-          }
+          },
+    ...(coordination === undefined ? {} : { coordination: coordinationBody(coordination) })
   }
 }
 

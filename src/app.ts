@@ -18,19 +18,22 @@ import adminSimulateRoutes from '../routes/admin/simulate.js'
 import clustersRoutes from '../routes/clusters.js'
 import connectionRoutes from '../routes/connection.js'
 import eventsRoutes from '../routes/events.js'
+import eventsStreamRoutes from '../routes/events-stream.js'
 import healthRoutes from '../routes/health.js'
 import metricsRoutes from '../routes/metrics.js'
+import statusPageRoutes from '../routes/status-page.js'
 
 export type { AppOptions } from './app-options.js'
 
 // Options of the Fastify instance itself, shared by src/server.ts and the tests.
-const quietRoutes = new Set(['/health', '/ready', '/connection', '/active', '/metrics'])
+const quietRoutes = new Set(['/health', '/ready', '/connection', '/active', '/metrics', '/events/stream'])
 const clusterCheck = /^\/clusters\/[^/]+\/active$/
 
 export const serverOptions = {
   routerOptions: { maxParamLength: 200 },
   bodyLimit: 16 * 1024,
-  // Probes and application lookups are the hot path: no log line per request.
+  // Probes and application lookups are the hot path: no log line per request;
+  // nor for the status page's long-lived stream, which logs its own opening and closing at debug.
   logController: new LogController({
     disableRequestLogging: (request) => {
       const path = request.url.split('?')[0] ?? ''
@@ -61,6 +64,8 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
     activeRoutes,
     clustersRoutes,
     eventsRoutes,
+    eventsStreamRoutes,
+    statusPageRoutes,
     metricsRoutes,
     adminFailoverRoutes,
     adminFailbackRoutes,

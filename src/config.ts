@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { z } from 'zod'
@@ -135,6 +136,17 @@ const timestamp = z
   .pipe(z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z' }))
   .optional()
 
+// etcd members, comma-separated: http(s)://host:port each.
+const etcdEndpoints = optionalText.pipe(
+  z
+    .string()
+    .transform((v) => v.split(',').map((e) => e.trim()).filter((e) => e !== ''))
+    .pipe(z.array(httpUrl, { error: 'must be a comma-separated list of http(s) URLs' }).min(1, 'must name at least one etcd member'))
+    .optional()
+)
+
+const coordinationModes = ['local', 'etcd'] as const
+
 const EnvSchema = z
   .object({
     COCKROACH_API_SECRET_KEY: text('the CockroachDB Cloud service account API key'),
@@ -208,7 +220,40 @@ const EnvSchema = z
           'must not set host, port, dbname or password (the sidecar sets where the alias points; the file is world-readable)'
         )
         .optional()
-    )
+    ),
+    COORDINATION: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(coordinationModes, { error: `must be one of ${coordinationModes.join(', ')}` }))
+      .prefault('local'),
+    ETCD_ENDPOINTS: etcdEndpoints,
+    ETCD_PREFIX: z
+      .string()
+      .trim()
+      .regex(/^\/[A-Za-z0-9_.\-/]*$/, 'must be a key prefix starting with / (letters, digits, _ . - and /)')
+      .transform((v) => (v.endsWith('/') ? v : `${v}/`))
+      .prefault('/pcr-sidecar/'),
+    SIDECAR_ID: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1 to 128 letters, digits, _ . or -')
+      .prefault(hostname()),
+    SIDECAR_URL: httpUrl.optional(),
+    ETCD_USERNAME: optionalText,
+    ETCD_PASSWORD: optionalText,
+    ETCD_CA_FILE: readableFile,
+    ETCD_CERT_FILE: readableFile,
+    ETCD_KEY_FILE: readableFile,
+    ETCD_LEASE_TTL: integer(10, 1, 3600, 'a whole number of seconds from 1 to 3600'),
+    QUORUM: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((v) => v === 'majority' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1000), 'must be majority or a whole number from 1 to 1000')
+      .transform((v): number | 'majority' => (v === 'majority' ? v : Number(v)))
+      .prefault('majority'),
+    COORDINATION_STALE_AFTER: secondsValue(false).optional()
   })
   // Cross-variable rules run even when another variable is invalid, so every
   // problem is reported at once; each rule looks only at values that parsed.
@@ -248,6 +293,17 @@ const EnvSchema = z
           path: [env.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'],
           message: 'is required when the other TLS_ setting is given (HTTPS needs both the certificate and its key)'
         })
+      }
+      if (env.COORDINATION === 'etcd' && env.ETCD_ENDPOINTS === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['ETCD_ENDPOINTS'], message: 'is required when COORDINATION is etcd' })
+      }
+      for (const [a, b, why] of [
+        ['ETCD_USERNAME', 'ETCD_PASSWORD', 'etcd authentication needs both'],
+        ['ETCD_CERT_FILE', 'ETCD_KEY_FILE', 'a client certificate needs its key']
+      ] as const) {
+        if ((env[a] === undefined) !== (env[b] === undefined)) {
+          ctx.addIssue({ code: 'custom', path: [env[a] === undefined ? a : b], message: `is required when ${env[a] === undefined ? b : a} is given (${why})` })
+        }
       }
       const ports = [env.PORT, env.PROMETHEUS_PORT]
       if (env.ENABLE_PROMETHEUS === true && ports.every((p) => typeof p === 'number') && ports[0] !== 0 && ports[0] === ports[1]) {
@@ -305,6 +361,25 @@ export interface Config {
   onFailoverCommandTimeoutSeconds: number
   hookEvents: HookableEvent[]
   pgbouncer?: PgbouncerConfig
+  // Present when COORDINATION=etcd: the sidecars watching this pair elect one to decide.
+  etcd?: EtcdConfig
+}
+
+export interface EtcdConfig {
+  endpoints: string[]
+  prefix: string
+  sidecarId: string
+  // Where this sidecar's API is reached, told to callers sent to the leader.
+  sidecarUrl?: string
+  leaseTtlSeconds: number
+  quorum: number | 'majority'
+  // How old the leader's view may be before a follower reads the Cloud API itself.
+  staleAfterSeconds: number
+  username?: string
+  password?: string
+  caFile?: string
+  certFile?: string
+  keyFile?: string
 }
 
 // PEM files; the server answers HTTPS only when both are set.
@@ -412,6 +487,23 @@ export function parseConfig(env: Env): LoadedConfig {
               adminUrl: e.PGBOUNCER_ADMIN_URL,
               database: e.PGBOUNCER_DATABASE ?? e.DATABASE_NAME,
               options: e.PGBOUNCER_DATABASE_OPTIONS
+            },
+      etcd:
+        e.COORDINATION !== 'etcd' || e.ETCD_ENDPOINTS === undefined
+          ? undefined
+          : {
+              endpoints: e.ETCD_ENDPOINTS,
+              prefix: e.ETCD_PREFIX,
+              sidecarId: e.SIDECAR_ID,
+              sidecarUrl: e.SIDECAR_URL,
+              leaseTtlSeconds: e.ETCD_LEASE_TTL,
+              quorum: e.QUORUM,
+              staleAfterSeconds: e.COORDINATION_STALE_AFTER ?? Math.max(3 * e.HEALTH_CHECK_INTERVAL, 2 * e.ETCD_LEASE_TTL),
+              username: e.ETCD_USERNAME,
+              password: e.ETCD_PASSWORD,
+              caFile: e.ETCD_CA_FILE,
+              certFile: e.ETCD_CERT_FILE,
+              keyFile: e.ETCD_KEY_FILE
             }
     }
   }

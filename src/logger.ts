@@ -17,7 +17,7 @@ const redactPaths = [
 ]
 
 export function secretsOf(config: Config): string[] {
-  const secrets = [config.apiKey, config.adminToken]
+  const secrets = [config.apiKey, config.adminToken, config.etcd?.password]
   for (const endpoint of [config.primaryClusterEndpoint, config.standbyClusterEndpoint, config.pgbouncer?.adminUrl]) {
     if (endpoint === undefined) continue
     const url = new URL(endpoint)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, hookableEvents, loadConfig, parseConfig } from '../src/config.js'
 
@@ -104,7 +104,20 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     PGBOUNCER_DATABASES_FILE: '/etc/pgbouncer/pcr-databases.ini',
     PGBOUNCER_ADMIN_URL: 'postgresql://admin:pw@127.0.0.1:6432/pgbouncer',
     PGBOUNCER_DATABASE: 'app_rw',
-    PGBOUNCER_DATABASE_OPTIONS: 'pool_size=20 pool_mode=transaction'
+    PGBOUNCER_DATABASE_OPTIONS: 'pool_size=20 pool_mode=transaction',
+    COORDINATION: 'ETCD',
+    ETCD_ENDPOINTS: 'https://etcd-0.etcd:2379, https://etcd-1.etcd:2379/,',
+    ETCD_PREFIX: '/pcr/app',
+    SIDECAR_ID: 'app-7d9f-x2',
+    SIDECAR_URL: 'http://10.0.0.7:8080/',
+    ETCD_USERNAME: 'pcr',
+    ETCD_PASSWORD: 'etcd-password-value',
+    ETCD_CA_FILE: join(tlsDir, 'cert.pem'),
+    ETCD_CERT_FILE: join(tlsDir, 'cert.pem'),
+    ETCD_KEY_FILE: join(tlsDir, 'key.pem'),
+    ETCD_LEASE_TTL: '5',
+    QUORUM: '2',
+    COORDINATION_STALE_AFTER: '12.5'
   })
   t.same(config, {
     apiKey: required.COCKROACH_API_SECRET_KEY,
@@ -152,8 +165,64 @@ t.test('every variable is read, with fractions for durations', async (t) => {
       adminUrl: 'postgresql://admin:pw@127.0.0.1:6432/pgbouncer',
       database: 'app_rw',
       options: 'pool_size=20 pool_mode=transaction'
+    },
+    etcd: {
+      endpoints: ['https://etcd-0.etcd:2379', 'https://etcd-1.etcd:2379'],
+      prefix: '/pcr/app/',
+      sidecarId: 'app-7d9f-x2',
+      sidecarUrl: 'http://10.0.0.7:8080',
+      leaseTtlSeconds: 5,
+      quorum: 2,
+      staleAfterSeconds: 12.5,
+      username: 'pcr',
+      password: 'etcd-password-value',
+      caFile: join(tlsDir, 'cert.pem'),
+      certFile: join(tlsDir, 'cert.pem'),
+      keyFile: join(tlsDir, 'key.pem')
     }
   })
+})
+
+t.test('coordination is off unless asked for, and has safe defaults when it is', async (t) => {
+  t.equal(parseConfig(required).config.etcd, undefined, 'one process decides alone by default')
+  t.equal(parseConfig({ ...required, ETCD_ENDPOINTS: 'http://127.0.0.1:2379' }).config.etcd, undefined, 'endpoints alone do not turn it on')
+  const { config } = parseConfig({ ...required, COORDINATION: 'etcd', ETCD_ENDPOINTS: 'http://127.0.0.1:2379' })
+  t.same(config.etcd, {
+    endpoints: ['http://127.0.0.1:2379'],
+    prefix: '/pcr-sidecar/',
+    sidecarId: hostname(),
+    sidecarUrl: undefined,
+    leaseTtlSeconds: 10,
+    quorum: 'majority',
+    // Three intervals of 30 s: a follower reads the API itself only after the leader missed several.
+    staleAfterSeconds: 90,
+    username: undefined,
+    password: undefined,
+    caFile: undefined,
+    certFile: undefined,
+    keyFile: undefined
+  })
+  const short = parseConfig({ ...required, COORDINATION: 'etcd', ETCD_ENDPOINTS: 'http://127.0.0.1:2379', HEALTH_CHECK_INTERVAL: '1' })
+  t.equal(short.config.etcd?.staleAfterSeconds, 20, 'never less than two lease TTLs')
+})
+
+t.test('coordination settings are checked', async (t) => {
+  const etcd = { ...required, COORDINATION: 'etcd', ETCD_ENDPOINTS: 'http://127.0.0.1:2379' }
+  t.same(problemsOf({ ...required, COORDINATION: 'zookeeper' }), ['COORDINATION: must be one of local, etcd'])
+  t.same(problemsOf({ ...required, COORDINATION: 'etcd' }), ['ETCD_ENDPOINTS: is required when COORDINATION is etcd'])
+  t.same(problemsOf({ ...etcd, ETCD_ENDPOINTS: 'etcd-0:2379' }), ['ETCD_ENDPOINTS: must be an http(s) URL'])
+  t.same(problemsOf({ ...etcd, ETCD_ENDPOINTS: ' , ' }), ['ETCD_ENDPOINTS: must name at least one etcd member'])
+  t.same(problemsOf({ ...etcd, ETCD_PREFIX: 'pcr' }), ['ETCD_PREFIX: must be a key prefix starting with / (letters, digits, _ . - and /)'])
+  t.same(problemsOf({ ...etcd, SIDECAR_ID: 'pod name' }), ['SIDECAR_ID: must be 1 to 128 letters, digits, _ . or -'])
+  t.same(problemsOf({ ...etcd, ETCD_LEASE_TTL: '0.5' }), ['ETCD_LEASE_TTL: must be a whole number of seconds from 1 to 3600'])
+  t.same(problemsOf({ ...etcd, QUORUM: 'most' }), ['QUORUM: must be majority or a whole number from 1 to 1000'])
+  t.same(problemsOf({ ...etcd, QUORUM: '0' }), ['QUORUM: must be majority or a whole number from 1 to 1000'])
+  t.same(problemsOf({ ...etcd, ETCD_USERNAME: 'pcr' }), ['ETCD_PASSWORD: is required when ETCD_USERNAME is given (etcd authentication needs both)'])
+  t.same(problemsOf({ ...etcd, ETCD_KEY_FILE: '/dev/null' }), [
+    'ETCD_KEY_FILE: must be a readable file',
+    'ETCD_CERT_FILE: is required when ETCD_KEY_FILE is given (a client certificate needs its key)'
+  ])
+  t.equal(parseConfig({ ...etcd, QUORUM: ' Majority ' }).config.etcd?.quorum, 'majority')
 })
 
 t.test('hooks and PgBouncer have safe defaults', async (t) => {

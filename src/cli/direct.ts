@@ -3,6 +3,7 @@ import { clustersBody, failoverStartedBody, operationBody, streamBody } from '..
 import { createCloudClient } from '../cloud/client.js'
 import type { ClusterDisruptionInfo } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
+import { createCoordination } from '../coordination/coordination.js'
 import { createEngine, type Clock, type SqlProbe } from '../engine/engine.js'
 import { createOperations } from '../engine/operations.js'
 import { createOperator, OperatorError } from '../engine/operator.js'
@@ -37,10 +38,21 @@ export function openDirect(options: DirectOptions): Backend {
   ] as const) {
     if (endpoint !== undefined) probes[id] = createSqlProbe({ connectionString: endpoint, timeoutSeconds: config.healthCheckTimeoutSeconds })
   }
-  const engine = createEngine({ settings: { ...config, autoFailover: options.autoFailover }, cloud, probes, clock })
+  // With COORDINATION=etcd the CLI joins the fleet like a sidecar: it leads or follows, and acts only when leading.
+  const etcd = config.etcd
+  const coordination = etcd === undefined ? undefined : createCoordination({ config: { ...config, etcd }, cloud, clock })
+  const joined = coordination?.start() ?? Promise.resolve()
+  const engine = createEngine({
+    settings: { ...config, autoFailover: options.autoFailover },
+    cloud: coordination?.cloud ?? cloud,
+    probes,
+    clock,
+    coordinator: coordination?.coordinator
+  })
+  coordination?.attach(engine)
   const operator = createOperator({ engine, cloud, settings: config, clock, operations: createOperations({ now: clock.now }) })
   const traffic = options.traffic === undefined ? undefined : followEngine(engine, config, options.traffic)
-  if (options.start) engine.start()
+  if (options.start) void joined.then(() => engine.start())
 
   // The engine here is the CLI's, not the service's: AUTO_FAILOVER is what the configuration says.
   const view = (s = engine.snapshot()) => ({ ...clustersBody(s, config.primaryClusterId), auto_failover: config.autoFailover })
@@ -50,7 +62,10 @@ export function openDirect(options: DirectOptions): Backend {
     mode: 'direct',
     pollMs: options.pollMs,
     source: `Cloud API ${config.apiUrl}`,
-    refresh: async () => view(await engine.refresh()),
+    refresh: async () => {
+      await joined
+      return view(await engine.refresh())
+    },
     clusters: async () => view(),
     events: async (limit) => engine.events(limit),
     // What GET /connection would answer: the active cluster, once its SQL host is known.
@@ -58,11 +73,13 @@ export function openDirect(options: DirectOptions): Backend {
       return activeCluster(engine.snapshot())?.id ?? null
     },
     async next() {
+      await joined
       engine.start()
       await engine.nextCheck()
     },
     async failover(input) {
       // The engine decides from the stream it has read: read it now, and say so if it cannot be.
+      await joined
       const s = await engine.refresh()
       if (s.activeClusterId === null && s.stream?.status !== 'FAILING_OVER') {
         const reason = s.clusters.find((c) => c.id === s.watchedClusterId)?.reason
@@ -110,6 +127,7 @@ export function openDirect(options: DirectOptions): Backend {
     async close() {
       await traffic?.close()
       await engine.stop()
+      await coordination?.stop()
       await Promise.all(Object.values(probes).map((p) => p.close()))
       await cloud.close()
     }

@@ -11,7 +11,11 @@ export interface Decision {
 
 export interface Coordinator {
   readonly name: string
-  mayAct(action: Action, context: { streamId: string; trigger: string }): Promise<Decision>
+  // fromClusterId: the cluster the action moves away from (the one judged down).
+  mayAct(action: Action, context: { streamId: string; trigger: string; fromClusterId: string }): Promise<Decision>
+  // Another process that decides in this one's place (the fleet's leader): an
+  // automatic failover is then not attempted here, nor reported as blocked.
+  deferTo?(): string | undefined
 }
 
 export function createLocalCoordinator(): Coordinator {

@@ -70,6 +70,7 @@ export interface EngineDeps {
 export interface CheckRecord {
   clusterId: string
   verdict: Verdict
+  reason: string
   durationMs: number
 }
 
@@ -115,6 +116,8 @@ export interface Engine {
   events(limit: number): EngineEvent[]
   onEvent(listener: (event: EngineEvent) => void): () => void
   onCheck(listener: (check: CheckRecord) => void): () => void
+  // Called with each new snapshot, once it has replaced the previous one.
+  onPublish(listener: (snapshot: Snapshot) => void): () => void
   failover(request: Omit<FailoverRequest, 'trigger'>): Promise<FailoverResult>
   pause(by: string): boolean
   resume(by: string): boolean
@@ -181,6 +184,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const probes = deps.probes ?? {}
   const log = createEventLog({ capacity: deps.eventCapacity ?? 500, now: clock.now })
   const checkListeners = new Set<(check: CheckRecord) => void>()
+  const publishListeners = new Set<(snapshot: Snapshot) => void>()
   const pair = { primaryClusterId: settings.primaryClusterId, standbyClusterId: settings.standbyClusterId }
   const policy = {
     threshold: settings.failureThreshold,
@@ -200,6 +204,8 @@ export function createEngine(deps: EngineDeps): Engine {
   let replicated: { streamId: string; at: number } | undefined
   let paused: { by: string } | undefined
   let blocked: { code: BlockCode; reason: string } | undefined
+  // The fleet's leader this sidecar left a confirmed failover to, once said.
+  let deferredTo: string | undefined
   let failover: FailoverRecord | undefined
   // Failover attempts run one at a time; a second waits for the first, then sees its result.
   let attempts: Promise<unknown> = Promise.resolve()
@@ -308,6 +314,7 @@ export function createEngine(deps: EngineDeps): Engine {
   let previous: { id: string } | undefined
   function publish(): void {
     current = buildSnapshot()
+    for (const listener of publishListeners) listener(current)
     const active = activeCluster(current)
     const next = active === undefined ? undefined : { id: active.id, host: active.sqlDns, port: active.sqlPort }
     if (next?.id === target?.id && next?.host === target?.host && next?.port === target?.port) return
@@ -473,7 +480,7 @@ export function createEngine(deps: EngineDeps): Engine {
       })
     }
     for (const listener of checkListeners) {
-      listener({ clusterId: id, verdict: judgement.verdict, durationMs: rec.checkedAt - startedAt })
+      listener({ clusterId: id, verdict: judgement.verdict, reason: judgement.reason, durationMs: rec.checkedAt - startedAt })
     }
   }
 
@@ -508,6 +515,7 @@ export function createEngine(deps: EngineDeps): Engine {
         return
       case 'recovered':
         blocked = undefined
+        deferredTo = undefined
         emit({
           type: 'recovered',
           message: `cluster ${clusterId} is healthy again after ${step.failures} failures (was ${step.from})`,
@@ -559,6 +567,20 @@ export function createEngine(deps: EngineDeps): Engine {
     timeline = state
     if (step !== undefined) onTimelineStep(step, watched)
     if (step?.kind === 'confirmed') {
+      const leader = coordinator.deferTo?.()
+      if (leader !== undefined) {
+        if (deferredTo !== leader) {
+          emit({
+            type: 'failover_deferred',
+            severity: 'warn',
+            message: `double-check confirms cluster ${watched} is down (${step.failures} consecutive failures); sidecar ${leader} leads and decides`,
+            data: { clusterId: watched, failures: step.failures, leaderId: leader }
+          })
+        }
+        deferredTo = leader
+        return
+      }
+      deferredTo = undefined
       if (blocked === undefined) {
         emit({
           type: 'failover_confirmed',
@@ -665,7 +687,11 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     let decision: Decision
     try {
-      decision = await coordinator.mayAct('failover', { streamId: stream.id, trigger: request.trigger })
+      decision = await coordinator.mayAct('failover', {
+        streamId: stream.id,
+        trigger: request.trigger,
+        fromClusterId: stream.primary_cluster_id
+      })
     } catch (err) {
       // A coordinator that cannot answer is a "no": acting alone is what it exists to prevent.
       return block('coordinator', `coordinator ${coordinator.name} could not be asked: ${describe(err)}`, request)
@@ -782,6 +808,10 @@ export function createEngine(deps: EngineDeps): Engine {
     onCheck(listener) {
       checkListeners.add(listener)
       return () => checkListeners.delete(listener)
+    },
+    onPublish(listener) {
+      publishListeners.add(listener)
+      return () => publishListeners.delete(listener)
     },
     failover: (request) => attemptFailover({ ...request, trigger: 'manual' }),
     pause(by) {

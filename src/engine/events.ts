@@ -14,6 +14,7 @@ export type EventType =
   | 'double_check_inconclusive'
   | 'recovered'
   | 'failover_confirmed'
+  | 'failover_deferred'
   | 'failover_requested'
   | 'failover_blocked'
   | 'failover_patched'
@@ -32,6 +33,11 @@ export type EventType =
   | 'hook_failed'
   | 'pgbouncer_updated'
   | 'pgbouncer_failed'
+  | 'leader_changed'
+  | 'coordination_lost'
+  | 'coordination_restored'
+  | 'quorum_reached'
+  | 'coordination_bypassed'
 
 export type Severity = 'info' | 'warn' | 'error'
 

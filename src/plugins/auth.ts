@@ -60,6 +60,17 @@ export default fp(
           .header('www-authenticate', 'Bearer realm="pcr-sidecar admin"')
           .send({ error: 'Unauthorized', message: 'a valid admin bearer token is required', code: 'unauthorized' })
       }
+      // In a fleet only the leader acts; a follower names it (after authentication, so
+      // only an operator learns the fleet's layout). With no leader, the sidecar acts alone.
+      const leader = fastify.coordination?.status()
+      if (leader?.role === 'follower' && leader.leader !== null) {
+        const where = leader.leader.url === null ? '' : ` at ${leader.leader.url}`
+        return reply.code(409).send({
+          error: 'Conflict',
+          message: `this sidecar follows; send admin requests to the leader, sidecar ${leader.leader.id}${where}`,
+          code: 'not_leader'
+        })
+      }
     })
   },
   { name: 'auth', dependencies: ['engine', 'metrics'] }

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { AppOptions } from '../app-options.js'
+import { createCoordination, type Coordination } from '../coordination/coordination.js'
 import { createEngine, systemClock, type Clock, type Engine, type SqlProbe } from '../engine/engine.js'
 import { createSqlProbe } from '../sql/probe.js'
 
@@ -7,6 +8,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine
     clock: Clock
+    // Present with COORDINATION=etcd.
+    coordination: Coordination | undefined
   }
 }
 
@@ -31,23 +34,33 @@ export default fp(
         owned.push(probe)
       }
     }
+    const etcd = config.etcd
+    const coordination = etcd === undefined ? undefined : createCoordination({ config: { ...config, etcd }, cloud: fastify.cloud, clock })
     const engine = createEngine({
       settings: config,
-      cloud: fastify.cloud,
+      cloud: coordination?.cloud ?? fastify.cloud,
       probes,
       clock,
-      coordinator: opts.coordinator
+      coordinator: opts.coordinator ?? coordination?.coordinator
     })
+    coordination?.attach(engine)
     const log = fastify.log.child({ component: 'engine' })
     engine.onEvent((event) => {
       log[event.severity]({ event: event.type, eventId: event.id, ...event.data }, event.message)
     })
     fastify.metrics.attach(engine)
+    if (coordination !== undefined) fastify.metrics.attachCoordination(coordination.status)
     fastify.decorate('engine', engine)
     fastify.decorate('clock', clock)
-    fastify.addHook('onReady', async () => engine.start())
+    fastify.decorate('coordination', coordination)
+    fastify.addHook('onReady', async () => {
+      await coordination?.start()
+      engine.start()
+    })
     fastify.addHook('onClose', async () => {
       await engine.stop()
+      // Leaving etcd after the last check: the leadership ends now, not a lease TTL later.
+      await coordination?.stop()
       await Promise.all(owned.map((p) => p.close()))
     })
   },

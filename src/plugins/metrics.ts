@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { RequestEvent } from '../cloud/client.js'
 import { streamStatuses } from '../cloud/schemas.js'
+import type { CoordinationStatus } from '../coordination/coordination.js'
 import type { Engine } from '../engine/engine.js'
 import type { EngineEvent } from '../engine/events.js'
 import type { AppOptions } from '../app-options.js'
@@ -16,6 +17,7 @@ export interface Metrics {
   observeApiRequest(event: RequestEvent): void
   observeAdminAuth(outcome: AdminAuthOutcome): void
   attach(engine: Engine): void
+  attachCoordination(status: () => CoordinationStatus): void
 }
 
 declare module 'fastify' {
@@ -128,6 +130,22 @@ export function createMetrics(): Metrics {
     if (at !== null) g.set(Date.parse(at) / 1000)
   })
 
+  let coordination: (() => CoordinationStatus) | undefined
+  const fromCoordination = (name: string, help: string, value: (s: CoordinationStatus) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset()
+        const v = coordination === undefined ? null : value(coordination())
+        if (v !== null) this.set(v)
+      }
+    })
+  fromCoordination('pcr_coordination_leader', '1 while this sidecar leads the fleet (COORDINATION=etcd)', (s) => (s.role === 'leader' ? 1 : 0))
+  fromCoordination('pcr_coordination_connected', '1 while etcd answers within a lease TTL', (s) => (s.connected ? 1 : 0))
+  fromCoordination('pcr_coordination_view_age_seconds', "Age of the leader's view on a follower", (s) => s.viewAgeSeconds)
+
   function onEvent(event: EngineEvent): void {
     events.inc({ type: event.type })
     const trigger = String(event.data.trigger ?? 'auto')
@@ -171,6 +189,9 @@ export function createMetrics(): Metrics {
       engine = e
       e.onEvent(onEvent)
       e.onCheck((c) => checks.inc({ cluster_id: c.clusterId, verdict: c.verdict }))
+    },
+    attachCoordination(status) {
+      coordination = status
     }
   }
 }

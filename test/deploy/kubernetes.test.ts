@@ -1,5 +1,6 @@
 import t from 'tap'
-import { readFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { parseConfig } from '../../src/config.js'
@@ -23,8 +24,6 @@ const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).ver
 const bench = JSON.parse(readFileSync(join(root, 'bench/results/results.json'), 'utf8'))
 const peakRss = Math.max(...Object.values(bench.memory as Record<string, { samples: Array<{ peakRssBytes: number }> }>).flatMap((r) => r.samples.map((s) => s.peakRssBytes)))
 const configVariables = [...readFileSync(join(root, 'src/config.ts'), 'utf8').matchAll(/^ {4}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1])
-// The settings of the coordination feature (issue 8), not in src/config.ts yet.
-const coordinationVariables = ['COORDINATION', 'ETCD_ENDPOINTS', 'ETCD_PREFIX', 'ETCD_USERNAME', 'ETCD_PASSWORD', 'ETCD_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE', 'SIDECAR_ID']
 const secretVariables = ['COCKROACH_API_SECRET_KEY', 'ADMIN_TOKEN']
 
 function bytes(q: string): number {
@@ -60,8 +59,7 @@ for (const file of apps) {
 
     const data = configMap?.data as Record<string, unknown>
     t.ok(Object.values(data).every((v) => typeof v === 'string'), 'ConfigMap values are strings')
-    const known = [...configVariables, ...(file.includes('etcd') ? coordinationVariables : [])]
-    t.same(Object.keys(data).filter((k) => !known.includes(k)), [], 'every ConfigMap key is a setting')
+    t.same(Object.keys(data).filter((k) => !configVariables.includes(k)), [], 'every ConfigMap key is a setting')
     t.same(Object.keys(data).filter((k) => secretVariables.includes(k) || /PASSWORD|TOKEN|SECRET/.test(k)), [], 'no secret in the ConfigMap')
     t.same(sidecar.envFrom, [{ configMapRef: { name: configMap?.metadata.name } }], 'configuration from the ConfigMap')
     for (const name of secretVariables) {
@@ -69,7 +67,18 @@ for (const file of apps) {
       t.same(from, { name: 'pcr-sidecar', key: name }, `${name} from the Secret`)
     }
     t.notOk(sidecar.env.some((e: Obj) => /KEY|TOKEN|PASSWORD/.test(e.name) && e.value !== undefined), 'no secret written inline')
-    const { config, warnings } = parseConfig({ ...(data as Record<string, string>), COCKROACH_API_SECRET_KEY: 'key', ADMIN_TOKEN: 'an-admin-token-of-32-characters!' })
+    // What the Secrets provide: the etcd files are mounted from one, so stand-ins are read instead.
+    const mounted = mkdtempSync(join(tmpdir(), 'pcr-k8s-'))
+    const files = Object.fromEntries(
+      Object.entries(data as Record<string, string>)
+        .filter(([k]) => k.endsWith('_FILE'))
+        .map(([k]) => {
+          writeFileSync(join(mounted, k), 'stand-in')
+          return [k, join(mounted, k)]
+        })
+    )
+    const secrets = { COCKROACH_API_SECRET_KEY: 'key', ADMIN_TOKEN: 'an-admin-token-of-32-characters!', ...(file.includes('etcd') ? { ETCD_PASSWORD: 'etcd-password' } : {}) }
+    const { config, warnings } = parseConfig({ ...(data as Record<string, string>), ...files, ...secrets })
     t.same(warnings, [])
 
     const port = (name: string) => sidecar.ports.find((p: Obj) => p.name === name)?.containerPort
@@ -104,9 +113,8 @@ for (const file of apps) {
   })
 }
 
-t.test('app-with-sidecar-etcd.yaml: the coordination settings, for issue 8', async (t) => {
+t.test('app-with-sidecar-etcd.yaml: the coordination settings', async (t) => {
   const file = 'app-with-sidecar-etcd.yaml'
-  t.match(texts[file], /NEEDS THE COORDINATION FEATURE \(issue 8\)/, 'says it needs a feature not built yet')
   const data = kind(file, 'ConfigMap')[0]?.data
   const pod = kind(file, 'Deployment')[0]?.spec.template.spec
   t.ok(kind(file, 'Deployment')[0]?.spec.replicas > 1, 'several sidecars to elect from')
@@ -116,6 +124,14 @@ t.test('app-with-sidecar-etcd.yaml: the coordination settings, for issue 8', asy
   t.match(data.ETCD_PREFIX, /^\/.+\/$/)
   const env = (name: string) => sidecar.env.find((e: Obj) => e.name === name)?.valueFrom
   t.same(env('SIDECAR_ID'), { fieldRef: { fieldPath: 'metadata.name' } }, "SIDECAR_ID is the pod's name")
+  t.same(env('POD_IP'), { fieldRef: { fieldPath: 'status.podIP' } })
+  const url = sidecar.env.find((e: Obj) => e.name === 'SIDECAR_URL')?.value
+  t.equal(url, `http://$(POD_IP):${data.PORT}`, "SIDECAR_URL: where followers send admin callers, the pod's own address")
+  t.ok(
+    sidecar.env.findIndex((e: Obj) => e.name === 'POD_IP') < sidecar.env.findIndex((e: Obj) => e.name === 'SIDECAR_URL'),
+    'POD_IP is defined before SIDECAR_URL refers to it'
+  )
+  t.ok(pod.topologySpreadConstraints?.some((c: Obj) => c.topologyKey === 'kubernetes.io/hostname'), 'observers spread over nodes')
   t.same(env('ETCD_PASSWORD'), { secretKeyRef: { name: 'pcr-sidecar-etcd', key: 'password' } })
   const [mount] = sidecar.volumeMounts
   t.equal(mount.readOnly, true)

@@ -13,7 +13,7 @@ import { PRIMARY, STANDBY } from '../helpers/stack.js'
 // Any value of any variable either parses or is refused with one line per
 // problem that names its variable and never quotes a secret.
 
-const secretNames = new Set(['COCKROACH_API_SECRET_KEY', 'ADMIN_TOKEN', 'PRIMARY_CLUSTER_ENDPOINT', 'STANDBY_CLUSTER_ENDPOINT', 'PGBOUNCER_ADMIN_URL', 'WEBHOOK_URL'])
+const secretNames = new Set(['COCKROACH_API_SECRET_KEY', 'ADMIN_TOKEN', 'PRIMARY_CLUSTER_ENDPOINT', 'STANDBY_CLUSTER_ENDPOINT', 'PGBOUNCER_ADMIN_URL', 'WEBHOOK_URL', 'ETCD_PASSWORD'])
 
 const value = fc.oneof(
   fc.constantFrom(

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { connect } from 'node:net'
 import { unusedPort } from './fake-sql-server.js'
 
 // What the helpers that run a real server (PostgreSQL, PgBouncer, HAProxy) share.
@@ -16,12 +17,31 @@ export const postgresOwner: { uid: number; gid: number } | { uid?: undefined; gi
 export class PortTaken extends Error {}
 
 /** Runs `launch` on a free loopback port, picking another when the port was taken meanwhile. */
-export async function onFreePort<T>(launch: (port: number) => Promise<T>): Promise<T> {
+export function onFreePort<T>(launch: (port: number) => Promise<T>): Promise<T> {
+  return onFreePorts(1, (ports) => launch(ports[0] as number))
+}
+
+/** Runs `launch` on `count` distinct free loopback ports, picking others when one was taken meanwhile. */
+export async function onFreePorts<T>(count: number, launch: (ports: number[]) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const ports = new Set<number>()
+    while (ports.size < count) ports.add(await unusedPort())
     try {
-      return await launch(await unusedPort())
+      return await launch([...ports])
     } catch (err) {
       if (!(err instanceof PortTaken) || attempt === 5) throw err
     }
   }
+}
+
+/** Whether something accepts connections on this loopback port. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
 }

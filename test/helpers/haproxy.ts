@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { onFreePort, PortTaken } from './daemon.js'
+import { listening, onFreePort, PortTaken } from './daemon.js'
 import type { Teardown } from './stack.js'
 
 // The committed proxy/haproxy/haproxy.cfg run by a real HAProxy in the
@@ -24,17 +23,6 @@ const running = new Set<ChildProcess>()
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL')
 })
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
 
 async function launch(env: Record<string, string>, port: number, lines: string[]): Promise<ChildProcess> {
   lines.length = 0

@@ -203,8 +203,14 @@ export async function send(pool: Pool, r: HostileRequest): Promise<Sent> {
     // A fresh connection each time: the server may close one after a bad request.
     reset: true
   })
+  const contentType = String(res.headers['content-type'] ?? '')
+  // The status stream never ends by itself: its status and media type are the answer.
+  if (contentType.startsWith('text/event-stream')) {
+    res.body.destroy()
+    return { status: res.statusCode, contentType, text: '' }
+  }
   const text = await res.body.text()
-  return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text }
+  return { status: res.statusCode, contentType, text }
 }
 
 function strings(value: unknown): string[] {

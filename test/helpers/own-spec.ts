@@ -82,7 +82,11 @@ export function answerProblems(method: string, rawPath: string, status: number, 
   if (declared === undefined && (status < 400 || status >= 500)) return [`status ${status} is not declared for ${method} ${rawPath}`]
   if (method === 'HEAD') return []
   const schema = declared === undefined ? errorSchema : declared.content?.['application/json']?.schema
-  if (schema === undefined) return contentType.startsWith('text/plain') ? [] : [`content-type ${contentType}, not text/plain`]
+  if (schema === undefined) {
+    // A route that is not JSON declares its media type (the status page, its stream), or answers text/plain.
+    const media = Object.keys(declared?.content ?? {})[0] ?? 'text/plain'
+    return contentType.startsWith(media) ? [] : [`content-type ${contentType}, not ${media}`]
+  }
   if (!contentType.startsWith('application/json')) return [`content-type ${contentType}, not application/json`]
   let body: unknown
   try {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,23 +7,12 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Agent, request } from 'undici'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
+import { selfSigned } from '../helpers/certs.js'
 import { untracedEnv } from '../helpers/child-env.js'
 import { PRIMARY, STANDBY, startFakeCloud } from '../helpers/stack.js'
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-
-// A self-signed certificate for 127.0.0.1, made for this run.
-function certificate() {
-  const dir = mkdtempSync(join(tmpdir(), 'pcr-tls-'))
-  const cert = join(dir, 'cert.pem')
-  const key = join(dir, 'key.pem')
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert
-  ], { stdio: 'ignore' })
-  return { dir, cert, key }
-}
 
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', tsx, server], {
@@ -50,7 +39,7 @@ function run(env: Record<string, string>) {
 
 t.test('with TLS_CERT_FILE and TLS_KEY_FILE the server answers over HTTPS', async (t) => {
   const cloud = await startFakeCloud(t)
-  const { cert, key } = certificate()
+  const { cert, key } = selfSigned()
   const p = run({
     COCKROACH_API_URL: cloud.url,
     COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
@@ -76,7 +65,7 @@ t.test('with TLS_CERT_FILE and TLS_KEY_FILE the server answers over HTTPS', asyn
 })
 
 t.test('a TLS file that cannot be read stops the process with one line', async (t) => {
-  const { dir, cert } = certificate()
+  const { dir, cert } = selfSigned()
   const p = run({
     COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
     PRIMARY_CLUSTER_ID: PRIMARY,
@@ -89,7 +78,7 @@ t.test('a TLS file that cannot be read stops the process with one line', async (
 })
 
 t.test('readable TLS files that are not a certificate and key stop the process with one line', async (t) => {
-  const { dir, key } = certificate()
+  const { dir, key } = selfSigned()
   const garbage = join(dir, 'garbage.pem')
   writeFileSync(garbage, 'not a certificate\n')
   const p = run({

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto'
+import { startEtcdCluster, type EtcdCluster, type EtcdTls } from './etcd.js'
+import { startPostgres, type Postgres } from './postgres.js'
+import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
+import { PRIMARY, STANDBY, fastEnv, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
+
+// Several sidecars coordinated through a real etcd cluster, watching the
+// emulator's pair, each probing two real PostgreSQL servers standing in for the
+// clusters' SQL endpoints.
+
+export const fleetEnv = {
+  HEALTH_CHECK_INTERVAL: '0.1',
+  HEALTH_CHECK_TIMEOUT: '1',
+  FAILURE_THRESHOLD: '3',
+  FAILOVER_DELAY: '0.2',
+  ETCD_LEASE_TTL: '2',
+  DB_SSLMODE: 'disable'
+}
+
+export interface Fleet {
+  etcd: EtcdCluster
+  cloud: Cloud
+  primarySql: Postgres
+  standbySql: Postgres
+  // The environment every sidecar of this fleet shares.
+  env: Record<string, string>
+  sidecars: Service[]
+  start(id: string, env?: Record<string, string>): Promise<Service>
+  // The whole environment of a sidecar process (src/server.ts) of this fleet.
+  processEnv(id: string, env?: Record<string, string>): Record<string, string>
+}
+
+export async function startFleet(
+  t: Teardown,
+  // etcd: how the etcd cluster is started (three plain members unless told).
+  options: { cloudTimings?: { failoverSeconds?: number }; etcd?: { size?: number; tls?: EtcdTls } } = {}
+): Promise<Fleet> {
+  const [etcd, primarySql, standbySql, cloud] = await Promise.all([
+    startEtcdCluster(t, options.etcd),
+    startPostgres(),
+    startPostgres(),
+    startFakeCloud(t, { timings: { startingSeconds: 0.3, ...options.cloudTimings } })
+  ])
+  t.teardown(() => Promise.all([primarySql.destroy(), standbySql.destroy()]))
+  const env = {
+    ...fleetEnv,
+    COORDINATION: 'etcd',
+    ETCD_ENDPOINTS: etcd.endpoints.join(','),
+    ETCD_PREFIX: `/pcr-test/${randomUUID()}/`,
+    PRIMARY_CLUSTER_ENDPOINT: primarySql.url(),
+    STANDBY_CLUSTER_ENDPOINT: standbySql.url(),
+    PRIMARY_SQL_DNS: `127.0.0.1:${primarySql.port}`,
+    STANDBY_SQL_DNS: `127.0.0.1:${standbySql.port}`
+  }
+  const fleet: Fleet = {
+    etcd,
+    cloud,
+    primarySql,
+    standbySql,
+    env,
+    sidecars: [],
+    processEnv: (id, extra = {}) => ({
+      ...fastEnv,
+      ...env,
+      COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
+      COCKROACH_API_URL: cloud.url,
+      PRIMARY_CLUSTER_ID: PRIMARY,
+      STANDBY_CLUSTER_ID: STANDBY,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      // The process's URL is read from its "listening" line.
+      LOG_LEVEL: 'info',
+      SIDECAR_ID: id,
+      ...extra
+    }),
+    async start(id, extra = {}) {
+      const svc = await startService(t, cloud, { ...env, SIDECAR_ID: id, SIDECAR_URL: `http://${id}.test:8080`, ...extra })
+      fleet.sidecars.push(svc)
+      return svc
+    }
+  }
+  return fleet
+}
+
+export function roleOf(svc: Service): string | undefined {
+  return svc.fastify.coordination?.status().role
+}
+
+// Polls until the check passes; what it waits for is said in the failure.
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+// Cloud API requests this sidecar's own client has sent.
+export async function apiRequestsOf(svc: Service): Promise<number> {
+  const metric = await svc.fastify.metrics.registry.getSingleMetric('pcr_cloud_api_requests_total')?.get()
+  return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0)
+}
