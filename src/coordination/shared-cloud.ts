@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Cluster, ClusterNode, PhysicalReplicationStream, type Stream } from '../cloud/schemas.js'
+import { Cluster, ClusterNode, PhysicalReplicationStream } from '../cloud/schemas.js'
 import type { Clock, EngineCloud } from '../engine/engine.js'
 import type { Session } from './session.js'
 

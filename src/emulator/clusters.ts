@@ -1,4 +1,4 @@
-import { SQL_PORT, type ClusterState, type NodeStatus, type RegionalDisruptorSpecification } from '../cloud/schemas.js'
+import { type ClusterState, type NodeStatus, type RegionalDisruptorSpecification } from '../cloud/schemas.js'
 import { invalidArgument } from './api-error.js'
 import type { CloudProvider, ClusterSeed, Plan } from './seed.js'
 

@@ -105,9 +105,22 @@
     byId('active-detail').replaceChildren(
       ...(active === undefined
         ? []
-        : ['id ', el('code', { id: 'active-id' }, active.id), ' · SQL host ', el('code', { id: 'active-host' }, active.sql_dns ?? 'not known yet')])
+        : ['id ', el('code', { id: 'active-id' }, active.id), ' · SQL host ', el('code', { id: 'active-host' }, active.sql_dns ?? 'not known yet')]),
+      ...fleet(s.coordination)
     )
     renderPhase(s)
+  }
+
+  // With COORDINATION=etcd: who decides, seen from this sidecar.
+  function fleet(c) {
+    if (c === undefined) return []
+    const who =
+      c.role === 'leader'
+        ? 'this sidecar leads the fleet'
+        : c.role === 'follower'
+          ? `sidecar ${c.leader_id} leads the fleet; this one (${c.sidecar_id}) follows`
+          : `no sidecar leads the fleet${c.connected ? '' : ' (etcd unreachable): no automatic failover'}`
+    return [el('br'), el('span', { id: 'fleet' }, who)]
   }
 
   function renderPhase(s) {

@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 // The DOM types: the functions handed to page.evaluate and waitForFunction run in the browser.
 import t from 'tap'
-import { copyFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { maxStreams } from '../../routes/events-stream.js'
 import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
+import { roleOf, startFleet, waitFor } from '../helpers/fleet.js'
 import { launchBrowser, openStatusPage } from '../helpers/browser.js'
 import { openStream } from '../helpers/sse.js'
 
@@ -180,4 +180,22 @@ t.test('without the stream the page polls, and it says when its data is stale', 
     [],
     'only the failed requests to the stopped service'
   )
+})
+
+t.test('in a fleet, the page says which sidecar decides', async (t) => {
+  const fleet = await startFleet(t)
+  const a = await fleet.start('sidecar-a')
+  await waitFor('sidecar-a leads', () => roleOf(a) === 'leader')
+  const b = await fleet.start('sidecar-b')
+  await waitFor('sidecar-b follows', () => roleOf(b) === 'follower')
+  for (const [svc, said] of [
+    [a, 'this sidecar leads the fleet'],
+    [b, 'sidecar sidecar-a leads the fleet; this one (sidecar-b) follows']
+  ] as const) {
+    const status = await openStatusPage(browser, svc.url)
+    t.teardown(() => status.page.close())
+    await status.page.locator('#fleet').waitFor()
+    t.equal(await status.page.locator('#fleet').textContent(), said)
+    t.same(status.problems, [])
+  }
 })

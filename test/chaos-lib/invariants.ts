@@ -18,6 +18,9 @@ export const mustActMs = threshold * intervalMs + delayMs + 2 * intervalMs + 800
 /** How stale /connection may be: one check (interval and timeout) and some scheduling room. */
 const lagMs = intervalMs + timeoutMs + 200
 const rssLimitKb = 300 * 1024
+/** Open descriptors: a process is warmed up this long after it listens; after that it may not grow past its first count by more than fdMargin. */
+export const fdWarmupMs = 1000
+export const fdMargin = 48
 const eventsLimit = 500
 
 /**
@@ -51,6 +54,25 @@ function blind(trace: Trace): Span[] {
   return [...trace.faults.map((f): Span => [f.from, f.until]), ...trace.kills.map((k): Span => [k.at, k.readyAt])]
 }
 
+/** A stall longer than this (ms) means the machine could not keep the policy's timing. */
+export const stallMs = 200
+
+/**
+ * When the machine was too loaded for the policy's timing, seen from outside the
+ * service: the service took longer than stallMs to answer /connection or /health
+ * from memory, or the runner (which hosts the emulator) sampled nothing for that
+ * long. A check in flight then may time out a timeout later.
+ */
+function stalls(trace: Trace): Span[] {
+  const out: Span[] = []
+  for (const a of trace.answers) if (a.sent !== undefined && a.at - a.sent > stallMs) out.push([a.sent, a.at + timeoutMs])
+  for (let i = 1; i < trace.streams.length; i++) {
+    const [prev, next] = [trace.streams[i - 1]!.at, trace.streams[i]!.at]
+    if (next - prev > stallMs) out.push([prev, next + timeoutMs])
+  }
+  return out
+}
+
 /** The primary really down (every node not ready and SQL stopped). */
 export function downSpans(trace: Trace, wide: boolean): Span[] {
   const nodes = spans(trace.nodes, (v) => v === 'down', trace.end, wide)
@@ -79,12 +101,21 @@ function clearWindow(gap: Span, blinded: Span[], needed: number): boolean {
   return pieces.some(([a, b]) => b - a >= needed)
 }
 
-/** Outages invariant 2 applies to: long enough, the API reachable and the process up throughout, nothing patched before. */
+/**
+ * Outages invariant 2 applies to: long enough, nothing patched before, and the API
+ * reachable and the process up from a check before the outage until the PATCH is
+ * due (mustActMs into it) or sent, whichever comes first. What happens after the
+ * PATCH (a fault on its answer, a restart mid-failover) cannot excuse a missing one.
+ * Nor a stall of the machine (see stalls): an API that cannot answer in time is not reachable.
+ */
 export function watchableOutages(trace: Trace): Span[] {
-  const blinded = blind(trace)
-  return downSpans(trace, false).filter(
-    ([d, u]) => u - d >= mustActMs && !blinded.some((b) => overlaps(b, [d - timeoutMs, u])) && !trace.patches.some((p) => p.at < d)
-  )
+  const blinded = [...blind(trace), ...stalls(trace)]
+  return downSpans(trace, false).filter(([d, u]) => {
+    if (u - d < mustActMs || trace.patches.some((p) => p.at < d)) return false
+    const sent = trace.patches.find((p) => p.at >= d && p.at <= u)?.at ?? Infinity
+    const window: Span = [d - timeoutMs, Math.min(d + mustActMs, sent)]
+    return !blinded.some((b) => overlaps(b, window))
+  })
 }
 
 function activeOf(status: string): string | null {
@@ -120,10 +151,14 @@ export function violations(trace: Trace): string[] {
   // 4. /connection follows the stream, a little late at most; 503 only when it may.
   for (const a of trace.answers) {
     if (a.path !== '/connection') continue
-    let from = a.at - lagMs
+    // The service answered between sending and arrival, from what it knew up to one check before.
+    let from = (a.sent ?? a.at) - lagMs
     // While the API was failing the service could not learn of a change.
     for (const [b0, b1] of [...blinded].sort((x, y) => y[0] - x[0])) if (b0 < a.at && b1 > from) from = Math.min(from, b0 - lagMs)
-    const window = trace.streams.filter((s) => s.at >= from && s.at <= a.at + 3 * 20)
+    // The stream's status at `from` is the last one sampled before it: on a loaded
+    // machine the samples can be hundreds of ms apart.
+    const before = trace.streams.findLast((s) => s.at < from)
+    const window = [...(before === undefined ? [] : [before]), ...trace.streams.filter((s) => s.at >= from && s.at <= a.at + 3 * 20)]
     if (a.status === 200 && !window.some((s) => activeOf(s.status) === a.clusterId)) {
       found.push(`4: /connection named ${a.clusterId} at ${rel(a.at)}; the stream made ${[...new Set(window.map((s) => s.status))].join('/')} active`)
     }
@@ -143,5 +178,18 @@ export function violations(trace: Trace): string[] {
   // 6. Bounded memory and event log.
   if (trace.maxRssKb > rssLimitKb) found.push(`6: resident memory reached ${Math.round(trace.maxRssKb / 1024)} MB`)
   for (const n of trace.eventCounts) if (n > eventsLimit) found.push(`6: /events returned ${n} events`)
+  const baseline = new Map<number, number>()
+  for (const s of trace.fdSamples) {
+    if (s.sinceReady < fdWarmupMs) continue
+    const first = baseline.get(s.pid)
+    if (first === undefined) baseline.set(s.pid, s.count)
+    else if (s.count > first + fdMargin) {
+      found.push(`6: process ${s.pid} had ${s.count} open file descriptors at ${rel(s.at)}, ${first} after warm-up`)
+      baseline.set(s.pid, Infinity)
+    }
+  }
   return found
 }
+
+/** The most open file descriptors any process of the trace had. */
+export const maxFds = (trace: Trace): number => Math.max(0, ...trace.fdSamples.map((s) => s.count))

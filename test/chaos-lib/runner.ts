@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -24,7 +24,9 @@ export interface Change<T> {
 }
 
 export interface Answer {
+  /** When the answer arrived; `sent`: when the request was sent (the service answered in between). */
   at: number
+  sent?: number
   path: '/connection' | '/health'
   status: number
   clusterId?: string
@@ -53,7 +55,11 @@ export interface Trace {
   streams: Array<{ at: number; status: string }>
   answers: Answer[]
   maxRssKb: number
+  /** Open file descriptors of each process, sampled while it listened; `sinceReady`: ms since it began listening. */
+  fdSamples: Array<{ at: number; pid: number; count: number; sinceReady: number }>
   eventCounts: number[]
+  /** The last process's events at the end, for a closer look at a failing schedule. */
+  events?: unknown[]
   unexpectedExits: UnexpectedExit[]
 }
 
@@ -80,6 +86,21 @@ function sidecarEnv(ctx: ChaosContext): Record<string, string> {
   }
 }
 
+// Each schedule's service runs in a directory of its own (no .env there).
+const tempDirs = new Set<string>()
+
+function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+  tempDirs.delete(dir)
+}
+
+/** Removes the service directories of schedules still being played (for a runner interrupted by a signal). */
+export function removeTempDirs(): string[] {
+  const dirs = [...tempDirs]
+  for (const dir of dirs) removeTempDir(dir)
+  return dirs
+}
+
 type Action = { at: number; run: () => Promise<void> }
 
 async function get(url: string, path: string): Promise<{ status: number; body: any } | undefined> {
@@ -103,7 +124,15 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
   const primary = (await cloud.control('GET', '/state')).clusters.find((c: { id: string }) => c.id === PRIMARY)
   const firstNode: string = primary.nodes[0].name
 
-  const sidecar = await startSidecar(sidecarEnv(ctx), mkdtempSync(join(tmpdir(), 'pcr-chaos-')))
+  const cwd = mkdtempSync(join(tmpdir(), 'pcr-chaos-'))
+  tempDirs.add(cwd)
+  let sidecar: Awaited<ReturnType<typeof startSidecar>>
+  try {
+    sidecar = await startSidecar(sidecarEnv(ctx), cwd)
+  } catch (err) {
+    removeTempDir(cwd)
+    throw err
+  }
   const trace: Trace = {
     schedule,
     start: 0,
@@ -116,11 +145,17 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
     streams: [],
     answers: [],
     maxRssKb: 0,
+    fdSamples: [],
     eventCounts: [],
     unexpectedExits: sidecar.unexpectedExits
   }
   const restarts: Array<Promise<void>> = []
   let playing = true
+  const sampleFds = () => {
+    const fds = sidecar.fds()
+    const at = Date.now()
+    if (fds !== undefined) trace.fdSamples.push({ at, pid: fds.pid, count: fds.count, sinceReady: at - fds.readyAt })
+  }
   const kill = () => {
     if (!playing) return
     trace.kills.push({ at: Date.now(), readyAt: Infinity })
@@ -143,14 +178,16 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
           setTimeout(kill, schedule.killAfterPatchMs)
         }
         if (tick % 10 === 0) trace.maxRssKb = Math.max(trace.maxRssKb, sidecar.rssKb() ?? 0)
+        if (tick % 5 === 0) sampleFds()
         const url = sidecar.url()
         if (url !== undefined) {
+          const sent = Date.now()
           const [connection, health] = await Promise.all([get(url, '/connection'), get(url, '/health')])
           const at = Date.now()
           if (connection !== undefined) {
-            trace.answers.push({ at, path: '/connection', status: connection.status, clusterId: connection.body.cluster_id, code: connection.body.code })
+            trace.answers.push({ at, sent, path: '/connection', status: connection.status, clusterId: connection.body.cluster_id, code: connection.body.code })
           }
-          if (health !== undefined) trace.answers.push({ at, path: '/health', status: health.status, code: health.body.status })
+          if (health !== undefined) trace.answers.push({ at, sent, path: '/health', status: health.status, code: health.body.status })
         }
         await sleep(pollMs)
       }
@@ -166,14 +203,21 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
     trace.end = Date.now()
     playing = false
     await poller
-    await Promise.all(restarts)
-    for (const k of trace.kills) k.readyAt = sidecar.readyTimes.find((r) => r >= k.at) ?? Infinity
 
-    // Events are capped whatever happened before.
+    // Events are capped whatever happened before. A process still starting at the
+    // end (restarted late) is not waited for: it has nothing to show yet, and a
+    // start takes seconds on a loaded machine.
     const url = sidecar.url()
     const events = url === undefined ? undefined : await get(url, '/events?limit=500')
-    if (events?.status === 200) trace.eventCounts.push(events.body.events.length)
+    if (events?.status === 200) {
+      trace.eventCounts.push(events.body.events.length)
+      trace.events = events.body.events
+    }
     trace.maxRssKb = Math.max(trace.maxRssKb, sidecar.rssKb() ?? 0)
+    sampleFds()
+    await sidecar.stop()
+    await Promise.all(restarts)
+    for (const k of trace.kills) k.readyAt = sidecar.readyTimes.find((r) => r >= k.at) ?? Infinity
     const servedFirst = new Set(trace.faults.filter((f) => f.burst.after).map((f) => f.id))
     trace.patches = cloud.emulator.requests
       .list()
@@ -186,6 +230,7 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
     return trace
   } finally {
     await sidecar.stop()
+    removeTempDir(cwd)
     await cloud.control('DELETE', '/faults')
   }
 }

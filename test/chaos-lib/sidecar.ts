@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { untracedEnv } from '../helpers/child-env.js'
@@ -16,6 +16,25 @@ const running = new Set<ChildProcess>()
 process.once('exit', () => {
   for (const c of running) c.kill('SIGKILL')
 })
+let shuttingDown = false
+
+/**
+ * For a runner interrupted by a signal: SIGKILLs every service process it started,
+ * waits for them to exit, and refuses to start more. Returns their pids.
+ */
+export async function killAllSidecars(): Promise<number[]> {
+  shuttingDown = true
+  const children = [...running]
+  await Promise.all(
+    children.map((c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return undefined
+      const exited = new Promise((resolve) => c.once('exit', resolve))
+      c.kill('SIGKILL')
+      return exited
+    })
+  )
+  return children.flatMap((c) => (c.pid === undefined ? [] : [c.pid]))
+}
 
 export interface UnexpectedExit {
   at: number
@@ -31,6 +50,8 @@ export interface Sidecar {
   restart(): Promise<void>
   /** Resident memory of the current process in kB, from /proc. */
   rssKb(): number | undefined
+  /** The current process, once listening: its pid, open file descriptors (/proc/<pid>/fd) and when it began listening. */
+  fds(): { pid: number; count: number; readyAt: number } | undefined
   unexpectedExits: UnexpectedExit[]
   /** Each time a process began listening. */
   readyTimes: number[]
@@ -58,6 +79,7 @@ export async function startSidecar(env: Record<string, string>, cwd: string): Pr
 
   const launch = () =>
     new Promise<void>((resolve, reject) => {
+      if (shuttingDown) return reject(new Error('the chaos runner is shutting down'))
       const c = spawn(process.execPath, ['--import', tsx, server], {
         cwd,
         env: untracedEnv(env),
@@ -79,7 +101,7 @@ export async function startSidecar(env: Record<string, string>, cwd: string): Pr
       c.stderr?.setEncoding('utf8').on('data', (d: string) => err.add(d))
       c.once('exit', (code, signal) => {
         running.delete(c)
-        if (!expected.has(c)) sidecar.unexpectedExits.push({ at: Date.now(), code, signal, stderr: err.text() + out.text() })
+        if (!expected.has(c) && !shuttingDown) sidecar.unexpectedExits.push({ at: Date.now(), code, signal, stderr: err.text() + out.text() })
         if (child === c) url = undefined
         // A process killed while starting was superseded by the next one.
         if (expected.has(c)) resolve()
@@ -111,6 +133,15 @@ export async function startSidecar(env: Record<string, string>, cwd: string): Pr
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
         return m === null ? undefined : Number(m[1])
+      } catch {
+        return undefined
+      }
+    },
+    fds() {
+      const pid = child?.pid
+      if (pid === undefined || url === undefined) return undefined
+      try {
+        return { pid, count: readdirSync(`/proc/${pid}/fd`).length, readyAt: sidecar.readyTimes.at(-1) ?? 0 }
       } catch {
         return undefined
       }

@@ -8,10 +8,21 @@ t.setTimeout(240_000)
 
 t.test('seeded chaos schedules keep the six invariants', async (t) => {
   const summary = await withChaosContext((ctx) =>
-    runChaos(ctx, { seed: 20260601, runs: 8, timeLimitMs: 110_000, log: (line) => t.comment(line) })
+    runChaos(ctx, {
+      seed: 20260626,
+      runs: 8,
+      timeLimitMs: 110_000,
+      log: (line) => t.comment(line),
+      ...(process.env.CHAOS_TRACES !== undefined && { traceDir: process.env.CHAOS_TRACES })
+    })
   )
   t.comment(JSON.stringify({ ...summary, failure: undefined }))
+  if (summary.replay !== undefined) t.comment(`replay: ${summary.replay}`)
   t.equal(summary.failure, undefined, summary.failure ?? "no failing schedule")
   t.ok(summary.schedules >= 1, 'schedules were played')
   t.equal(summary.violations, 0)
+  // A quarter of the schedules hold a quiet long outage; this seed must exercise
+  // invariant 2 at least once, or the run would silently test nothing of it.
+  t.ok(summary.outagesToAct >= 1, `invariant 2 applied to ${summary.outagesToAct} outages`)
+  t.ok(summary.maxFds > 0, `open file descriptors were sampled (peak ${summary.maxFds})`)
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { detectionMs, mustActMs, violations } from '../chaos-lib/invariants.js'
+import { detectionMs, fdMargin, fdWarmupMs, maxFds, mustActMs, stallMs, violations, watchableOutages } from '../chaos-lib/invariants.js'
+import { quietOutageMinMs } from '../chaos-lib/schedule.js'
 import type { Trace } from '../chaos-lib/runner.js'
 import { PRIMARY, STANDBY } from '../helpers/stack.js'
 
@@ -19,6 +20,7 @@ function trace(over: Partial<Trace> = {}): Trace {
     streams: [],
     answers: [],
     maxRssKb: 100 * 1024,
+    fdSamples: [],
     eventCounts: [40],
     unexpectedExits: [],
     ...over
@@ -63,6 +65,28 @@ t.test('2: a long outage the service could watch is patched', async (t) => {
   t.same(numbers(violations(trace(outage(500, 500 + mustActMs + 10)))), ['2'])
   t.same(violations(trace({ ...outage(500, 500 + mustActMs + 10), patches: [served(500 + mustActMs)] })), [])
   t.same(violations(trace({ ...outage(500, 500 + mustActMs + 10), kills: [{ at: 700, readyAt: 900 }] })), [], 'not when restarted')
+  const hang = { burst: { kind: 'hang' as const, at: 0, operation: '*' as const, ms: 500, after: false }, id: 'fault-1' }
+  t.same(violations(trace({ ...outage(500, 500 + mustActMs + 10), faults: [{ ...hang, from: 100, until: 300 }] })), [], 'not when the API failed a check before')
+  t.same(numbers(violations(trace({ ...outage(500, 500 + mustActMs + 10), faults: [{ ...hang, from: 0, until: 150 }] }))), ['2'], 'a fault long before does not excuse')
+})
+
+t.test('2: counts the outages it applies to; what follows the PATCH does not excuse', async (t) => {
+  const long = outage(500, 500 + mustActMs + 500)
+  t.equal(watchableOutages(trace(long)).length, 1)
+  t.equal(watchableOutages(trace(outage(500, 500 + mustActMs - 10))).length, 0, 'too short')
+  const patched = { ...long, patches: [served(1300)] }
+  t.equal(watchableOutages(trace({ ...patched, kills: [{ at: 1400, readyAt: 2500 }] })).length, 1, 'a restart after the PATCH')
+  t.equal(watchableOutages(trace({ ...patched, kills: [{ at: 1200, readyAt: 2500 }] })).length, 0, 'a restart before it')
+  t.equal(watchableOutages(trace({ ...long, kills: [{ at: 500 + mustActMs + 50, readyAt: 5000 }] })).length, 1, 'a restart after it was due')
+  t.equal(watchableOutages(trace({ ...long, patches: [served(100)] })).length, 0, 'patched before')
+  t.equal(quietOutageMinMs, mustActMs, 'the generator makes quiet outages as long as invariant 2 needs')
+  const slow = (sent: number, at: number) => ({ at, sent, path: '/connection' as const, status: 200, clusterId: PRIMARY })
+  t.equal(watchableOutages(trace({ ...long, answers: [slow(900, 900 + stallMs + 1)] })).length, 0, 'not while the service took too long to answer from memory')
+  t.equal(watchableOutages(trace({ ...long, answers: [slow(900, 900 + stallMs)] })).length, 1, 'a slow answer within bounds')
+  const sampled = (from: number, to: number, every: number) => Array.from({ length: Math.floor((to - from) / every) + 1 }, (_, i) => ({ at: from + i * every, status: 'REPLICATING' }))
+  t.equal(watchableOutages(trace({ ...long, streams: [...sampled(0, 1000, 20), ...sampled(1000 + stallMs + 1, 5000, 20)] })).length, 0, 'nor while the runner sampled nothing')
+  t.equal(watchableOutages(trace({ ...long, streams: sampled(0, 5000, 20) })).length, 1)
+  t.equal(watchableOutages(trace({ ...long, answers: [slow(500 + mustActMs + 10, 500 + mustActMs + 500)] })).length, 1, 'a stall after the PATCH was due')
 })
 
 t.test('3: one PATCH at most reaches the stream, and none follows it', async (t) => {
@@ -90,6 +114,14 @@ t.test('4: /connection follows the stream history', async (t) => {
   t.same(numbers(violations(trace({ streams, answers: early }))), ['4'])
   const needless = [{ at: 1000, path: '/connection' as const, status: 503, code: 'failing_over' }]
   t.same(numbers(violations(trace({ streams, answers: needless }))), ['4'])
+
+  // A loaded runner: no sample from 2480 to 3020, when the stream was COMPLETED
+  // (some time in between), nor an answer (sent at 2480, arrived at 3060).
+  const gap = streams.filter((s) => s.at <= 2480 || s.at >= 3020)
+  const late = [{ at: 3060, sent: 2480, path: '/connection' as const, status: 503, code: 'failing_over' }, { at: 3105, path: '/connection' as const, status: 503, code: 'failing_over' }]
+  t.same(violations(trace({ ...outage(0, 5000), patches: [served(1990)], streams: gap, answers: late })), [], 'the last sample before a gap may still hold')
+  const tooLate = [{ at: 3700, path: '/connection' as const, status: 503, code: 'failing_over' }]
+  t.same(numbers(violations(trace({ ...outage(0, 5000), patches: [served(1990)], streams: gap, answers: tooLate }))), ['4'], 'but not a check later')
 })
 
 t.test('5: no exit of its own, no undocumented 5xx', async (t) => {
@@ -100,4 +132,14 @@ t.test('5: no exit of its own, no undocumented 5xx', async (t) => {
 
 t.test('6: memory and events stay bounded', async (t) => {
   t.same(numbers(violations(trace({ maxRssKb: 400 * 1024, eventCounts: [501] }))), ['6', '6'])
+})
+
+t.test('6: open file descriptors stay within a margin of the first count after warm-up', async (t) => {
+  const sample = (at: number, pid: number, count: number, sinceReady = at) => ({ at, pid, count, sinceReady })
+  const steady = [sample(500, 1, 200), sample(fdWarmupMs, 1, 30), sample(2000, 1, 30 + fdMargin), sample(3000, 2, 90, fdWarmupMs)]
+  t.same(violations(trace({ fdSamples: steady })), [], 'busy while warming up, a margin after it, and each process judged on its own')
+  const leak = [sample(fdWarmupMs, 1, 30), sample(2000, 1, 60), sample(3000, 1, 31 + fdMargin), sample(4000, 1, 200)]
+  t.same(numbers(violations(trace({ fdSamples: leak }))), ['6'], 'reported once')
+  t.equal(maxFds(trace({ fdSamples: leak })), 200)
+  t.equal(maxFds(trace()), 0)
 })
