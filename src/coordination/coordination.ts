@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { Config, EtcdConfig } from '../config.js'
 import type { Coordinator } from '../engine/coordinator.js'
 import type { Clock, Engine, EngineCloud } from '../engine/engine.js'
@@ -11,6 +12,16 @@ import { createSharedCloud } from './shared-cloud.js'
 // leader, the shared cloud lets only the leader read the Cloud API, the
 // coordinator lets only the leader act, and every sidecar publishes what its own
 // checks see so the leader can ask for a quorum.
+
+const Pause = z.object({ paused: z.boolean(), by: z.string() })
+
+function parseJson(raw: string | undefined): unknown {
+  try {
+    return raw === undefined ? undefined : JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+}
 
 export interface CoordinationStatus {
   sidecarId: string
@@ -103,17 +114,17 @@ export function createCoordination(options: {
   // leader records it; every sidecar mirrors it into its own engine.
   const pauseKey = `${settings.prefix}paused`
   function onPause(raw: string | undefined): void {
-    if (engine === undefined || raw === undefined) return
-    const pause = JSON.parse(raw) as { paused: boolean; by: string }
-    if (pause.paused) engine.pause(pause.by)
-    else engine.resume(pause.by)
+    const pause = Pause.safeParse(parseJson(raw))
+    if (engine === undefined || !pause.success) return
+    if (pause.data.paused) engine.pause(pause.data.by)
+    else engine.resume(pause.data.by)
   }
 
   // Once established, etcd3 re-attaches the watches by itself after an outage.
   function watchKeys(): Promise<unknown> {
     watching ??= (async () => {
       try {
-        const stops = [await session.watch(viewKey, onView), await session.watch(pauseKey, onPause)]
+        const stops = [await session.watch(viewKey, onView, rewatch), await session.watch(pauseKey, onPause, rewatch)]
         onView((await session.get(viewKey))?.value)
         onPause((await session.get(pauseKey))?.value)
         return async () => {
@@ -125,6 +136,14 @@ export function createCoordination(options: {
       }
     })()
     return watching
+  }
+
+  // A watch etcd ended: both are made again (the view and the pause are read afresh).
+  function rewatch(): void {
+    const old = watching
+    watching = undefined
+    void old?.then((stop) => stop?.()).catch(() => undefined)
+    void watchKeys()
   }
 
   function onSessionChange(state: SessionState, before: SessionState): void {

@@ -30,7 +30,8 @@ export interface Session {
   putLeased(key: string, value: string): Promise<void>
   get(key: string): Promise<{ value: string; modRevision: string } | undefined>
   getPrefix(prefix: string): Promise<string[]>
-  watch(key: string, onValue: (value: string | undefined) => void): Promise<() => Promise<void>>
+  // onLost: etcd ended the watch (a compaction, revoked rights); it must be made again.
+  watch(key: string, onValue: (value: string | undefined) => void, onLost: () => void): Promise<() => Promise<void>>
 }
 
 // An extra condition on putIfLeader: the key is absent, or unchanged since it was read.
@@ -121,6 +122,11 @@ export function createSession(options: SessionOptions): Session {
       lastContact = clock.now()
       if (leaderWatch === undefined) {
         leaderWatch = await client.watch().key(leaderKey).create()
+        // An error event nobody listens to would end the process.
+        leaderWatch.on('error', () => {
+          leaderWatch = undefined
+          reschedule(0)
+        })
         leaderWatch.on('delete', () => {
           leaderValue = undefined
           update()
@@ -203,10 +209,11 @@ export function createSession(options: SessionOptions): Session {
       lastContact = clock.now()
       return Object.values(values)
     },
-    async watch(key, onValue) {
+    async watch(key, onValue, onLost) {
       const watcher = await client.watch().key(key).create()
       watcher.on('put', (kv) => onValue(kv.value.toString()))
       watcher.on('delete', () => onValue(undefined))
+      watcher.on('error', onLost)
       return () => watcher.cancel()
     }
   }

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { Etcd3 } from 'etcd3'
 import { apiRequestsOf, roleOf, startFleet, waitFor } from '../helpers/fleet.js'
 import { PRIMARY, STANDBY, admin, type Service } from '../helpers/stack.js'
 
@@ -54,6 +55,15 @@ t.test('one leader reads the Cloud API; followers serve from its view and send n
   t.match(metrics.body, /pcr_coordination_leader 0/)
   t.match(metrics.body, /pcr_coordination_connected 1/)
   t.match(String((await a.get('/metrics')).body), /pcr_coordination_leader 1/)
+
+  // What lands in the pause key is read with care: nothing but a well-formed pause counts.
+  const raw = new Etcd3({ hosts: fleet.etcd.endpoints })
+  t.teardown(() => raw.close())
+  await raw.put(`${fleet.env.ETCD_PREFIX}paused`).value('{"paused": tru')
+  await raw.put(`${fleet.env.ETCD_PREFIX}paused`).value('{"paused": "yes"}')
+  const seen = b.fastify.engine.snapshot().checks
+  await waitFor('b checks twice more', () => b.fastify.engine.snapshot().checks >= seen + 2)
+  t.notOk([a, b, c].some((s) => s.fastify.engine.snapshot().paused), 'a malformed pause is ignored, by every sidecar')
 
   // A pause is the fleet's, not the leader's alone.
   t.equal((await a.post('/admin/pause', undefined, admin)).status, 200)
