@@ -138,7 +138,8 @@ export function createCoordination(options: {
     return watching
   }
 
-  // A watch etcd ended: both are made again (the view and the pause are read afresh).
+  // Watches made again, with the view and the pause read afresh: after an outage
+  // of etcd, or when etcd ended one (a compaction, revoked rights).
   function rewatch(): void {
     const old = watching
     watching = undefined
@@ -148,10 +149,10 @@ export function createCoordination(options: {
 
   function onSessionChange(state: SessionState, before: SessionState): void {
     if (state.connected && !before.connected) {
-      void watchKeys()
       if (everConnected) {
+        rewatch()
         record({ type: 'coordination_restored', message: 'etcd is reachable again', data: { sidecarId: settings.sidecarId } })
-      }
+      } else void watchKeys()
       everConnected = true
     }
     if (!state.connected && before.connected) {
