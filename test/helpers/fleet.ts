@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { startEtcdCluster, type EtcdCluster, type EtcdTls } from './etcd.js'
 import { startPostgres, type Postgres } from './postgres.js'
-import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
-import { PRIMARY, STANDBY, fastEnv, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
+import { serviceEnv, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
 
 // Several sidecars coordinated through a real etcd cluster, watching the
 // emulator's pair, each probing two real PostgreSQL servers standing in for the
@@ -59,20 +58,8 @@ export async function startFleet(
     standbySql,
     env,
     sidecars: [],
-    processEnv: (id, extra = {}) => ({
-      ...fastEnv,
-      ...env,
-      COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
-      COCKROACH_API_URL: cloud.url,
-      PRIMARY_CLUSTER_ID: PRIMARY,
-      STANDBY_CLUSTER_ID: STANDBY,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      // The process's URL is read from its "listening" line.
-      LOG_LEVEL: 'info',
-      SIDECAR_ID: id,
-      ...extra
-    }),
+    // The process's URL is read from its "listening" line.
+    processEnv: (id, extra = {}) => serviceEnv(cloud, { ...env, LOG_LEVEL: 'info', SIDECAR_ID: id, ...extra }),
     async start(id, extra = {}) {
       const svc = await startService(t, cloud, { ...env, SIDECAR_ID: id, SIDECAR_URL: `http://${id}.test:8080`, ...extra })
       fleet.sidecars.push(svc)

@@ -38,8 +38,9 @@ export async function startFakeCloud(t: Teardown, options: StartEmulatorOptions 
   return cloudControl(emulator)
 }
 
-export function configFor(cloud: Cloud, env: Record<string, string> = {}): Config {
-  return parseConfig({
+/** The environment of a service against this emulator, on the short timeline. */
+export function serviceEnv(cloud: Cloud, env: Record<string, string> = {}): Record<string, string> {
+  return {
     COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY,
     COCKROACH_API_URL: cloud.url,
     PRIMARY_CLUSTER_ID: PRIMARY,
@@ -48,7 +49,11 @@ export function configFor(cloud: Cloud, env: Record<string, string> = {}): Confi
     HOST: '127.0.0.1',
     ...fastEnv,
     ...env
-  }).config
+  }
+}
+
+export function configFor(cloud: Cloud, env: Record<string, string> = {}): Config {
+  return parseConfig(serviceEnv(cloud, env)).config
 }
 
 export interface Service {
