@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
 // Shapes of the Cloud API answers this project reads, following the published
-// specification (shared/cloud-api/openapi.json, version 2024-09-16). Fields the
+// specification (docs/cloud-api/openapi.json, version 2024-09-16). Fields the
 // project never reads are not modelled; unknown fields are dropped.
 
 export const API_VERSION = '2024-09-16'

@@ -5,10 +5,10 @@ import { Ajv, type ErrorObject } from 'ajv'
 import formats from 'ajv-formats'
 
 // Validates JSON against the schemas of the published Cloud API specification
-// (shared/cloud-api/openapi.json), read as it is: never a hand-written copy.
+// (docs/cloud-api/openapi.json, the published document kept as it is): never a hand-written copy.
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-export const specPath = join(process.env.SHARED_DIR ?? join(repoRoot, '../shared'), 'cloud-api', 'openapi.json')
+export const specPath = join(repoRoot, 'docs', 'cloud-api', 'openapi.json')
 
 interface Operation {
   responses: Record<string, { content?: { 'application/json'?: { schema?: { $ref?: string } } } }>
