@@ -441,9 +441,17 @@ export function createEngine(deps: EngineDeps): Engine {
     })
   }
 
-  async function observe(id: string, deadline: number): Promise<{ judgement: Judgement; sqlOk?: boolean }> {
+  // The standby of a live stream: its application virtual cluster is offline while the
+  // stream replicates, so its SQL endpoint refusing connections is what a healthy one does.
+  function replicatingStandbyOf(id: string, stream = topology?.stream): Stream | undefined {
+    return stream !== undefined && isLive(stream) && stream.standby_cluster_id === id ? stream : undefined
+  }
+
+  async function observe(id: string, deadline: number, stream?: Stream): Promise<{ judgement: Judgement; sqlOk?: boolean }> {
     const budget = () => ({ budgetMs: Math.max(1, deadline - clock.now()) })
-    const probe = probes[id]
+    const standbyOf = replicatingStandbyOf(id, stream)
+    // Such a standby is judged on the API alone: its SQL is not asked, and is no evidence.
+    const probe = standbyOf === undefined ? probes[id] : undefined
     const sqlPromise = probe?.check()
     const observation: Observation = { cluster: { ok: false, error: 'not read' } }
     try {
@@ -463,7 +471,10 @@ export function createEngine(deps: EngineDeps): Engine {
       const sql = await sqlPromise
       observation.sql = sql.ok ? { ok: true } : { ok: false, error: sql.error }
     }
-    return { judgement: judge(observation, settings.unhealthyEvidence), sqlOk: observation.sql?.ok }
+    const judgement = judge(observation, settings.unhealthyEvidence)
+    if (standbyOf === undefined || probes[id] === undefined) return { judgement, sqlOk: observation.sql?.ok }
+    const offline = `SQL offline as expected while it replicates (standby of stream ${standbyOf.id}, ${standbyOf.status})`
+    return { judgement: { ...judgement, reason: `${judgement.reason}; ${offline}` } }
   }
 
   function record(id: string, judgement: Judgement, startedAt: number): void {
@@ -613,14 +624,16 @@ export function createEngine(deps: EngineDeps): Engine {
     return { outcome: 'blocked', code, reason }
   }
 
-  async function standbyProblem(id: string): Promise<string | undefined> {
+  // Whether the standby can take over, from the API alone (state, node majority): its
+  // SQL endpoint is offline until the failover has completed, whatever its health.
+  async function standbyProblem(stream: Stream): Promise<string | undefined> {
+    const id = stream.standby_cluster_id
     const startedAt = clock.now()
-    const { judgement, sqlOk } = await observe(id, startedAt + timeoutMs)
+    const { judgement } = await observe(id, startedAt + timeoutMs, stream)
     record(id, judgement, startedAt)
     const state = (clusters.get(id) as ClusterRecord).cluster?.state
     if (judgement.verdict !== 'healthy') return `standby ${id} is ${judgement.verdict}: ${judgement.reason}`
     if (state !== 'CREATED' && state !== 'LOCKED') return `standby ${id} is in state ${state}`
-    if (sqlOk === false) return `standby ${id} does not answer SQL: ${judgement.reason}`
     return undefined
   }
 
@@ -662,7 +675,7 @@ export function createEngine(deps: EngineDeps): Engine {
     if (stream.status !== 'REPLICATING') {
       return block('stream_not_replicating', `stream ${stream.id} is ${stream.status}; only a REPLICATING stream can fail over`, request)
     }
-    const problem = await standbyProblem(stream.standby_cluster_id)
+    const problem = await standbyProblem(stream)
     if (problem !== undefined) return block('standby_unusable', problem, request)
     const loss = estimateDataLossSeconds()
     if (settings.maxDataLossSeconds !== undefined && request.allowDataLoss !== true) {
