@@ -130,11 +130,20 @@ const hookEvents = z
 // PgBouncer reads unquoted keys only, and "pgbouncer" is its admin console.
 const pgbouncerAlias = /^(?!pgbouncer$)[A-Za-z0-9_.-]+$/
 
-const timestamp = z
+// An RFC 3339 time. One without an offset, as the Python tool took it
+// (2026-01-02T15:04:05), is UTC: it is sent to the API as such, with a Z.
+export const timestampProblem =
+  'must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z, or one without an offset (2026-01-02T15:04:05), taken as UTC'
+
+const hasOffset = (v: string) => /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(v)
+
+export const utcTimestamp = z
   .string()
   .trim()
-  .pipe(z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z' }))
-  .optional()
+  .pipe(z.iso.datetime({ offset: true, local: true, error: timestampProblem }))
+  .transform((v) => (hasOffset(v) ? v : `${/T\d{2}:\d{2}$/.test(v) ? `${v}:00` : v}Z`))
+
+const timestamp = utcTimestamp.optional()
 
 // etcd members, comma-separated: http(s)://host:port each.
 const etcdEndpoints = optionalText.pipe(
@@ -432,6 +441,10 @@ export function parseConfig(env: Env): LoadedConfig {
   const warnings: string[] = []
   if (e.FAILOVER_TO_LATEST && e.FAILOVER_AT_TIMESTAMP !== undefined) {
     warnings.push('FAILOVER_AT_TIMESTAMP is ignored because FAILOVER_TO_LATEST is true')
+  }
+  const at = env.FAILOVER_AT_TIMESTAMP?.trim()
+  if (!e.FAILOVER_TO_LATEST && at !== undefined && !hasOffset(at)) {
+    warnings.push(`FAILOVER_AT_TIMESTAMP ${at} has no UTC offset: taken as UTC (${e.FAILOVER_AT_TIMESTAMP})`)
   }
   if (e.HEALTH_CHECK_TIMEOUT >= e.HEALTH_CHECK_INTERVAL) {
     warnings.push('HEALTH_CHECK_TIMEOUT is not shorter than HEALTH_CHECK_INTERVAL: checks will run back to back')

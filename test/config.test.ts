@@ -303,7 +303,7 @@ t.test('one line per problem, naming the variable', async (t) => {
     'FAILURE_THRESHOLD: must be a whole number from 1 to 1000',
     'FAILOVER_DELAY: must be a number of seconds, 0 or more',
     'FAILOVER_TO_LATEST: must be true or false',
-    'FAILOVER_AT_TIMESTAMP: must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z',
+    'FAILOVER_AT_TIMESTAMP: must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z, or one without an offset (2026-01-02T15:04:05), taken as UTC',
     'COCKROACH_API_URL: must be an http(s) URL',
     'PORT: must be a TCP port (0 to 65535)',
     'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
@@ -371,6 +371,32 @@ t.test('TLS needs both files, each readable', async (t) => {
     'ADMIN_FAILURE_WINDOW: must be a number of seconds greater than 0',
     'ADMIN_LOCKOUT: must be a number of seconds greater than 0'
   ])
+})
+
+t.test('FAILOVER_AT_TIMESTAMP without an offset, as the Python tool took it, is UTC, and says so', async (t) => {
+  const used = { ...required, FAILOVER_TO_LATEST: 'false' }
+  for (const [given, taken] of [
+    ['2026-01-02T15:04:05', '2026-01-02T15:04:05Z'],
+    ['2026-01-02T15:04:05.123456', '2026-01-02T15:04:05.123456Z'],
+    ['2026-01-02T15:04', '2026-01-02T15:04:00Z']
+  ] as const) {
+    const { config, warnings } = parseConfig({ ...used, FAILOVER_AT_TIMESTAMP: ` ${given} ` })
+    t.equal(config.failoverAtTimestamp, taken, given)
+    t.same(warnings, [`FAILOVER_AT_TIMESTAMP ${given} has no UTC offset: taken as UTC (${taken})`], given)
+  }
+  for (const given of ['2026-01-02T15:04:05Z', '2026-01-02T17:04:05+02:00']) {
+    const { config, warnings } = parseConfig({ ...used, FAILOVER_AT_TIMESTAMP: given })
+    t.equal(config.failoverAtTimestamp, given, 'an offset is kept as given')
+    t.same(warnings, [])
+  }
+  t.same(parseConfig({ ...required, FAILOVER_AT_TIMESTAMP: '2026-01-02T15:04:05' }).warnings, [
+    'FAILOVER_AT_TIMESTAMP is ignored because FAILOVER_TO_LATEST is true'
+  ], 'no word about UTC when the time is not used')
+  for (const bad of ['2026-01-02 15:04:05', '2026-01-02', '2026-13-02T15:04:05', '15:04:05']) {
+    t.same(problemsOf({ ...used, FAILOVER_AT_TIMESTAMP: bad }), [
+      'FAILOVER_AT_TIMESTAMP: must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z, or one without an offset (2026-01-02T15:04:05), taken as UTC'
+    ], bad)
+  }
 })
 
 t.test('settings that are valid but suspicious give warnings', async (t) => {

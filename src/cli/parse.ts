@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander'
-import { z } from 'zod'
+import { timestampProblem, utcTimestamp } from '../config.js'
 
 // Option values checked where they are read, so a typo is a usage error (exit 2)
 // before anything is asked of the API.
@@ -16,11 +16,11 @@ export function count(value: string): number {
   return n
 }
 
-const rfc3339 = z.iso.datetime({ offset: true })
-
+// As FAILOVER_AT_TIMESTAMP: without an offset, the time is UTC.
 export function timestamp(value: string): string {
-  if (!rfc3339.safeParse(value).success) throw new InvalidArgumentError('must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z')
-  return value
+  const parsed = utcTimestamp.safeParse(value)
+  if (!parsed.success) throw new InvalidArgumentError(timestampProblem)
+  return parsed.data
 }
 
 export function list(value: string): string[] {

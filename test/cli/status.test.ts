@@ -115,7 +115,7 @@ t.test('usage: help on every verb (exit 0), mistakes in one line (exit 2)', asyn
   for (const [args, message] of [
     [['stauts'], "pcr: unknown command 'stauts' (Did you mean status?)\n"],
     [['status', '--bogus'], "pcr: unknown option '--bogus'\n"],
-    [['failover', '--failover-at', 'tomorrow'], "pcr: option '--failover-at <time>' argument 'tomorrow' is invalid. must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z\n"],
+    [['failover', '--failover-at', 'tomorrow'], "pcr: option '--failover-at <time>' argument 'tomorrow' is invalid. must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z, or one without an offset (2026-01-02T15:04:05), taken as UTC\n"],
     [['failback', 'full', '--max-lag', '-1'], "pcr: option '--max-lag <seconds>' argument '-1' is invalid. must be a number of seconds greater than 0\n"],
     [['test', 'monitoring', '--checks', '0'], "pcr: option '--checks <n>' argument '0' is invalid. must be a whole number from 1 to 1000\n"],
     [['simulate', 'disrupt', '--pods', ' , '], "pcr: option '--pods <names>' argument ' , ' is invalid. must be a comma-separated list\n"],

@@ -21,7 +21,7 @@ export function registerFailover(program: Command, ctx: Context): void {
     .description('fail the stream over to the standby now, with the checks of an automatic failover, and follow it to COMPLETED')
     .option('--dry-run', 'show what would be done; change nothing')
     .option('--allow-data-loss', 'fail over even when the estimated data loss exceeds MAX_DATA_LOSS_SECONDS')
-    .option('--failover-at <time>', 'RFC 3339 time to fail over to, instead of the latest consistent time', timestamp)
+    .option('--failover-at <time>', 'RFC 3339 time to fail over to (without an offset: UTC), instead of the latest consistent time; it must lie between the stream\'s retained time and one hour from now', timestamp)
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--timeout <seconds>', 'stop following after this long (the failover goes on)', positiveSeconds, 900)
     .option('--json', 'print the answer and the final operation as JSON (progress goes to stderr)')
