@@ -6,6 +6,7 @@ import { hostPort } from '../sql/host-port.js'
 import type { Coordinator, Decision } from './coordinator.js'
 import { createLocalCoordinator } from './coordinator.js'
 import { createEventLog, type EngineEvent, type EventInput } from './events.js'
+import { failoverAtProblem } from './failover-at.js'
 import { advance, initialTimeline, nextCheckIn, type TimelineState, type TimelineStep } from './timeline.js'
 import { deriveTopology, isLive, type Topology } from './topology.js'
 import { judge, type Judgement, type Observation, type Verdict } from './verdict.js'
@@ -94,6 +95,7 @@ export type BlockCode =
   | 'coordinator'
   | 'already_patched'
   | 'api_unavailable'
+  | 'failover_at_out_of_range'
 
 export interface FailoverPlan {
   streamId: string
@@ -364,6 +366,19 @@ export function createEngine(deps: EngineDeps): Engine {
         message: `PCR_STREAM_ID ${settings.streamId} is not the newest stream between the clusters; following ${next.stream?.id ?? 'none'}`,
         data: { configuredStreamId: settings.streamId, streamId: next.stream?.id ?? null }
       })
+    }
+    // FAILOVER_AT_TIMESTAMP is said at start when the stream could not fail over to it.
+    const configuredAt = settings.failoverToLatest ? undefined : settings.failoverAtTimestamp
+    if (before === undefined && configuredAt !== undefined && next.stream !== undefined) {
+      const problem = failoverAtProblem(configuredAt, next.stream, clock.now(), 'FAILOVER_AT_TIMESTAMP')
+      if (problem !== undefined) {
+        emit({
+          type: 'failover_at_out_of_range',
+          severity: 'error',
+          message: `${problem}; a failover would be refused: set a later time, or FAILOVER_TO_LATEST=true`,
+          data: { failoverAt: configuredAt, streamId: next.stream.id, retainedTime: next.stream.retained_time ?? null }
+        })
+      }
     }
     if (moved) {
       emit({
@@ -687,6 +702,8 @@ export function createEngine(deps: EngineDeps): Engine {
       }
     }
     const failoverAt = request.failoverAt ?? (settings.failoverToLatest ? undefined : settings.failoverAtTimestamp)
+    const atProblem = failoverAt === undefined ? undefined : failoverAtProblem(failoverAt, stream, clock.now(), request.failoverAt === undefined ? 'FAILOVER_AT_TIMESTAMP' : 'failover_at')
+    if (atProblem !== undefined) return block('failover_at_out_of_range', atProblem, request)
     const plan: FailoverPlan = {
       streamId: stream.id,
       fromClusterId: stream.primary_cluster_id,

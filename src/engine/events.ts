@@ -7,6 +7,7 @@ export type EventType =
   | 'monitor_stopped'
   | 'check_failed'
   | 'stream_mismatch'
+  | 'failover_at_out_of_range'
   | 'topology_changed'
   | 'verdict_changed'
   | 'failure_counted'
