@@ -7,7 +7,7 @@ import {
   RegionalDisruptorSpecification,
   UpdateStreamSpec
 } from '../cloud/schemas.js'
-import { ApiError, grpcCodeFor, grpcCodes, invalidArgument, statusBody, toApiError } from './api-error.js'
+import { ApiError, errorBody, errorInfo, grpcCodeFor, grpcCodes, invalidArgument, statusBody, toApiError } from './api-error.js'
 import type { Fault, FaultRegistry, Operation } from './faults.js'
 import { jsonValue, parseWith, readJson, type JsonBody } from './json-body.js'
 import { parsePageRequest, queryParam } from './pagination.js'
@@ -178,7 +178,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
   })
   app.setErrorHandler((error, _request, reply) => {
     const apiError = toApiError(error)
-    reply.code(apiError.httpStatus).send(statusBody(apiError.code, apiError.message))
+    reply.code(apiError.httpStatus).send(errorBody(apiError))
   })
 
   function authorize(request: FastifyRequest): void {
@@ -189,7 +189,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
     if (!limit.ok) {
       const wait = String(limit.retryAfterSeconds)
       throw new ApiError(429, grpcCodes.resourceExhausted, `rate limit exceeded; retry in ${wait} s`, {
-        'retry-after': wait
+        headers: { 'retry-after': wait },
+        details: [errorInfo('RATE_LIMIT_EXCEEDED')]
       })
     }
     const version = request.headers['cc-version']
@@ -209,7 +210,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
       return { status: 200, headers: {}, body: route.serve(input) }
     } catch (error) {
       const apiError = toApiError(error)
-      return { status: apiError.httpStatus, headers: apiError.headers, body: statusBody(apiError.code, apiError.message) }
+      return { status: apiError.httpStatus, headers: apiError.headers, body: errorBody(apiError) }
     }
   }
 

@@ -86,13 +86,13 @@ export function createEmulatorState(options: StateOptions = {}) {
 
   function cluster(id: string): ClusterRecord {
     const found = clusters.get(id)
-    if (found === undefined) throw notFound(`cluster ${id} not found`)
+    if (found === undefined) throw notFound(`cluster ${id} not found`, 'CLUSTER_NOT_FOUND', { cluster_id: id })
     return found
   }
 
   function stream(id: string): StreamRecord {
     const found = streams.find((s) => s.id === id)
-    if (found === undefined) throw notFound(`replication stream ${id} not found`)
+    if (found === undefined) throw notFound(`replication stream ${id} not found`, 'REPLICATION_STREAM_NOT_FOUND', { id })
     return found
   }
 

@@ -61,7 +61,15 @@ function statusProblems(body: { code?: unknown; message?: unknown; details?: unk
   const problems: string[] = []
   if (!Number.isInteger(body.code)) problems.push('/code missing')
   if (typeof body.message !== 'string' || body.message === '') problems.push('/message missing')
-  if (!Array.isArray(body.details) || body.details.length > 0) problems.push('/details must be []')
+  // Any messages (google.rpc.Status.details): objects naming their type, such as ErrorInfo.
+  if (!Array.isArray(body.details)) problems.push('/details must be an array')
+  else {
+    body.details.forEach((detail: unknown, i) => {
+      const type = (detail as { '@type'?: unknown } | null)?.['@type']
+      if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) problems.push(`/details/${i} must be an object`)
+      else if (typeof type !== 'string' || !type.includes('/')) problems.push(`/details/${i} must name its @type`)
+    })
+  }
   return problems
 }
 
