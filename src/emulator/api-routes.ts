@@ -9,7 +9,7 @@ import {
 } from '../cloud/schemas.js'
 import { ApiError, errorBody, errorInfo, grpcCodeFor, grpcCodes, invalidArgument, statusBody, toApiError } from './api-error.js'
 import type { Fault, FaultRegistry, Operation } from './faults.js'
-import { jsonValue, parseWith, readJson, type JsonBody } from './json-body.js'
+import { jsonValue, parseWith, protoNames, readJson, type JsonBody } from './json-body.js'
 import { parsePageRequest, queryParam } from './pagination.js'
 import type { RateLimiter } from './rate-limit.js'
 import type { LoggedRequest, RequestLog } from './request-log.js'
@@ -205,7 +205,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
       const input: Input = {
         params: request.params as Input['params'],
         query: request.query as Record<string, unknown>,
-        body: () => jsonValue(body)
+        body: () => protoNames(jsonValue(body))
       }
       return { status: 200, headers: {}, body: route.serve(input) }
     } catch (error) {

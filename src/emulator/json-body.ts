@@ -21,6 +21,23 @@ export function jsonValue(body: JsonBody): unknown {
   return body.value
 }
 
+/**
+ * The field names of a request body as the proto declares them. protojson,
+ * which the API's gateway reads bodies with, takes a field under its proto name
+ * (snake_case) or its JSON name (lowerCamelCase), but not both at once.
+ */
+export function protoNames(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(protoNames)
+  if (value === null || typeof value !== 'object') return value
+  const fields = new Map<string, unknown>()
+  for (const [name, field] of Object.entries(value)) {
+    const proto = name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+    if (fields.has(proto)) throw invalidArgument(`the body gives field ${proto} twice (as ${proto} and in camelCase)`)
+    fields.set(proto, protoNames(field))
+  }
+  return Object.fromEntries(fields)
+}
+
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value)
   if (result.success) return result.data

@@ -30,3 +30,37 @@ t.test('errors carry google.rpc.ErrorInfo details where the failure has a name (
   const invalid = await emu.api('GET', '/physical-replication-streams?show_completed=maybe')
   t.strictSame(invalid.body.details, [], 'an invalid argument names its field in the message only')
 })
+
+t.test('request bodies in camelCase are read like snake_case ones (protojson, which the gateway reads bodies with)', async (t) => {
+  const emu = await startTestEmulator(t, { stream: 'none' })
+  const created = await emu.api('POST', '/physical-replication-streams', {
+    body: { primaryClusterId: PRIMARY, standbyClusterId: STANDBY }
+  })
+  t.equal(created.status, 200)
+  t.match(created.body, { primary_cluster_id: PRIMARY, standby_cluster_id: STANDBY, status: 'STARTING' })
+
+  const disrupted = await emu.api('PUT', `/clusters/${PRIMARY}/disrupt`, {
+    body: { regionalDisruptorSpecifications: [{ regionCode: 'us-east1', isWholeRegion: false, pods: ['cockroachdb-1'] }] }
+  })
+  t.equal(disrupted.status, 200)
+  t.strictSame(disrupted.body.regional_disruptor_specifications, [
+    { region_code: 'us-east1', is_whole_region: false, pods: ['cockroachdb-1'] }
+  ])
+
+  emu.clock.advance(emu.state.timings.startingSeconds + 3600)
+  const stream = (await emu.api('GET', '/physical-replication-streams')).body.physical_replication_streams[0]
+  t.equal(stream.status, 'REPLICATING')
+  const failoverAt = new Date(emu.clock.now() + 600_000).toISOString()
+  const patched = await emu.api('PATCH', `/physical-replication-streams/${stream.id}`, {
+    body: { status: 'FAILING_OVER', failoverAt }
+  })
+  t.equal(patched.status, 200)
+  t.equal(patched.body.failover_at, failoverAt, 'failoverAt was read, not dropped')
+
+  const both = await emu.api('POST', '/physical-replication-streams', {
+    body: { primaryClusterId: PRIMARY, primary_cluster_id: PRIMARY, standby_cluster_id: STANDBY }
+  })
+  t.equal(both.status, 400, 'one field under both names is refused, as protojson refuses it')
+  t.equal(both.body.code, 3)
+  t.match(both.body.message, /primary_cluster_id twice/)
+})
