@@ -136,7 +136,8 @@ export function createEmulatorState(options: StateOptions = {}) {
       const nodes = c.nodes
         .filter(() => regionName === undefined || regionName === c.region)
         .map((node) => ({ name: node.name, region_name: c.region, status: nodeStatus(c, node) }))
-      const { items, pagination } = paginate(nodes, (node) => [node.region_name, node.name], page)
+      // A node is as old as its cluster, for pagination.as_of_time.
+      const { items, pagination } = paginate(nodes, (node) => [node.region_name, node.name], page, () => c.createdAt)
       return { nodes: items, pagination }
     },
 
@@ -176,7 +177,7 @@ export function createEmulatorState(options: StateOptions = {}) {
           (clusterId === undefined || s.primaryId === clusterId || s.standbyId === clusterId) &&
           (showCompleted || statusOf(s) !== 'COMPLETED')
       )
-      const { items, pagination } = paginate(selected.map(view), (s) => [s.created_at, s.id], page)
+      const { items, pagination } = paginate(selected.map(view), (s) => [s.created_at, s.id], page, (s) => Date.parse(s.created_at))
       return { physical_replication_streams: items, pagination }
     },
 

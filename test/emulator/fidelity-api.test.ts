@@ -64,3 +64,58 @@ t.test('request bodies in camelCase are read like snake_case ones (protojson, wh
   t.equal(both.body.code, 3)
   t.match(both.body.message, /primary_cluster_id twice/)
 })
+
+t.test('list pages: next_page after an exactly full page, previous_page, pagination.as_of_time (spec: KeysetPaginationResponse, the list parameters)', async (t) => {
+  const clusters = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, name: id, region: 'us-east1' }))
+  // About twenty requests in a row: the limit is not what this test is about.
+  const emu = await startTestEmulator(t, { stream: 'none', clusters, rateLimit: false })
+  const ids: string[] = []
+  const createdAt: string[] = []
+  for (const [primary, standby] of [['a', 'b'], ['c', 'd'], ['e', 'f']]) {
+    const created = await emu.api('POST', '/physical-replication-streams', {
+      body: { primary_cluster_id: primary, standby_cluster_id: standby }
+    })
+    ids.push(created.body.id)
+    createdAt.push(created.body.created_at)
+    emu.clock.advance(60)
+  }
+  const list = async (query: string) => {
+    const answer = await emu.api('GET', `/physical-replication-streams?${query}`)
+    t.equal(answer.status, 200, query)
+    return {
+      ids: answer.body.physical_replication_streams.map((s: { id: string }) => ids.indexOf(s.id)),
+      next: answer.body.pagination?.next_page as string | undefined,
+      previous: answer.body.pagination?.previous_page as string | undefined
+    }
+  }
+
+  const full = await list('pagination.limit=3')
+  t.strictSame([full.ids, full.previous], [[0, 1, 2], undefined], 'the first page has nothing before it')
+  t.type(full.next, 'string', 'an exactly full last page still names a next page')
+  const empty = await list(`pagination.limit=3&pagination.page=${full.next}`)
+  t.strictSame([empty.ids, empty.next], [[], undefined], 'which is empty, and the end')
+  t.type(empty.previous, 'string')
+  t.strictSame((await list(`pagination.limit=3&pagination.page=${empty.previous}`)).ids, [0, 1, 2], 'back from the empty page')
+
+  const first = await list('pagination.limit=2')
+  const second = await list(`pagination.limit=2&pagination.page=${first.next}`)
+  t.strictSame([second.ids, second.next], [[2], undefined], 'a last page that is not full ends the list')
+  const back = await list(`pagination.limit=2&pagination.page=${second.previous}`)
+  t.strictSame([back.ids, back.previous], [[0, 1], undefined], 'previous_page leads to the page before')
+  t.strictSame((await list(`pagination.limit=2&pagination.page=${back.next}`)).ids, [2], 'and next_page forward again')
+  const downFirst = await list('pagination.limit=2&pagination.sort_order=DESC')
+  const down = await list(`pagination.limit=2&pagination.sort_order=DESC&pagination.page=${downFirst.next}`)
+  t.strictSame(down.ids, [0])
+  t.strictSame((await list(`pagination.limit=2&pagination.sort_order=DESC&pagination.page=${down.previous}`)).ids, [2, 1])
+
+  t.strictSame((await list(`pagination.as_of_time=${createdAt[1]}`)).ids, [0, 1], 'a stream created after as_of_time is not listed')
+  t.strictSame((await list('pagination.as_of_time=2025-06-02T12:00:59.999999999Z')).ids, [0], 'nine fractional digits')
+  t.strictSame((await list('pagination.as_of_time=2025-06-02T14:01:00%2B02:00')).ids, [0, 1], 'an offset')
+  const nodes = await emu.api('GET', '/clusters/a/nodes?pagination.as_of_time=2020-01-01T00:00:00Z')
+  t.strictSame(nodes.body.nodes, [], 'nodes are as old as their cluster')
+  for (const bad of ['yesterday', '2025-06-02', '2025-06-02T12:00:00']) {
+    const refused = await emu.api('GET', `/physical-replication-streams?pagination.as_of_time=${bad}`)
+    t.equal(refused.status, 400, bad)
+    t.equal(refused.body.code, 3)
+  }
+})

@@ -204,6 +204,7 @@ t.test('the list pages by created_at then id, in both orders, stable while strea
   t.strictSame(await pages('pagination.limit=2'), [[0, 1], [2, 3], [4]])
   t.strictSame(await pages('pagination.limit=2&pagination.sort_order=DESC'), [[4, 3], [2, 1], [0]])
   t.strictSame(await pages('pagination.limit=10'), [[0, 1, 2, 3, 4]])
-  t.strictSame(await pages('pagination.limit=2', true), [[0, 1], [2, 3], [4, 5]], 'a new stream shows up at the end')
-  t.strictSame(await pages('pagination.limit=2&cluster_id=a'), [[0, 3]], 'pagination applies after the filter')
+  // A last page that is exactly full has a next page, empty, as the real API's.
+  t.strictSame(await pages('pagination.limit=2', true), [[0, 1], [2, 3], [4, 5], []], 'a new stream shows up at the end')
+  t.strictSame(await pages('pagination.limit=2&cluster_id=a'), [[0, 3], []], 'pagination applies after the filter')
 })
