@@ -20,7 +20,7 @@ export default async function activeRoutes(fastify: FastifyInstance, opts: AppOp
         tags: ['load balancers'],
         summary: 'Whether this cluster is the active, writable one',
         description:
-          '200 when the cluster is active; 503 otherwise, also while failing over or while the active cluster is unknown; 404 for an id that is neither configured cluster. Meant for HAProxy `http-check` (one check per server, named by cluster id).',
+          '200 when the cluster is active; 503 otherwise, also while failing over, while the new primary is activating (COMPLETED, its SQL not answering yet) or while the active cluster is unknown; 404 for an id that is neither configured cluster. Meant for HAProxy `http-check` (one check per server, named by cluster id).',
         params: ClusterParams,
         response: { 200: ClusterActiveBody, 503: ClusterActiveBody, 404: ErrorBody }
       }
@@ -46,7 +46,7 @@ export default async function activeRoutes(fastify: FastifyInstance, opts: AppOp
       schema: {
         tags: ['applications'],
         summary: 'Host and port of the active cluster, without credentials',
-        description: '503 with Retry-After while failing over or while the active cluster is unknown.',
+        description: '503 with Retry-After while failing over, while the new primary is activating (code `activating`) or while the active cluster is unknown.',
         response: { 200: ActiveBody, 503: ErrorBody }
       }
     },
@@ -55,7 +55,7 @@ export default async function activeRoutes(fastify: FastifyInstance, opts: AppOp
       const s = fastify.engine.snapshot()
       const active = activeCluster(s)
       if (active === undefined) {
-        return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s.phase))
+        return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s))
       }
       return {
         cluster_id: active.id,

@@ -31,7 +31,7 @@ export default async function connectionRoutes(fastify: FastifyInstance, opts: A
         tags: ['applications'],
         summary: 'Connection string of the active cluster',
         description:
-          'Credentials come in the X-DB-Username and X-DB-Password headers and are percent-encoded into the answer. Answered from memory; 503 with Retry-After while failing over or while the active cluster is unknown.',
+          'Credentials come in the X-DB-Username and X-DB-Password headers and are percent-encoded into the answer. Answered from memory; 503 with Retry-After while failing over, while the new primary is activating (COMPLETED, its SQL probe not answering yet; code `activating`) or while the active cluster is unknown.',
         headers: ConnectionHeaders,
         response: { 200: ConnectionBody, 400: ErrorBody, 503: ErrorBody }
       }
@@ -41,7 +41,7 @@ export default async function connectionRoutes(fastify: FastifyInstance, opts: A
       const s = fastify.engine.snapshot()
       const active = activeCluster(s)
       if (active === undefined) {
-        return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s.phase))
+        return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s))
       }
       const user = encodeUserinfo(fromHeader(request.headers['x-db-username']))
       const password = encodeUserinfo(fromHeader(request.headers['x-db-password']))

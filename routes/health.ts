@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { AppOptions } from '../src/app-options.js'
 import { HealthBody, ReadyBody } from '../src/api-schemas.js'
-import { configuredRole } from '../src/api-views.js'
+import { configuredRole, unavailableReason } from '../src/api-views.js'
 
 export default async function healthRoutes(fastify: FastifyInstance, opts: AppOptions) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
@@ -41,7 +41,7 @@ export default async function healthRoutes(fastify: FastifyInstance, opts: AppOp
         tags: ['probes'],
         summary: 'Readiness: the active cluster is known',
         description:
-          "503 while the active cluster is unknown or a failover is under way. With COORDINATION=etcd, also while this sidecar's own checks judge the active cluster unhealthy: a pod cut off from the database is taken out of service even when the fleet sees it up.",
+          "503 while the active cluster is unknown, a failover is under way or the new primary is activating (COMPLETED, its SQL not answering yet). With COORDINATION=etcd, also while this sidecar's own checks judge the active cluster unhealthy: a pod cut off from the database is taken out of service even when the fleet sees it up.",
         response: { 200: ReadyBody, 503: ReadyBody }
       }
     },
@@ -53,9 +53,7 @@ export default async function healthRoutes(fastify: FastifyInstance, opts: AppOp
       const reason =
         unseen !== undefined
           ? `this sidecar judges the active cluster ${unseen.id} unhealthy: ${unseen.reason}`
-          : s.phase === 'failing_over'
-            ? 'a failover is under way'
-            : 'the active cluster is not known yet'
+          : unavailableReason(s).message
       return reply.code(ready ? 200 : 503).send({
         ready,
         active_cluster_id: s.activeClusterId,

@@ -4,7 +4,7 @@ import type { CoordinationStatus } from './coordination/coordination.js'
 import type { FailoverPlan } from './engine/engine.js'
 import type { Operation } from './engine/operations.js'
 import type { FailoverStarted } from './engine/operator.js'
-import type { ClusterView, Phase, Snapshot, StreamView } from './engine/snapshot.js'
+import type { ClusterView, Snapshot, StreamView } from './engine/snapshot.js'
 
 // The snapshot's camelCase views, shaped as the HTTP API's snake_case answers.
 
@@ -12,14 +12,18 @@ export function configuredRole(id: string, primaryClusterId: string): 'primary' 
   return id === primaryClusterId ? 'primary' : 'standby'
 }
 
-// The 503 of the routes that name the active cluster.
-export function unavailableBody(phase: Phase): z.infer<typeof ErrorBody> {
-  const failingOver = phase === 'failing_over'
-  return {
-    error: 'Service Unavailable',
-    message: failingOver ? 'a failover is under way' : 'the active cluster is not known yet',
-    code: failingOver ? 'failing_over' : 'unknown'
+// Why no cluster is handed to applications, for the 503s and /ready.
+export function unavailableReason(s: Pick<Snapshot, 'phase' | 'watchedClusterId'>): { message: string; code: 'failing_over' | 'activating' | 'unknown' } {
+  if (s.phase === 'failing_over') return { message: 'a failover is under way', code: 'failing_over' }
+  if (s.phase === 'activating') {
+    return { message: `the failover has completed; waiting for ${s.watchedClusterId} to answer SQL before sending applications there`, code: 'activating' }
   }
+  return { message: 'the active cluster is not known yet', code: 'unknown' }
+}
+
+// The 503 of the routes that name the active cluster.
+export function unavailableBody(s: Pick<Snapshot, 'phase' | 'watchedClusterId'>): z.infer<typeof ErrorBody> {
+  return { error: 'Service Unavailable', ...unavailableReason(s) }
 }
 
 export function streamBody(s: StreamView): z.infer<typeof StreamBody> {

@@ -112,7 +112,9 @@ export const hookableEvents = [
   'failover_adopted',
   'failover_failed',
   'failover_timeout',
-  'failover_completed'
+  'failover_completed',
+  'activation_waiting',
+  'activation_timeout'
 ] as const
 export type HookableEvent = (typeof hookableEvents)[number]
 
@@ -191,6 +193,7 @@ const EnvSchema = z
     AUTO_FAILOVER: flag(true),
     MAX_DATA_LOSS_SECONDS: secondsValue(false).optional(),
     FAILOVER_TIMEOUT: seconds(900),
+    ACTIVATION_TIMEOUT: seconds(60),
     STANDBY_CLUSTER_ENDPOINT: postgresUrl,
     UNHEALTHY_EVIDENCE: z
       .string()
@@ -359,6 +362,8 @@ export interface Config {
   autoFailover: boolean
   maxDataLossSeconds?: number
   failoverTimeoutSeconds: number
+  // After COMPLETED, how long applications wait for the new primary's SQL probe to answer.
+  activationTimeoutSeconds: number
   databaseName: string
   dbSslmode: SslMode
   unhealthyEvidence: EvidenceMode
@@ -482,6 +487,7 @@ export function parseConfig(env: Env): LoadedConfig {
       autoFailover: e.AUTO_FAILOVER,
       maxDataLossSeconds: e.MAX_DATA_LOSS_SECONDS,
       failoverTimeoutSeconds: e.FAILOVER_TIMEOUT,
+      activationTimeoutSeconds: e.ACTIVATION_TIMEOUT,
       databaseName: e.DATABASE_NAME,
       dbSslmode: e.DB_SSLMODE,
       unhealthyEvidence: e.UNHEALTHY_EVIDENCE,

@@ -49,6 +49,7 @@ t.test('the added variables have their documented defaults', async (t) => {
     logLevel: 'info',
     autoFailover: true,
     failoverTimeoutSeconds: 900,
+    activationTimeoutSeconds: 60,
     databaseName: 'defaultdb',
     dbSslmode: 'verify-full',
     unhealthyEvidence: 'both'
@@ -91,6 +92,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     AUTO_FAILOVER: '0',
     MAX_DATA_LOSS_SECONDS: '30.5',
     FAILOVER_TIMEOUT: '1.5',
+    ACTIVATION_TIMEOUT: '2.5',
     DATABASE_NAME: 'app',
     DB_SSLMODE: 'require',
     UNHEALTHY_EVIDENCE: 'Either',
@@ -150,6 +152,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     autoFailover: false,
     maxDataLossSeconds: 30.5,
     failoverTimeoutSeconds: 1.5,
+    activationTimeoutSeconds: 2.5,
     databaseName: 'app',
     dbSslmode: 'require',
     unhealthyEvidence: 'either',

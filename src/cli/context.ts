@@ -3,6 +3,8 @@ import type { Command } from 'commander'
 import { loadConfig, readEnv, type Config, type LoadedConfig } from '../config.js'
 import type { Backend } from './backend.js'
 import { createLogger, secretsOf } from '../logger.js'
+import { createMetrics, serveMetrics, type Metrics } from '../plugins/metrics.js'
+import { hostPort } from '../sql/host-port.js'
 import { openDirect } from './direct.js'
 import { CliError, EXIT } from './errors.js'
 import { createOutput, interruptible, sleep, type CliIo, type Output } from './io.js'
@@ -23,6 +25,9 @@ export interface OpenOptions {
   // Direct mode only: the engine fails over on its own as AUTO_FAILOVER says (monitor,
   // drill); for every other verb it acts only when told to.
   acting?: boolean
+  // Direct mode only: with ENABLE_PROMETHEUS, serve /metrics on PROMETHEUS_PORT
+  // while the verb runs, as the Python tool's monitor did (pcr monitor).
+  metrics?: boolean
 }
 
 export interface Context {
@@ -63,15 +68,16 @@ export function createContext(io: CliIo): Context {
     return url
   }
 
-  function open(command: Command, options: OpenOptions): Backend {
+  function open(command: Command, options: OpenOptions): { backend: Backend; metrics?: Metrics } {
     const globals = command.optsWithGlobals<GlobalOptions>()
     const pollMs = globals.pollInterval === undefined ? undefined : globals.pollInterval * 1000
     const url = remoteUrl(command)
     if (url !== undefined) {
-      return openRemote({ url, token: globals.token ?? env().ADMIN_TOKEN, pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) })
+      return { backend: openRemote({ url, token: globals.token ?? env().ADMIN_TOKEN, pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) }) }
     }
     const c = config()
-    return openDirect({
+    const metrics = options.metrics === true && c.enablePrometheus ? createMetrics() : undefined
+    const backend = openDirect({
       config: c,
       clock: io.clock,
       start: options.start ?? false,
@@ -81,9 +87,23 @@ export function createContext(io: CliIo): Context {
         options.acting === true
           ? createLogger({ level: c.logLevel, secrets: secretsOf(c) }, { write: (line: string) => io.stderr.write(line) })
           : undefined,
+      metrics,
       pollMs: pollMs ?? Math.min(c.healthCheckIntervalSeconds, 5) * 1000,
       requestedBy
     })
+    return { backend, metrics }
+  }
+
+  // The metrics port, open until the verb ends; a port that cannot be had stops the verb.
+  async function listen(metrics: Metrics): Promise<{ close(): Promise<void> }> {
+    const c = config()
+    try {
+      const listener = await serveMetrics(metrics.registry, c.prometheusPort, c.host)
+      out.note(`pcr monitor: Prometheus metrics on http://${hostPort(c.host, listener.port)}/metrics (ENABLE_PROMETHEUS)`)
+      return listener
+    } catch (err) {
+      throw new CliError(EXIT.usage, `PROMETHEUS_PORT ${c.prometheusPort}: cannot serve metrics on ${hostPort(c.host, c.prometheusPort)}: ${(err as Error).message}`)
+    }
   }
 
   const context: Context = {
@@ -97,11 +117,16 @@ export function createContext(io: CliIo): Context {
     env,
     remoteUrl,
     async withBackend(command, options, work) {
-      const backend = open(command, options)
+      const { backend, metrics } = open(command, options)
       // In direct mode a check may wait a whole interval: a stop signal does not.
       const interruptibleNext = { ...backend, next: () => interruptible(io.signal, backend.next()) }
       try {
-        return await work(interruptibleNext)
+        const scrapes = metrics === undefined ? undefined : await listen(metrics)
+        try {
+          return await work(interruptibleNext)
+        } finally {
+          await scrapes?.close()
+        }
       } finally {
         await backend.close()
       }

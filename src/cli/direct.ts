@@ -9,6 +9,7 @@ import { createOperations } from '../engine/operations.js'
 import { createOperator, OperatorError } from '../engine/operator.js'
 import { createSqlProbe } from '../sql/probe.js'
 import { activeCluster } from '../engine/snapshot.js'
+import type { Metrics } from '../plugins/metrics.js'
 import { followEngine } from '../traffic.js'
 import type { Backend } from './backend.js'
 
@@ -24,13 +25,20 @@ export interface DirectOptions {
   autoFailover: boolean
   // With a logger, hooks and PgBouncer follow this engine (pcr monitor, pcr drill).
   traffic?: Logger
+  // With metrics, this engine and its Cloud API requests are counted (pcr monitor with ENABLE_PROMETHEUS).
+  metrics?: Metrics
   pollMs: number
   requestedBy: string
 }
 
 export function openDirect(options: DirectOptions): Backend {
   const { config, clock, requestedBy } = options
-  const cloud = createCloudClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, timeoutSeconds: config.healthCheckTimeoutSeconds })
+  const cloud = createCloudClient({
+    baseUrl: config.apiUrl,
+    apiKey: config.apiKey,
+    timeoutSeconds: config.healthCheckTimeoutSeconds,
+    onRequest: options.metrics?.observeApiRequest
+  })
   const probes: Record<string, SqlProbe & { close(): Promise<void> }> = {}
   for (const [id, endpoint] of [
     [config.primaryClusterId, config.primaryClusterEndpoint],
@@ -50,6 +58,8 @@ export function openDirect(options: DirectOptions): Backend {
     coordinator: coordination?.coordinator
   })
   coordination?.attach(engine)
+  options.metrics?.attach(engine)
+  if (coordination !== undefined) options.metrics?.attachCoordination(coordination.status)
   const operator = createOperator({ engine, cloud, settings: config, clock, operations: createOperations({ now: clock.now }) })
   const traffic = options.traffic === undefined ? undefined : followEngine(engine, config, options.traffic)
   if (options.start) void joined.then(() => engine.start())
@@ -81,7 +91,7 @@ export function openDirect(options: DirectOptions): Backend {
       // The engine decides from the stream it has read: read it now, and say so if it cannot be.
       await joined
       const s = await engine.refresh()
-      if (s.activeClusterId === null && s.stream?.status !== 'FAILING_OVER') {
+      if (s.activeClusterId === null && s.phase !== 'failing_over' && s.phase !== 'activating') {
         const reason = s.clusters.find((c) => c.id === s.watchedClusterId)?.reason
         throw new OperatorError('unknown', `the active cluster is not known: ${reason}`, 409)
       }

@@ -35,7 +35,9 @@ function phaseText(c: ClustersJson): string {
 
 function activeText(c: ClustersJson, names: Names): string {
   if (c.active_cluster_id !== null) return named(names, c.active_cluster_id)
-  return c.phase === 'failing_over' ? 'none while failing over' : 'unknown'
+  if (c.phase === 'failing_over') return 'none while failing over'
+  if (c.phase === 'activating') return `none until ${named(names, c.watched_cluster_id)} answers SQL (activating after the failover)`
+  return 'unknown'
 }
 
 export function statusLines(c: ClustersJson): string[] {

@@ -51,6 +51,7 @@ export type EngineSettings = Pick<
   | 'autoFailover'
   | 'maxDataLossSeconds'
   | 'failoverTimeoutSeconds'
+  | 'activationTimeoutSeconds'
   | 'primarySqlDns'
   | 'primarySqlPort'
   | 'standbySqlDns'
@@ -67,6 +68,8 @@ export interface EngineDeps {
   coordinator?: Coordinator
   eventCapacity?: number
 }
+
+type SqlReading = NonNullable<Observation['sql']>
 
 export interface CheckRecord {
   clusterId: string
@@ -147,6 +150,17 @@ interface FailoverRecord {
   timedOut: boolean
 }
 
+// After COMPLETED, the new primary's SQL probe must answer (or ACTIVATION_TIMEOUT pass)
+// before applications are sent there: its virtual cluster is brought online by then.
+interface ActivationRecord {
+  streamId: string
+  clusterId: string
+  since: number
+  lastError?: string
+  // How the wait ended; undefined while applications are still held back.
+  settled?: 'answered' | 'timed_out' | 'no_probe'
+}
+
 const unknownJudgement: Judgement = { verdict: 'unknown', reason: 'not checked yet', nodesLive: undefined, nodesTotal: undefined }
 
 // While a failover runs, the stream is polled at least this often, so traffic
@@ -209,6 +223,7 @@ export function createEngine(deps: EngineDeps): Engine {
   // The fleet's leader this sidecar left a confirmed failover to, once said.
   let deferredTo: string | undefined
   let failover: FailoverRecord | undefined
+  let activation: ActivationRecord | undefined
   // Failover attempts run one at a time; a second waits for the first, then sees its result.
   let attempts: Promise<unknown> = Promise.resolve()
   const patchedStreams = new Set<string>()
@@ -242,9 +257,17 @@ export function createEngine(deps: EngineDeps): Engine {
     return (topology?.activeClusterId ?? pair.primaryClusterId) === id ? 'primary' : 'detached'
   }
 
+  // The activation still holding applications back, if any.
+  function activating(): ActivationRecord | undefined {
+    const stream = topology?.stream
+    if (stream?.status !== 'COMPLETED' || activation?.streamId !== stream.id || activation.settled !== undefined) return undefined
+    return activation
+  }
+
   function phaseOf(): Phase {
     if (topology?.stream?.status === 'FAILING_OVER') return 'failing_over'
     if (topology === undefined && checks === 0) return 'starting'
+    if (activating() !== undefined) return 'activating'
     if (timeline.phase === 'confirmed') return blocked !== undefined ? 'blocked' : 'delay'
     if (timeline.phase !== 'normal') return timeline.phase
     return topology?.stream?.status === 'COMPLETED' ? 'completed' : 'normal'
@@ -278,7 +301,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const failures = timeline.phase === 'normal' ? 0 : timeline.failures
     return Object.freeze({
       phase: phaseOf(),
-      activeClusterId: topology === undefined ? null : (topology.activeClusterId ?? null),
+      activeClusterId: topology === undefined || activating() !== undefined ? null : (topology.activeClusterId ?? null),
       watchedClusterId: topology?.watchedClusterId ?? pair.primaryClusterId,
       failoverTargetId: topology?.failoverTargetId ?? null,
       clusters: views,
@@ -320,16 +343,19 @@ export function createEngine(deps: EngineDeps): Engine {
     const active = activeCluster(current)
     const next = active === undefined ? undefined : { id: active.id, host: active.sqlDns, port: active.sqlPort }
     if (next?.id === target?.id && next?.host === target?.host && next?.port === target?.port) return
-    if (next === undefined && current.phase !== 'failing_over') return
+    if (next === undefined && current.phase !== 'failing_over' && current.phase !== 'activating') return
     previous = target ?? previous
     target = next
+    const pending = activating()
     emit({
       type: 'active_cluster_changed',
       severity: next !== undefined && previous !== undefined && previous.id !== next.id ? 'warn' : 'info',
       message:
-        next === undefined
-          ? `no active cluster while failing over from ${previous?.id}`
-          : `active cluster is ${next.id} at ${hostPort(next.host, next.port)}${previous === undefined || previous.id === next.id ? '' : ` (was ${previous.id})`}`,
+        next !== undefined
+          ? `active cluster is ${next.id} at ${hostPort(next.host, next.port)}${previous === undefined || previous.id === next.id ? '' : ` (was ${previous.id})`}`
+          : pending !== undefined
+            ? `no active cluster until ${pending.clusterId} answers SQL (was ${previous?.id})`
+            : `no active cluster while failing over from ${previous?.id}`,
       data: {
         clusterId: next?.id ?? null,
         host: next?.host ?? null,
@@ -402,6 +428,7 @@ export function createEngine(deps: EngineDeps): Engine {
     if (next.stream?.status === 'COMPLETED' && failover !== undefined && failover.streamId === next.stream.id) {
       completeFailover(next.stream)
     }
+    if (next.stream?.status === 'COMPLETED') beginActivation(next.stream)
     if (moved) publish()
   }
 
@@ -443,6 +470,49 @@ export function createEngine(deps: EngineDeps): Engine {
     })
   }
 
+  // A stream seen COMPLETED: with a SQL probe for the new primary, applications wait
+  // for it to answer. A sidecar started after the failover waits the same way.
+  function beginActivation(stream: Stream): void {
+    if (activation?.streamId === stream.id) return
+    const clusterId = stream.standby_cluster_id
+    activation = { streamId: stream.id, clusterId, since: clock.now() }
+    if (probes[clusterId] === undefined) {
+      activation.settled = 'no_probe'
+      return
+    }
+    emit({
+      type: 'activation_waiting',
+      severity: 'warn',
+      message: `stream ${stream.id} is COMPLETED; applications are sent to ${clusterId} once it answers SQL (at most ACTIVATION_TIMEOUT=${settings.activationTimeoutSeconds} s)`,
+      data: { streamId: stream.id, clusterId, timeoutSeconds: settings.activationTimeoutSeconds }
+    })
+  }
+
+  // True once the activation has ended: the probe answered, or the time is up.
+  function settleActivation(pending: ActivationRecord, sql: SqlReading | undefined): boolean {
+    if (sql?.ok === true) {
+      pending.settled = 'answered'
+      return true
+    }
+    if (sql !== undefined) pending.lastError = sql.error
+    const waited = clock.now() - pending.since
+    if (waited < settings.activationTimeoutSeconds * 1000) return false
+    pending.settled = 'timed_out'
+    emit({
+      type: 'activation_timeout',
+      severity: 'error',
+      message: `${pending.clusterId} has not answered SQL within ACTIVATION_TIMEOUT=${settings.activationTimeoutSeconds} s of stream ${pending.streamId} COMPLETED${pending.lastError === undefined ? '' : ` (${pending.lastError})`}; sending applications there anyway`,
+      data: {
+        streamId: pending.streamId,
+        clusterId: pending.clusterId,
+        timeoutSeconds: settings.activationTimeoutSeconds,
+        waitedSeconds: waited / 1000,
+        error: pending.lastError ?? null
+      }
+    })
+    return true
+  }
+
   function checkFailoverTimeout(): void {
     if (failover === undefined || failover.completedAt !== undefined || failover.timedOut) return
     const elapsed = clock.now() - failover.startedAt
@@ -462,7 +532,7 @@ export function createEngine(deps: EngineDeps): Engine {
     return stream !== undefined && isLive(stream) && stream.standby_cluster_id === id ? stream : undefined
   }
 
-  async function observe(id: string, deadline: number, stream?: Stream): Promise<{ judgement: Judgement; sqlOk?: boolean }> {
+  async function observe(id: string, deadline: number, stream?: Stream): Promise<{ judgement: Judgement; sql?: SqlReading }> {
     const budget = () => ({ budgetMs: Math.max(1, deadline - clock.now()) })
     const standbyOf = replicatingStandbyOf(id, stream)
     // Such a standby is judged on the API alone: its SQL is not asked, and is no evidence.
@@ -486,8 +556,15 @@ export function createEngine(deps: EngineDeps): Engine {
       const sql = await sqlPromise
       observation.sql = sql.ok ? { ok: true } : { ok: false, error: sql.error }
     }
+    const sql = observation.sql
+    // The new primary coming online after COMPLETED: its SQL not answering yet is why
+    // applications wait, not a sign that it is down.
+    if (sql?.ok === false && activating()?.clusterId === id) {
+      const api = judge({ ...observation, sql: undefined }, settings.unhealthyEvidence)
+      return { judgement: { ...api, reason: `${api.reason}; SQL does not answer yet (activating after the failover): ${sql.error}` }, sql }
+    }
     const judgement = judge(observation, settings.unhealthyEvidence)
-    if (standbyOf === undefined || probes[id] === undefined) return { judgement, sqlOk: observation.sql?.ok }
+    if (standbyOf === undefined || probes[id] === undefined) return { judgement, sql }
     const offline = `SQL offline as expected while it replicates (standby of stream ${standbyOf.id}, ${standbyOf.status})`
     return { judgement: { ...judgement, reason: `${judgement.reason}; ${offline}` } }
   }
@@ -567,6 +644,8 @@ export function createEngine(deps: EngineDeps): Engine {
         ...unknownJudgement,
         reason: `streams not readable: ${describe(err)}`
       }, startedAt)
+      const pending = activating()
+      if (pending !== undefined) settleActivation(pending, undefined)
       onUnknownCheck()
       return
     }
@@ -580,7 +659,7 @@ export function createEngine(deps: EngineDeps): Engine {
       return
     }
     const watched = (topology as Topology).watchedClusterId
-    const { judgement } = await observe(watched, deadline)
+    const { judgement, sql } = await observe(watched, deadline)
     record(watched, judgement, startedAt)
     if (judgement.verdict === 'healthy') lastHealthyAt = clock.now()
     const other = watched === pair.primaryClusterId ? pair.standbyClusterId : pair.primaryClusterId
@@ -589,6 +668,10 @@ export function createEngine(deps: EngineDeps): Engine {
       const otherStartedAt = clock.now()
       record(other, (await observe(other, otherStartedAt + timeoutMs)).judgement, otherStartedAt)
     }
+    // While the new primary comes online nothing is counted against it; there is no
+    // stream to fail over anyway.
+    const pending = activating()
+    if (pending !== undefined && !settleActivation(pending, pending.clusterId === watched ? sql : undefined)) return
     const { state, step } = advance(timeline, judgement.verdict, clock.now(), policy)
     timeline = state
     if (step !== undefined) onTimelineStep(step, watched)
@@ -778,7 +861,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   function nextDelay(): number {
-    if (topology?.stream?.status === 'FAILING_OVER') return Math.min(policy.intervalMs, maxFailoverPollMs)
+    if (topology?.stream?.status === 'FAILING_OVER' || activating() !== undefined) return Math.min(policy.intervalMs, maxFailoverPollMs)
     return nextCheckIn(timeline, clock.now(), policy)
   }
 

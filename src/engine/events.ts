@@ -23,6 +23,8 @@ export type EventType =
   | 'failover_failed'
   | 'failover_timeout'
   | 'failover_completed'
+  | 'activation_waiting'
+  | 'activation_timeout'
   | 'paused'
   | 'resumed'
   | 'stream_created'

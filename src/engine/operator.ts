@@ -112,6 +112,9 @@ export function createOperator(deps: OperatorDeps): Operator {
   // The stream history must be read fresh before anything is created.
   async function freshTopology(): Promise<Snapshot> {
     const s = await engine.refresh()
+    if (s.phase === 'activating') {
+      throw new OperatorError('activating', `the failover has completed; ${s.watchedClusterId} is activating (its SQL does not answer yet): try again once it is active`, 409)
+    }
     if (s.activeClusterId === null && s.stream?.status !== 'FAILING_OVER') {
       throw new OperatorError('unknown', 'the active cluster is not known (the Cloud API could not be read)', 409)
     }
@@ -154,17 +157,22 @@ export function createOperator(deps: OperatorDeps): Operator {
     return s.stream !== null && s.stream.primaryClusterId === settings.standbyClusterId ? s.stream : null
   }
 
+  // Done once the stream is COMPLETED and applications are sent to the new primary
+  // (after it answered SQL, or ACTIVATION_TIMEOUT, when it has a probe).
   function waitForCompletion(handle: OperationHandle, streamId: string): void {
-    const finish = (activeClusterId: string | null) => {
-      handle.succeed(`stream ${streamId} COMPLETED; ${activeClusterId} is active`)
-      record('operation_finished', `operation ${handle.id} succeeded: ${activeClusterId} is active`, { operationId: handle.id, status: 'succeeded' })
+    const settled = (s: Snapshot): boolean => {
+      if (s.stream?.id !== streamId || s.stream.status !== 'COMPLETED') return false
+      if (s.phase === 'activating') {
+        handle.update('activating', `stream ${streamId} COMPLETED; waiting for ${s.watchedClusterId} to answer SQL before sending applications there`)
+        return false
+      }
+      handle.succeed(`stream ${streamId} COMPLETED; ${s.activeClusterId} is active`)
+      record('operation_finished', `operation ${handle.id} succeeded: ${s.activeClusterId} is active`, { operationId: handle.id, status: 'succeeded' })
+      return true
     }
-    const s = engine.snapshot()
-    if (s.stream?.id === streamId && s.stream.status === 'COMPLETED') return finish(s.activeClusterId)
-    const off = engine.onEvent((e) => {
-      if (e.type !== 'failover_completed' || e.data.streamId !== streamId) return
-      off()
-      finish(String(e.data.activeClusterId))
+    if (settled(engine.snapshot())) return
+    const off = engine.onPublish((s) => {
+      if (settled(s)) off()
     })
   }
 

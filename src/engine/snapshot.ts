@@ -5,7 +5,9 @@ import type { Verdict } from './verdict.js'
 // whole by the engine after each step, so no reader ever sees half an update and
 // the hot routes do no I/O.
 
-export type Phase = 'starting' | 'normal' | 'suspect' | 'delay' | 'blocked' | 'failing_over' | 'completed'
+// activating: the stream is COMPLETED and the new primary's SQL probe has not answered
+// yet (nor ACTIVATION_TIMEOUT passed); no cluster is handed to applications meanwhile.
+export type Phase = 'starting' | 'normal' | 'suspect' | 'delay' | 'blocked' | 'failing_over' | 'activating' | 'completed'
 
 export type Role = 'primary' | 'standby' | 'detached'
 

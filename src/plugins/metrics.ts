@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { RequestEvent } from '../cloud/client.js'
@@ -29,7 +30,7 @@ declare module 'fastify' {
 // rejected: a 401; locked_out: that 401 started a lockout; throttled: a 429 during one.
 export type AdminAuthOutcome = 'rejected' | 'locked_out' | 'throttled'
 
-const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failing_over', 'completed'] as const
+const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failing_over', 'activating', 'completed'] as const
 const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
 
 export function createMetrics(): Metrics {
@@ -196,34 +197,49 @@ export function createMetrics(): Metrics {
   }
 }
 
+export interface MetricsListener {
+  // The port listened on (PROMETHEUS_PORT, or the one the system chose for 0).
+  port: number
+  close(): Promise<void>
+}
+
+// ENABLE_PROMETHEUS keeps the Python tool's separate metrics port: GET /metrics
+// only, on PROMETHEUS_PORT. The service and `pcr monitor` both serve it so.
+export async function serveMetrics(registry: Registry, port: number, host: string): Promise<MetricsListener> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end()
+      return
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end()
+    )
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject).listen(port, host, resolve)
+  })
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }
+}
+
 export default fp(
   async (fastify, opts: AppOptions) => {
     const metrics = createMetrics()
     fastify.decorate('metrics', metrics)
     if (!opts.config.enablePrometheus) return
-    // ENABLE_PROMETHEUS keeps the Python tool's separate metrics port.
-    let server: Server | undefined
+    let listener: MetricsListener | undefined
     fastify.addHook('onReady', async () => {
-      server = createServer((req, res) => {
-        if (req.method !== 'GET' || req.url !== '/metrics') {
-          res.writeHead(404).end()
-          return
-        }
-        metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-          () => res.writeHead(500).end()
-        )
-      })
-      await new Promise<void>((resolve, reject) => {
-        server?.once('error', reject).listen(opts.config.prometheusPort, opts.config.host, resolve)
-      })
-      const address = server.address()
-      fastify.log.info({ port: typeof address === 'object' && address !== null ? address.port : undefined }, 'prometheus metrics listening')
+      listener = await serveMetrics(metrics.registry, opts.config.prometheusPort, opts.config.host)
+      fastify.log.info({ port: listener.port }, 'prometheus metrics listening')
     })
     fastify.addHook('onClose', async () => {
-      if (server === undefined) return
-      server.closeAllConnections()
-      await new Promise((resolve) => server?.close(resolve))
+      await listener?.close()
     })
   },
   { name: 'metrics' }

@@ -92,6 +92,8 @@
         const elapsed = since === null ? '' : `, ${Math.max(0, Math.floor((now - Date.parse(since)) / 1000))} s elapsed`
         return { key: 'failing_over', icon: '⇄', label: 'Failing over', detail: `to ${clusterName(s, s.failover_target_id)}${elapsed}; no cluster takes writes until it completes` }
       }
+      case 'activating':
+        return { key: 'activating', icon: '◷', label: 'Activating', detail: `failover completed; applications are sent to ${clusterName(s, s.watched_cluster_id)} once it answers SQL` }
       case 'completed':
         return { key: 'completed', icon: '✓', label: 'Failover completed', detail: `${clusterName(s, s.active_cluster_id)} is active; there is no standby until a failback` }
       default:
@@ -101,7 +103,7 @@
 
   function renderHeader(s) {
     const active = s.clusters.find((c) => c.id === s.active_cluster_id)
-    byId('active-name').textContent = active === undefined ? (s.phase === 'failing_over' ? 'none while failing over' : 'not known yet') : (active.name ?? active.id)
+    byId('active-name').textContent = active === undefined ? (s.phase === 'failing_over' ? 'none while failing over' : s.phase === 'activating' ? 'none until the new primary answers SQL' : 'not known yet') : (active.name ?? active.id)
     byId('active-detail').replaceChildren(
       ...(active === undefined
         ? []

@@ -8,11 +8,13 @@ const eventLine = (e: EventJson) => `${e.at}  ${e.severity.padEnd(5)}  ${e.type.
 export function registerMonitor(program: Command, ctx: Context): void {
   program
     .command('monitor')
-    .description('watch the pair and fail over when the primary is really down, printing each decision (no HTTP); with --url, follow a running sidecar\'s decisions')
+    .description(
+      'watch the pair and fail over when the primary is really down, printing each decision; hooks and PgBouncer follow its failovers, and with ENABLE_PROMETHEUS /metrics is served on PROMETHEUS_PORT (no other HTTP). With --url, follow a running sidecar\'s decisions'
+    )
     .option('--json', 'one JSON event per line')
     .action(
       ctx.action(async (opts: { json?: boolean }, command: Command) =>
-        ctx.withBackend(command, { start: true, acting: true }, async (backend) => {
+        ctx.withBackend(command, { start: true, acting: true, metrics: true }, async (backend) => {
           ctx.out.note(`pcr monitor: following the ${backend.source}; Ctrl-C stops`)
           // A running sidecar's history is not replayed: only what happens from now on.
           let seen = backend.mode === 'remote' ? Math.max(0, ...(await backend.events(1)).map((e) => e.id)) : 0

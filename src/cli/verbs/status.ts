@@ -17,7 +17,7 @@ export function registerStatus(program: Command, ctx: Context): void {
           ctx.out.line(`pcr status from the ${source}`)
           for (const line of statusLines(clusters)) ctx.out.line(line)
         }
-        if (clusters.active_cluster_id === null && clusters.phase !== 'failing_over') {
+        if (clusters.active_cluster_id === null && clusters.phase !== 'failing_over' && clusters.phase !== 'activating') {
           const watched = clusters.clusters.find((c) => c.id === clusters.watched_cluster_id) as ClustersJson['clusters'][number]
           throw new CliError(EXIT.unreachable, `the active cluster is not known: ${watched.reason}`)
         }
