@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A clone stands alone: the committed repository (HEAD), cloned into an empty temporary folder
-# so that nothing (no ../shared) lies beside it, type-checks and passes the tests that read the
+# so that nothing (no shared/ folder) lies beside it, type-checks and passes the tests that read the
 # Cloud API specification (docs/cloud-api/openapi.json) and the repository's own links.
 #
 # node_modules is this checkout's, by a symlink, not a second `npm ci`: both come from the same
