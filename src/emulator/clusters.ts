@@ -1,6 +1,6 @@
 import { type ClusterState, type NodeStatus, type RegionalDisruptorSpecification } from '../cloud/schemas.js'
-import { invalidArgument } from './api-error.js'
-import type { CloudProvider, ClusterSeed, Plan } from './seed.js'
+import { failedPrecondition, invalidArgument } from './api-error.js'
+import { DEFAULT_CIDR_RANGE, type CloudProvider, type ClusterSeed, type Plan } from './seed.js'
 
 // One emulated cluster: its nodes, the disruption set on it, and the JSON the
 // Cloud API shows for it.
@@ -60,6 +60,9 @@ export interface ClusterRecord {
   plan: Plan
   cockroachVersion: string
   sqlDns: string
+  /** IPv4 CIDR; the API shows it on GCP Advanced clusters only. */
+  cidrRange: string
+  supportsClusterVirtualization: boolean
   createdAt: number
   state: ClusterState
   deletedAt?: number
@@ -78,6 +81,8 @@ export function createCluster(seed: ClusterSeed, createdAt: number): ClusterReco
   if (!Number.isInteger(nodeCount) || nodeCount < 1) {
     throw new Error(`cluster ${seed.id}: nodeCount must be a positive integer`)
   }
+  const cidrRange = seed.cidrRange ?? DEFAULT_CIDR_RANGE
+  if (parseCidr(cidrRange) === undefined) throw new Error(`cluster ${seed.id}: cidrRange must be an IPv4 CIDR range`)
   return {
     id: seed.id,
     name: seed.name,
@@ -86,6 +91,8 @@ export function createCluster(seed: ClusterSeed, createdAt: number): ClusterReco
     plan: seed.plan ?? 'ADVANCED',
     cockroachVersion: seed.cockroachVersion ?? 'v25.2.4',
     sqlDns: seed.sqlDns ?? dnsName('', seed.name, cloudProvider, seed.region),
+    cidrRange,
+    supportsClusterVirtualization: seed.supportsClusterVirtualization ?? true,
     createdAt,
     state: seed.state ?? 'CREATED',
     operationStatus: 'UNSPECIFIED',
@@ -98,6 +105,25 @@ export function createCluster(seed: ClusterSeed, createdAt: number): ClusterReco
     disruption: [],
     downSince: null
   }
+}
+
+/** An IPv4 CIDR range as its first address and prefix length, or undefined when it is not one. */
+function parseCidr(range: string): { address: number; bits: number } | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(range)
+  if (match === null) return undefined
+  const octets = match.slice(1, 5).map(Number)
+  const bits = Number(match[5])
+  if (octets.some((octet) => octet > 255) || bits > 32) return undefined
+  return { address: octets.reduce((sum, octet) => sum * 256 + octet, 0), bits }
+}
+
+/** Whether two IPv4 CIDR ranges share an address: the shorter prefix decides. */
+export function cidrRangesOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a)
+  const y = parseCidr(b)
+  if (x === undefined || y === undefined) return false
+  const size = 2 ** (32 - Math.min(x.bits, y.bits))
+  return Math.floor(x.address / size) === Math.floor(y.address / size)
 }
 
 function dnsName(prefix: string, name: string, cloudProvider: CloudProvider, region: string): string {
@@ -120,6 +146,64 @@ export function sqlAvailable(cluster: ClusterRecord): boolean {
 export function operationStatus(cluster: ClusterRecord, now: number, applySeconds: number): ClusterOperationStatus {
   const applying = cluster.disruptedAt !== undefined && now < cluster.disruptedAt + applySeconds * 1000
   return applying ? 'CRDB_CLUSTER_DISRUPTION_RUNNING' : cluster.operationStatus
+}
+
+/**
+ * Refuses a cluster that cannot take part in a replication stream, as the
+ * Cloud's PCR prerequisites say: Advanced, created with cluster
+ * virtualization, and CREATED (a LOCKED cluster is busy with an operation).
+ */
+export function checkReplicationCandidate(cluster: ClusterRecord): void {
+  const meta = { cluster_id: cluster.id }
+  if (cluster.state === 'LOCKED') {
+    throw failedPrecondition(
+      `cluster ${cluster.id} is LOCKED while an operation runs on it; a stream needs it CREATED`,
+      'CLUSTER_LOCKED',
+      meta
+    )
+  }
+  if (cluster.state !== 'CREATED') {
+    throw failedPrecondition(`cluster ${cluster.id} is ${cluster.state}; a stream needs it CREATED`, 'CLUSTER_NOT_READY', meta)
+  }
+  if (cluster.plan !== 'ADVANCED') {
+    throw failedPrecondition(
+      `cluster ${cluster.id} is on the ${cluster.plan} plan; replication needs ADVANCED`,
+      'PLAN_NOT_SUPPORTED',
+      meta
+    )
+  }
+  if (!cluster.supportsClusterVirtualization) {
+    throw failedPrecondition(
+      `cluster ${cluster.id} was created without cluster virtualization support, which replication needs`,
+      'CLUSTER_VIRTUALIZATION_REQUIRED',
+      meta
+    )
+  }
+}
+
+/**
+ * Refuses a primary and standby that cannot replicate to each other: another
+ * cloud, the same region on AWS or Azure, overlapping CIDR ranges on GCP.
+ */
+export function checkReplicationPair(primary: ClusterRecord, standby: ClusterRecord): void {
+  if (primary.cloudProvider !== standby.cloudProvider) {
+    throw failedPrecondition(
+      `primary and standby must be on the same cloud provider (${primary.cloudProvider} and ${standby.cloudProvider})`,
+      'CLOUD_PROVIDER_MISMATCH'
+    )
+  }
+  if (primary.cloudProvider !== 'GCP' && primary.region === standby.region) {
+    throw failedPrecondition(
+      `primary and standby are both in ${primary.region}; on ${primary.cloudProvider} they must be in different regions`,
+      'SAME_REGION'
+    )
+  }
+  if (primary.cloudProvider === 'GCP' && cidrRangesOverlap(primary.cidrRange, standby.cidrRange)) {
+    throw failedPrecondition(
+      `the CIDR ranges of primary (${primary.cidrRange}) and standby (${standby.cidrRange}) overlap; on GCP they must not`,
+      'CIDR_RANGES_OVERLAP'
+    )
+  }
 }
 
 /** Checks a disruption set against the cluster and returns it in its stored form. */
@@ -188,7 +272,7 @@ export function clusterJson(cluster: ClusterRecord, operation: ClusterOperationS
       }
     ],
     // The specification: set only on GCP Advanced clusters, otherwise empty.
-    cidr_range: cloudProvider === 'GCP' && cluster.plan === 'ADVANCED' ? '172.28.0.0/14' : '',
+    cidr_range: cloudProvider === 'GCP' && cluster.plan === 'ADVANCED' ? cluster.cidrRange : '',
     labels: {},
     is_customer_cloud_account: false,
     network_visibility: 'PUBLIC',

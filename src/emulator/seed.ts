@@ -6,6 +6,8 @@ export const DEFAULT_PRIMARY_ID = 'c0ffee00-0000-4000-8000-000000000001'
 export const DEFAULT_STANDBY_ID = 'c0ffee00-0000-4000-8000-000000000002'
 export const DEFAULT_STREAM_ID = '5eed0000-0000-4000-8000-000000000000'
 export const DEFAULT_API_KEY = 'emulator-secret-key'
+/** The range a GCP cluster gets when created without one (DedicatedClusterCreateSpecification.cidr_range). */
+export const DEFAULT_CIDR_RANGE = '172.28.0.0/14'
 
 export type CloudProvider = 'GCP' | 'AWS' | 'AZURE'
 export type Plan = 'BASIC' | 'STANDARD' | 'ADVANCED'
@@ -23,6 +25,14 @@ export interface ClusterSeed {
   /** The region's SQL host; tests point it at 127.0.0.1. */
   sqlDns?: string
   cockroachVersion?: string
+  /**
+   * The cluster's IPv4 range (Cluster.cidr_range, shown on GCP Advanced
+   * clusters only). Default 172.28.0.0/14, the API's default for a cluster
+   * created without one: two such GCP clusters overlap and cannot replicate.
+   */
+  cidrRange?: string
+  /** Created with cluster virtualization, which replication needs (default true). */
+  supportsClusterVirtualization?: boolean
 }
 
 export interface Timings {
@@ -51,10 +61,13 @@ export interface DefaultClusterOverrides {
   standby?: Partial<ClusterSeed>
 }
 
-/** A primary in us-east1 and a standby in us-west2, both Advanced on GCP. */
+/**
+ * A primary in us-east1 and a standby in us-west2, both Advanced on GCP, with
+ * CIDR ranges that do not overlap (the primary's is the API's default).
+ */
 export function defaultClusterSeeds(overrides: DefaultClusterOverrides = {}): ClusterSeed[] {
   return [
-    { id: DEFAULT_PRIMARY_ID, name: 'pcr-primary', region: 'us-east1', ...overrides.primary },
-    { id: DEFAULT_STANDBY_ID, name: 'pcr-standby', region: 'us-west2', ...overrides.standby }
+    { id: DEFAULT_PRIMARY_ID, name: 'pcr-primary', region: 'us-east1', cidrRange: DEFAULT_CIDR_RANGE, ...overrides.primary },
+    { id: DEFAULT_STANDBY_ID, name: 'pcr-standby', region: 'us-west2', cidrRange: '172.24.0.0/14', ...overrides.standby }
   ]
 }

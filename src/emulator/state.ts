@@ -9,6 +9,8 @@ import {
 import { failedPrecondition, invalidArgument, notFound } from './api-error.js'
 import {
   checkDisruption,
+  checkReplicationCandidate,
+  checkReplicationPair,
   clusterJson,
   createCluster,
   nodeStatus,
@@ -184,20 +186,19 @@ export function createEmulatorState(options: StateOptions = {}) {
     createStream(request: CreateStreamRequest) {
       const { primary_cluster_id: primaryId, standby_cluster_id: standbyId } = request
       if (primaryId === standbyId) throw invalidArgument('primary and standby must be two different clusters')
-      const pair = [cluster(primaryId), cluster(standbyId)]
+      const pair = [cluster(primaryId), cluster(standbyId)] as const
       for (const c of pair) {
-        if (c.state !== 'CREATED' && c.state !== 'LOCKED') throw failedPrecondition(`cluster ${c.id} is ${c.state}`)
-        if (c.plan !== 'ADVANCED') {
-          throw failedPrecondition(`cluster ${c.id} is on the ${c.plan} plan; replication needs ADVANCED`)
-        }
+        checkReplicationCandidate(c)
         const busy = streams.find((s) => (s.primaryId === c.id || s.standbyId === c.id) && isLive(statusOf(s)))
         if (busy !== undefined) {
-          throw failedPrecondition(`cluster ${c.id} already takes part in replication stream ${busy.id} (${statusOf(busy)})`)
+          throw failedPrecondition(
+            `cluster ${c.id} already takes part in replication stream ${busy.id} (${statusOf(busy)})`,
+            'CLUSTER_IN_REPLICATION_STREAM',
+            { cluster_id: c.id, stream_id: busy.id }
+          )
         }
       }
-      if (new Set(pair.map((c) => c.cloudProvider)).size > 1) {
-        throw failedPrecondition('primary and standby must be on the same cloud provider')
-      }
+      checkReplicationPair(...pair)
       streamCount += 1
       const created: StreamRecord = {
         id: `5eed0000-0000-4000-8000-${streamCount.toString(16).padStart(12, '0')}`,

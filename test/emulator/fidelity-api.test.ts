@@ -1,6 +1,11 @@
 import t from 'tap'
 import { ERROR_INFO_TYPE } from '../../src/emulator/api-error.js'
-import { DEFAULT_PRIMARY_ID as PRIMARY, DEFAULT_STANDBY_ID as STANDBY, DEFAULT_STREAM_ID } from '../../src/emulator/seed.js'
+import {
+  DEFAULT_PRIMARY_ID as PRIMARY,
+  DEFAULT_STANDBY_ID as STANDBY,
+  DEFAULT_STREAM_ID,
+  type ClusterSeed
+} from '../../src/emulator/seed.js'
 import { startTestEmulator } from '../helpers/emulator.js'
 
 // The edges of the emulated API (errors, bodies, roles, rate limit, pagination,
@@ -66,7 +71,7 @@ t.test('request bodies in camelCase are read like snake_case ones (protojson, wh
 })
 
 t.test('list pages: next_page after an exactly full page, previous_page, pagination.as_of_time (spec: KeysetPaginationResponse, the list parameters)', async (t) => {
-  const clusters = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, name: id, region: 'us-east1' }))
+  const clusters = ['a', 'b', 'c', 'd', 'e', 'f'].map((id, i) => ({ id, name: id, region: 'us-east1', cidrRange: `10.${i}.0.0/16` }))
   // About twenty requests in a row: the limit is not what this test is about.
   const emu = await startTestEmulator(t, { stream: 'none', clusters, rateLimit: false })
   const ids: string[] = []
@@ -118,4 +123,58 @@ t.test('list pages: next_page after an exactly full page, previous_page, paginat
     t.equal(refused.status, 400, bad)
     t.equal(refused.body.code, 3)
   }
+})
+
+t.test('stream creation refuses what the Cloud refuses (PCR docs: Cloud prerequisites; spec: Cluster.cidr_range)', async (t) => {
+  const gcp = (id: string, extra: Partial<ClusterSeed> = {}): ClusterSeed => ({ id, name: id, region: 'us-east1', ...extra })
+  const emu = await startTestEmulator(t, {
+    stream: 'none',
+    // A dozen requests in a row: the limit is not what this test is about.
+    rateLimit: false,
+    clusters: [
+      gcp('ok-1', { cidrRange: '10.1.0.0/16' }),
+      gcp('ok-2', { region: 'us-west2', cidrRange: '10.2.0.0/16' }),
+      gcp('locked', { state: 'LOCKED', cidrRange: '10.3.0.0/16' }),
+      gcp('flat', { supportsClusterVirtualization: false, cidrRange: '10.4.0.0/16' }),
+      gcp('default-range-1'),
+      gcp('default-range-2', { region: 'us-west2' }),
+      gcp('inside-ok-1', { cidrRange: '10.1.128.0/19' }),
+      { id: 'aws-1', name: 'aws-1', region: 'us-east-1', cloudProvider: 'AWS' },
+      { id: 'aws-2', name: 'aws-2', region: 'us-east-1', cloudProvider: 'AWS' },
+      { id: 'aws-3', name: 'aws-3', region: 'us-west-2', cloudProvider: 'AWS' },
+      { id: 'azure-1', name: 'azure-1', region: 'eastus', cloudProvider: 'AZURE' },
+      { id: 'azure-2', name: 'azure-2', region: 'eastus', cloudProvider: 'AZURE' }
+    ]
+  })
+  const create = (primary: string, standby: string) =>
+    emu.api('POST', '/physical-replication-streams', { body: { primary_cluster_id: primary, standby_cluster_id: standby } })
+  const refused = async (primary: string, standby: string, reason: string, message: RegExp) => {
+    const answer = await create(primary, standby)
+    t.equal(answer.status, 400, `${primary} → ${standby}`)
+    t.equal(answer.body.code, 9, 'FailedPrecondition')
+    t.match(answer.body.message, message)
+    t.match(answer.body.details, [{ reason }])
+  }
+  await refused('locked', 'ok-2', 'CLUSTER_LOCKED', /locked is LOCKED/)
+  await refused('ok-1', 'locked', 'CLUSTER_LOCKED', /locked is LOCKED/)
+  await refused('flat', 'ok-2', 'CLUSTER_VIRTUALIZATION_REQUIRED', /without cluster virtualization support/)
+  await refused('default-range-1', 'default-range-2', 'CIDR_RANGES_OVERLAP', /172\.28\.0\.0\/14.*overlap/)
+  await refused('inside-ok-1', 'ok-1', 'CIDR_RANGES_OVERLAP', /10\.1\.128\.0\/19\) and standby \(10\.1\.0\.0\/16\) overlap/)
+  await refused('aws-1', 'aws-2', 'SAME_REGION', /both in us-east-1; on AWS/)
+  await refused('azure-1', 'azure-2', 'SAME_REGION', /both in eastus; on AZURE/)
+  await refused('aws-1', 'ok-1', 'CLOUD_PROVIDER_MISMATCH', /same cloud provider/)
+
+  const cluster = await emu.api('GET', '/clusters/ok-1')
+  t.equal(cluster.body.cidr_range, '10.1.0.0/16', 'the range the seed gave')
+  t.equal((await emu.api('GET', '/clusters/aws-1')).body.cidr_range, '', 'only GCP clusters show one')
+  t.equal((await create('ok-1', 'ok-2')).status, 200, 'GCP: the same region would do, overlapping ranges not')
+  t.equal((await create('aws-1', 'aws-3')).status, 200, 'AWS: different regions')
+})
+
+t.test('the default seeds can replicate both ways: GCP ranges apart', async (t) => {
+  const emu = await startTestEmulator(t, { stream: 'none' })
+  const [primary, standby] = [(await emu.api('GET', `/clusters/${PRIMARY}`)).body, (await emu.api('GET', `/clusters/${STANDBY}`)).body]
+  t.equal(primary.cidr_range, '172.28.0.0/14')
+  t.equal(standby.cidr_range, '172.24.0.0/14')
+  t.equal((await emu.api('POST', '/physical-replication-streams', { body: { primary_cluster_id: STANDBY, standby_cluster_id: PRIMARY } })).status, 200)
 })

@@ -17,8 +17,13 @@ const ids = async (emu: TestEmulator, query = '') => {
   return answer.body.physical_replication_streams.map((s: { id: string }) => s.id)
 }
 
-/** Clusters a..f, GCP Advanced, one region each, no stream. */
-const sixClusters: ClusterSeed[] = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, name: id, region: 'us-east1' }))
+/** Clusters a..f, GCP Advanced, one region each, CIDR ranges apart (GCP needs them so), no stream. */
+const sixClusters: ClusterSeed[] = ['a', 'b', 'c', 'd', 'e', 'f'].map((id, i) => ({
+  id,
+  name: id,
+  region: 'us-east1',
+  cidrRange: `10.${i}.0.0/16`
+}))
 
 t.test('the default seed: one stream from the primary to the standby, already replicating', async (t) => {
   const emu = await startTestEmulator(t)
@@ -109,8 +114,9 @@ t.test('creating refuses bad requests (3), unknown clusters (404) and unfit clus
   await refused({ primary_cluster_id: 'a', standby_cluster_id: 'deleted' }, 400, 9, /deleted is DELETED/)
   await refused({ primary_cluster_id: 'standard', standby_cluster_id: 'a' }, 400, 9, /STANDARD plan/)
   await refused({ primary_cluster_id: 'a', standby_cluster_id: 'aws' }, 400, 9, /same cloud provider/)
-  t.equal((await create(emu, 'locked', 'a')).status, 200, 'a LOCKED cluster still serves, and may replicate')
-  t.equal((await emu.api('GET', '/physical-replication-streams')).body.physical_replication_streams.length, 1)
+  // A LOCKED cluster still serves SQL, but the Cloud refuses to start replication on it.
+  await refused({ primary_cluster_id: 'locked', standby_cluster_id: 'a' }, 400, 9, /locked is LOCKED/)
+  t.equal((await emu.api('GET', '/physical-replication-streams')).body.physical_replication_streams.length, 0)
 })
 
 t.test('a cluster takes part in one live stream at a time', async (t) => {
