@@ -73,8 +73,10 @@ export interface DrillReport {
   target_cluster_id: string | null
   stream_id: string | null
   outage_started_at: string | null
-  // The stream's newest replicated_time: once it stopped replicating, the time it failed over to.
+  // The stream's newest replicated_time seen while it was REPLICATING (the API gives none after).
   last_replicated_time: string | null
+  // The COMPLETED stream's activated_at: the time the new cluster's data is as of.
+  activated_at: string | null
   phases: DrillPhase[]
   // Outage → the double-check confirmed it.
   detection_seconds: number | null
@@ -84,7 +86,7 @@ export interface DrillReport {
   failover_seconds: number | null
   // Outage → applications handed the new cluster.
   rto_seconds: number | null
-  // Outage − last replicated time: writes in this window are not on the new cluster.
+  // Outage − activated_at (else − the last replicated time): writes in this window are not on the new cluster.
   data_loss_window_seconds: number | null
   target_sql: SqlCheck | null
   failback: { operation_id: string; status: string; seconds: number | null; error: string | null } | null
@@ -113,6 +115,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const blocks: string[] = []
   let outageAt: number | undefined
   let lastReplicated: number | undefined
+  let activatedAt: number | undefined
   let error: string | undefined
   let seenEvent = 0
   let pair: { from: string; to: string; stream: string; toRole: 'primary' | 'standby' } | undefined
@@ -167,18 +170,24 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     }
   }
 
+  // The data points the API gives: replicated_time while REPLICATING, activated_at once COMPLETED.
+  function noteStream(s: ClustersJson['stream'], streamId: string): void {
+    if (s?.id !== streamId) return
+    if (s.status === 'REPLICATING' && s.replicated_time !== null) {
+      lastReplicated = Math.max(lastReplicated ?? 0, Date.parse(s.replicated_time))
+    }
+    if (s.status === 'COMPLETED' && s.activated_at !== null) activatedAt = Date.parse(s.activated_at)
+  }
+
   async function watchFailover(to: string, streamId: string, deadline: number): Promise<void> {
     for (;;) {
       await wait(`the failover to ${to}`, deadline)
       await absorb()
-      const s = (await target.clusters()).stream
-      // Frozen once the PATCH stopped replication: the newest value is what the failover kept.
-      if (s?.id === streamId && s.replicated_time !== null) {
-        lastReplicated = Math.max(lastReplicated ?? 0, Date.parse(s.replicated_time))
-      }
+      noteStream((await target.clusters()).stream, streamId)
       if ((await target.connectionClusterId()) === to) {
         mark('switched')
-        // The completion may have been recorded after the events were read above.
+        // The completion may have been recorded after the stream and the events were read above.
+        if (activatedAt === undefined) noteStream((await target.clusters()).stream, streamId)
         return absorb()
       }
     }
@@ -210,6 +219,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   function report(): DrillReport {
     const t = options.timeline
     const at = (name: PhaseName) => times.get(name)
+    const dataAsOf = activatedAt ?? lastReplicated
     return {
       result: error === undefined ? 'passed' : 'failed',
       error: error ?? null,
@@ -222,13 +232,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       stream_id: pair?.stream ?? null,
       outage_started_at: outageAt === undefined ? null : iso(outageAt),
       last_replicated_time: lastReplicated === undefined ? null : iso(lastReplicated),
+      activated_at: activatedAt === undefined ? null : iso(activatedAt),
       phases: [...times].sort((a, b) => a[1] - b[1]).map(([name, ms]) => ({ name, at: iso(ms), offset_seconds: offset(ms) })),
       detection_seconds: span(outageAt, at('failover_confirmed')),
       threshold_seconds: span(outageAt, at('threshold_reached')),
       failover_seconds: span(at('failover_requested') ?? at('failover_started'), at('failover_completed')),
       rto_seconds: span(outageAt, at('switched')),
-      data_loss_window_seconds:
-        outageAt === undefined || lastReplicated === undefined ? null : round(Math.max(0, outageAt - lastReplicated) / 1000),
+      data_loss_window_seconds: outageAt === undefined || dataAsOf === undefined ? null : round(Math.max(0, outageAt - dataAsOf) / 1000),
       target_sql: sql ?? null,
       failback,
       blocks
@@ -246,7 +256,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const from = watchedOf(before)
   const to = stream.standby_cluster_id
   pair = { from: from.id, to, stream: stream.id, toRole: clusterOf(before, to).configured_role }
-  if (stream.replicated_time !== null) lastReplicated = Date.parse(stream.replicated_time)
+  noteStream(stream, stream.id)
   mark('preflight_ok')
   await options.confirm({ id: from.id, name: from.name })
 

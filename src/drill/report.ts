@@ -42,7 +42,11 @@ export function drillReportLines(r: DrillReport): string[] {
   lines.push(`  threshold         ${secs(r.threshold_seconds)}  outage → FAILURE_THRESHOLD failed checks in a row`)
   lines.push(`  failover          ${secs(r.failover_seconds)}  PATCH → COMPLETED`)
   lines.push(`  RTO               ${secs(r.rto_seconds)}  outage → applications handed the new cluster`)
-  lines.push(`  data-loss window  ${secs(r.data_loss_window_seconds)}  outage − last replicated time (${r.last_replicated_time ?? 'unknown'})`)
+  lines.push(
+    r.activated_at !== null
+      ? `  data-loss window  ${secs(r.data_loss_window_seconds)}  outage − activated_at (${r.activated_at})`
+      : `  data-loss window  ${secs(r.data_loss_window_seconds)}  outage − last replicated time (${r.last_replicated_time ?? 'unknown'})`
+  )
   if (r.target_sql !== null) {
     const s = r.target_sql
     lines.push(`  new cluster SQL   ${s.ok ? `answers SELECT 1 (${s.latency_ms} ms)` : `failed: ${s.error}`}`)

@@ -137,3 +137,43 @@ t.test('a failed failover and a failed restore are both reported', async (t) => 
   t.equal(report.error, `the PATCH was refused; restoring ${PRIMARY} failed, it is still disrupted (pcr simulate restore): still down`)
   t.equal(report.last_replicated_time, '2025-06-02T12:00:00.000Z')
 })
+
+t.test('the data point is the stream\'s activated_at; a replicated time is only taken while REPLICATING', async (t) => {
+  // A fixed clock: the outage starts at 12:01:00.
+  const outage = Date.parse('2025-06-02T12:01:00.000Z')
+  const at = (ticks: number): ClustersJson => {
+    const s = state('healthy', '2025-06-02T12:00:30.000Z')
+    const stream = s.stream as NonNullable<ClustersJson['stream']>
+    if (ticks < 2) return s
+    // A replicated time on a stream that no longer replicates is not one (the API omits it).
+    if (ticks === 2) return { ...s, phase: 'failing_over', active_cluster_id: null, stream: { ...stream, status: 'FAILING_OVER', replicated_time: '2025-06-02T12:00:58.000Z' } }
+    return {
+      ...s,
+      phase: 'completed',
+      active_cluster_id: STANDBY,
+      stream: { ...stream, status: 'COMPLETED', replicated_time: null, activated_at: '2025-06-02T12:00:55.000Z' }
+    }
+  }
+  const target = scripted({
+    clusters: at,
+    events: { 2: [{ type: 'failover_patched', message: 'patched' }], 3: [{ type: 'failover_completed', message: 'done' }] },
+    switchAt: 3
+  })
+  const report = await runDrill({ ...options, clock: { now: () => outage }, target, timeoutSeconds: 5 })
+  t.equal(report.result, 'passed', report.error ?? '')
+  t.equal(report.last_replicated_time, '2025-06-02T12:00:30.000Z', 'the last replicated time seen while REPLICATING')
+  t.equal(report.activated_at, '2025-06-02T12:00:55.000Z')
+  t.equal(report.data_loss_window_seconds, 5, 'outage − activated_at')
+})
+
+t.test('without activated_at the data-loss window falls back to the last replicated time seen while REPLICATING', async (t) => {
+  const outage = Date.parse('2025-06-02T12:01:00.000Z')
+  const target = scripted({
+    clusters: () => state('healthy', '2025-06-02T12:00:30.000Z'),
+    events: { 2: [{ type: 'failover_completed', message: 'done' }] },
+    switchAt: 2
+  })
+  const report = await runDrill({ ...options, clock: { now: () => outage }, target, timeoutSeconds: 5 })
+  t.equal(report.activated_at, null)
+  t.equal(report.data_loss_window_seconds, 30)
+})

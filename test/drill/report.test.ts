@@ -14,6 +14,7 @@ const base: DrillReport = {
   stream_id: 's',
   outage_started_at: '2025-06-02T12:00:00.000Z',
   last_replicated_time: null,
+  activated_at: null,
   phases: [],
   detection_seconds: null,
   threshold_seconds: 1.5,
@@ -43,4 +44,9 @@ t.test('a failed drill: what was measured, n/a for the rest, and why the sidecar
     '  data-loss window  n/a  outage − last replicated time (unknown)',
     '  blocked           failover blocked: paused'
   ])
+})
+
+t.test('the data-loss window is measured from activated_at when the stream has one', async (t) => {
+  const lines = drillReportLines({ ...base, last_replicated_time: '2025-06-02T11:59:30.000Z', activated_at: '2025-06-02T11:59:55.000Z', data_loss_window_seconds: 5 })
+  t.ok(lines.includes('  data-loss window  5.000 s  outage − activated_at (2025-06-02T11:59:55.000Z)'), lines.join('\n'))
 })
