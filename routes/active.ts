@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { AppOptions } from '../src/app-options.js'
-import { activeCluster } from '../src/engine/snapshot.js'
 import { ActiveBody, ClusterActiveBody, ClusterParams, ErrorBody } from '../src/api-schemas.js'
-import { configuredRole, unavailableBody } from '../src/api-views.js'
+import { activeBody, unavailableBody } from '../src/api-views.js'
 
 // Checks for load balancers and for applications that want the host without
 // sending credentials. Both are answered from memory, like /connection.
@@ -53,19 +52,11 @@ export default async function activeRoutes(fastify: FastifyInstance, opts: AppOp
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
       const s = fastify.engine.snapshot()
-      const active = activeCluster(s)
+      const active = activeBody(s, config)
       if (active === undefined) {
         return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s))
       }
-      return {
-        cluster_id: active.id,
-        role: configuredRole(active.id, config.primaryClusterId),
-        host: active.sqlDns,
-        port: active.sqlPort,
-        database: config.databaseName,
-        sslmode: config.dbSslmode,
-        phase: s.phase
-      }
+      return active
     }
   )
 }

@@ -1,10 +1,11 @@
 import type { z } from 'zod'
-import type { ClusterBody, ClustersBody, CoordinationBody, ErrorBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
+import type { ActiveBody, ClusterBody, ClustersBody, CoordinationBody, ErrorBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
+import type { Config } from './config.js'
 import type { CoordinationStatus } from './coordination/coordination.js'
 import type { FailoverPlan } from './engine/engine.js'
 import type { Operation } from './engine/operations.js'
 import type { FailoverStarted } from './engine/operator.js'
-import type { ClusterView, Snapshot, StreamView } from './engine/snapshot.js'
+import { activeCluster, type ClusterView, type Snapshot, type StreamView } from './engine/snapshot.js'
 
 // The snapshot's camelCase views, shaped as the HTTP API's snake_case answers.
 
@@ -19,6 +20,21 @@ export function unavailableReason(s: Pick<Snapshot, 'phase' | 'watchedClusterId'
     return { message: `the failover has completed; waiting for ${s.watchedClusterId} to answer SQL before sending applications there`, code: 'activating' }
   }
   return { message: 'the active cluster is not known yet', code: 'unknown' }
+}
+
+// GET /active: where applications are sent, without credentials; undefined while none is.
+export function activeBody(s: Snapshot, config: Pick<Config, 'primaryClusterId' | 'databaseName' | 'dbSslmode'>): z.infer<typeof ActiveBody> | undefined {
+  const active = activeCluster(s)
+  if (active === undefined) return undefined
+  return {
+    cluster_id: active.id,
+    role: configuredRole(active.id, config.primaryClusterId),
+    host: active.sqlDns,
+    port: active.sqlPort,
+    database: config.databaseName,
+    sslmode: config.dbSslmode,
+    phase: s.phase
+  }
 }
 
 // The 503 of the routes that name the active cluster.

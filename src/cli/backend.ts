@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type {
+  ActiveBody,
   ClustersBody,
   EventBody,
   FailbackAcceptedBody,
@@ -14,6 +15,7 @@ import type {
 // or a running sidecar's HTTP API (remote mode). Both answer with the admin API's
 // JSON shapes, so every --json output is the same in either mode.
 
+export type ActiveJson = z.infer<typeof ActiveBody>
 export type ClustersJson = z.infer<typeof ClustersBody>
 export type EventJson = z.infer<typeof EventBody>
 export type FailoverJson = z.infer<typeof FailoverAcceptedBody>
@@ -22,6 +24,11 @@ export type FailbackFullJson = z.infer<typeof FailbackAcceptedBody>
 export type OperationJson = z.infer<typeof OperationBody>
 export type SimulateJson = z.infer<typeof SimulateBody>
 export type StreamCreatedJson = z.infer<typeof StreamCreatedBody>
+
+export interface Unavailable {
+  code: string
+  message: string
+}
 
 export interface FailoverInput {
   failover_at?: string
@@ -51,6 +58,9 @@ export interface Backend {
   events(limit: number): Promise<EventJson[]>
   // The cluster applications are handed now (GET /connection); null while none is.
   connectionClusterId(): Promise<string | null>
+  // Where applications connect, as of now (GET /active: a fresh check in direct mode);
+  // while none is handed out, why: failing_over, activating or unknown.
+  active(): Promise<ActiveJson | Unavailable>
   // Resolves once there is something new to look at: the next check, or a poll interval.
   next(): Promise<void>
   failover(input: FailoverInput): Promise<FailoverJson>

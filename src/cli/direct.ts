@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { clustersBody, failoverStartedBody, operationBody, streamBody } from '../api-views.js'
+import { activeBody, clustersBody, failoverStartedBody, operationBody, streamBody, unavailableReason } from '../api-views.js'
 import { createCloudClient } from '../cloud/client.js'
 import type { ClusterDisruptionInfo } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
@@ -8,7 +8,7 @@ import { createEngine, type Clock, type SqlProbe } from '../engine/engine.js'
 import { createOperations } from '../engine/operations.js'
 import { createOperator, OperatorError } from '../engine/operator.js'
 import { createSqlProbe } from '../sql/probe.js'
-import { activeCluster } from '../engine/snapshot.js'
+import { activeCluster, type Snapshot } from '../engine/snapshot.js'
 import type { Metrics } from '../plugins/metrics.js'
 import { followEngine } from '../traffic.js'
 import type { Backend } from './backend.js'
@@ -81,6 +81,16 @@ export function openDirect(options: DirectOptions): Backend {
     // What GET /connection would answer: the active cluster, once its SQL host is known.
     async connectionClusterId() {
       return activeCluster(engine.snapshot())?.id ?? null
+    },
+    async active() {
+      await joined
+      const s = await engine.refresh()
+      const body = activeBody(s, config)
+      if (body !== undefined) return body
+      const reason = unavailableReason(s)
+      if (reason.code !== 'unknown') return reason
+      const watched = s.clusters.find((c) => c.id === s.watchedClusterId) as Snapshot['clusters'][number]
+      return { code: reason.code, message: `the active cluster is not known: ${watched.reason}` }
     },
     async next() {
       await joined

@@ -1,4 +1,4 @@
-import type { Backend, ClustersJson, EventJson } from './backend.js'
+import type { ActiveJson, Backend, ClustersJson, EventJson } from './backend.js'
 import { CliError, EXIT, RemoteError } from './errors.js'
 
 // Remote mode: a running sidecar's HTTP API does the work; the CLI only asks and
@@ -75,6 +75,15 @@ export function openRemote(options: RemoteOptions): Backend {
       // Placeholder credentials: only the cluster the answer names is read.
       const answer = await call<{ cluster_id: string }>('GET', '/connection', undefined, { 'x-db-username': 'pcr', 'x-db-password': 'pcr' })
       return answer.status === 200 ? answer.body.cluster_id : null
+    },
+    async active() {
+      try {
+        return await ok<ActiveJson>('GET', '/active')
+      } catch (err) {
+        // 503: none is handed out now; the sidecar says why.
+        if (err instanceof RemoteError && err.status === 503) return { code: err.code, message: err.message.replace(/^\/active: /, '') }
+        throw err
+      }
     },
     next: () => options.sleep(options.pollMs),
     failover: (input) => admin('/admin/failover', input),

@@ -4,6 +4,7 @@ import { createContext, type Context } from './context.js'
 import { EXIT, exitCodeOf, messageOf } from './errors.js'
 import type { CliIo } from './io.js'
 import { positiveSeconds } from './parse.js'
+import { registerConnection } from './verbs/connection.js'
 import { registerDebug } from './verbs/debug.js'
 import { registerDrill } from './verbs/drill.js'
 import { registerFailback } from './verbs/failback.js'
@@ -22,6 +23,7 @@ export type RunOptions = Omit<CliIo, 'clock'> & Partial<Pick<CliIo, 'clock'>>
 
 const verbs: Array<(program: Command, ctx: Context) => void> = [
   registerStatus,
+  registerConnection,
   registerMonitor,
   registerService,
   registerFailover,
