@@ -60,6 +60,35 @@ t.test('each documented command starts the right services, with exactly one deci
   t.equal(services.service?.environment?.AUTO_FAILOVER, 'false', 'the HTTP service beside the monitor only reports')
 })
 
+t.test('with --profile service exactly one process acts on traffic: the HTTP service runs no hooks and no PgBouncer sync', async (t) => {
+  // A .env that turns on every hook and PgBouncer. Compose: environment wins over env_file,
+  // and an empty value is unset for the sidecar.
+  const dotenv = {
+    ...account,
+    WEBHOOK_URL: 'https://hooks.example.com/pcr',
+    ON_FAILOVER_COMMAND: 'proxy/route53/update-record.sh',
+    PGBOUNCER_DATABASES_FILE: '/etc/pgbouncer/databases.ini',
+    PGBOUNCER_ADMIN_URL: 'postgresql://admin@pgbouncer:6432/pgbouncer'
+  }
+  const configWith = (s: Service) => parseConfig({ ...(s.env_file === undefined ? {} : dotenv), ...s.environment }).config
+  const acts = (s: Service) => {
+    const c = configWith(s)
+    return c.webhookUrl !== undefined || c.onFailoverCommand !== undefined || c.pgbouncer !== undefined
+  }
+  for (const [command, found] of [
+    ['docker compose up failover-automation', selected([], ['failover-automation'])],
+    ['docker compose --profile service up', selected(['service'])]
+  ] as const) {
+    t.same(found.filter((name) => acts(services[name] as Service)), ['failover-automation'], `${command}: only the monitor moves traffic`)
+  }
+  const quiet = configWith(services.service as Service)
+  t.same([quiet.webhookUrl, quiet.onFailoverCommand, quiet.pgbouncer], [undefined, undefined, undefined], 'the service: no webhook, no command, no PgBouncer')
+  t.equal(quiet.autoFailover, false, 'and so its failover_blocked (auto_disabled) on every outage reaches no hook')
+  const monitor = configWith(services['failover-automation'] as Service)
+  t.equal(monitor.webhookUrl, dotenv.WEBHOOK_URL, 'the monitor keeps what .env says')
+  t.equal(monitor.pgbouncer?.databasesFile, dotenv.PGBOUNCER_DATABASES_FILE)
+})
+
 t.test('every service runs the one image, with a command the build produces', async (t) => {
   for (const [name, s] of Object.entries(services)) {
     t.equal(s.image, 'pcr-sidecar', `${name}: the pcr-sidecar image`)
