@@ -1,5 +1,5 @@
-# One base for every stage; --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:... pins it.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# One base for every stage; --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:... pins it.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Compile with the dev dependencies.
 FROM ${NODE_IMAGE} AS build

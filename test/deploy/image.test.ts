@@ -21,9 +21,9 @@ const rules = parseDockerignore(readFileSync(join(root, '.dockerignore'), 'utf8'
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true })
 const steps = (op: string, stage = runtime) => stage.steps.filter((s) => s.op === op).map((s) => s.args)
 
-t.test('the Dockerfile: a slim Node 20 base, built with dev dependencies, run with production ones as a non-root user', async (t) => {
+t.test('the Dockerfile: a slim Node 24 base, built with dev dependencies, run with production ones as a non-root user', async (t) => {
   t.same(stages.map((s) => s.name), ['build', 'deps', '2'], 'build, production dependencies, runtime')
-  for (const stage of stages) t.match(stage.from, /^node:20-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/, `${stage.name} is on a slim Node 20`)
+  for (const stage of stages) t.match(stage.from, /^node:24-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/, `${stage.name} is on a slim Node 24`)
   t.same(new Set(stages.map((s) => s.from)).size, 1, 'one base for every stage')
   const [build, deps] = stages as [Stage, Stage]
   t.ok(steps('RUN', build).some((r) => /^npm ci\b(?!.*--omit)/.test(r)), 'the build installs the dev dependencies')
