@@ -7,6 +7,7 @@ import {
   RegionalDisruptorSpecification,
   UpdateStreamSpec
 } from '../cloud/schemas.js'
+import { mayCall, operationAccess, type Role } from '../cloud/roles.js'
 import { ApiError, errorBody, errorInfo, grpcCodeFor, grpcCodes, invalidArgument, statusBody, toApiError } from './api-error.js'
 import type { Fault, FaultRegistry, Operation } from './faults.js'
 import { jsonValue, parseWith, protoNames, readJson, type JsonBody } from './json-body.js'
@@ -17,7 +18,8 @@ import type { EmulatorState } from './state.js'
 import { iso } from './streams.js'
 
 // The Cloud API routes, and the path every request takes through them:
-// request log, injected fault, authentication, rate limit, version, handler.
+// request log, injected fault, authentication, rate limit, version, roles,
+// handler.
 
 export const API_PREFIX = '/api/v1'
 export const CONTROL_PREFIX = '/_emulator'
@@ -27,7 +29,8 @@ export interface ApiDependencies {
   faults: FaultRegistry
   requests: RequestLog
   limiter: RateLimiter | null
-  apiKey: string
+  /** Every key the API accepts, and the roles of each. */
+  keys: ReadonlyMap<string, readonly Role[]>
   /** Aborted when the emulator closes, to end injected latencies. */
   closing: AbortSignal
 }
@@ -147,7 +150,7 @@ function routes(state: EmulatorState): Route[] {
 }
 
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): void {
-  const { state, faults, requests, limiter, apiKey, closing } = deps
+  const { state, faults, requests, limiter, keys, closing } = deps
   // Entries are created when a request arrives, so that requests refused
   // before reaching a handler (unknown path, oversized body) are logged too.
   const logged = new WeakMap<FastifyRequest, LoggedRequest>()
@@ -181,27 +184,39 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
     reply.code(apiError.httpStatus).send(errorBody(apiError))
   })
 
-  function authorize(request: FastifyRequest): void {
-    if (request.headers.authorization !== `Bearer ${apiKey}`) {
+  function authorize(route: Route, request: FastifyRequest): void {
+    const key = /^Bearer (.+)$/s.exec(request.headers.authorization ?? '')?.[1]
+    const held = key === undefined ? undefined : keys.get(key)
+    if (key === undefined || held === undefined) {
       throw new ApiError(401, grpcCodes.unauthenticated, 'the request does not carry a valid API key')
     }
-    const limit = limiter?.take() ?? { ok: true }
+    const limit = limiter?.take(key) ?? { ok: true }
     if (!limit.ok) {
       const wait = String(limit.retryAfterSeconds)
-      throw new ApiError(429, grpcCodes.resourceExhausted, `rate limit exceeded; retry in ${wait} s`, {
+      const code = limit.status === 503 ? grpcCodes.unavailable : grpcCodes.resourceExhausted
+      throw new ApiError(limit.status, code, `rate limit exceeded; retry in ${wait} s`, {
         headers: { 'retry-after': wait },
-        details: [errorInfo('RATE_LIMIT_EXCEEDED')]
+        details: [errorInfo('RATE_LIMIT_EXCEEDED', { retry_after_seconds: wait })]
       })
     }
     const version = request.headers['cc-version']
     if (version !== undefined && version !== API_VERSION) {
       throw invalidArgument(`Cc-Version ${JSON.stringify(version)} is not supported; use ${API_VERSION}`)
     }
+    if (!mayCall(route.operation, held)) {
+      const { operationId, roles } = operationAccess[route.operation]
+      throw new ApiError(
+        403,
+        grpcCodes.permissionDenied,
+        `permission denied: ${operationId} needs one of the roles ${roles.join(', ')}; the API key has ${held.join(', ') || 'none'}`,
+        { details: [errorInfo('PERMISSION_DENIED', { operation: operationId, required_roles: roles.join(',') })] }
+      )
+    }
   }
 
   function answer(route: Route, request: FastifyRequest, body: JsonBody): Answer {
     try {
-      authorize(request)
+      authorize(route, request)
       const input: Input = {
         params: request.params as Input['params'],
         query: request.query as Record<string, unknown>,

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { CONTROL_PREFIX, registerApiRoutes } from './api-routes.js'
 import { controlRoutes } from './control-routes.js'
 import { createFaultRegistry, type FaultRegistry } from './faults.js'
+import type { Role } from '../cloud/roles.js'
 import { createRateLimiter, type RateLimit } from './rate-limit.js'
 import { createRequestLog, type RequestLog } from './request-log.js'
 import { DEFAULT_API_KEY } from './seed.js'
@@ -11,10 +12,24 @@ import { createEmulatorState, type EmulatorState, type StateOptions } from './st
 // The Cloud API emulator as an HTTP server: the API under /api/v1, the
 // control API under /_emulator.
 
+/** An API key and the roles of its service account. */
+export interface ApiKeySpec {
+  key: string
+  roles: Role[]
+}
+
 export interface EmulatorOptions extends StateOptions {
-  /** The only key the API accepts (default: DEFAULT_API_KEY). */
+  /**
+   * A key holding CLUSTER_ADMIN, which may call every operation the emulator
+   * serves (default DEFAULT_API_KEY).
+   */
   apiKey?: string
-  /** Default 10 requests per second, as the real API; false turns it off. */
+  /** More keys with the roles they hold; one naming apiKey gives it these roles instead. */
+  apiKeys?: ApiKeySpec[]
+  /**
+   * Default 10 requests per second per key, as the real API, on real time;
+   * false turns it off. See rate-limit.ts.
+   */
   rateLimit?: RateLimit | false
   /** Silent unless given. */
   logger?: FastifyBaseLogger
@@ -48,7 +63,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const state = createEmulatorState(options)
   const faults = createFaultRegistry(state.now)
   const requests = createRequestLog()
-  const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? { perSecond: 10 }, state.now)
+  const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? { perSecond: 10 })
   const closing = new AbortController()
 
   const app = Fastify({
@@ -68,7 +83,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     faults,
     requests,
     limiter,
-    apiKey: options.apiKey ?? DEFAULT_API_KEY,
+    keys: apiKeys(options),
     closing: closing.signal
   })
   app.register(controlRoutes, {
@@ -84,6 +99,22 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     }
   })
   return { app, state, faults, requests }
+}
+
+/**
+ * Every key the API accepts, with its roles: apiKey (or the default) holding
+ * CLUSTER_ADMIN, then apiKeys, which may also give that key other roles.
+ */
+function apiKeys(options: EmulatorOptions): Map<string, readonly Role[]> {
+  const keys = new Map<string, readonly Role[]>([[options.apiKey ?? DEFAULT_API_KEY, ['CLUSTER_ADMIN']]])
+  const seen = new Set<string>()
+  for (const { key, roles } of options.apiKeys ?? []) {
+    if (seen.has(key)) throw new Error('each API key may be given once in apiKeys')
+    seen.add(key)
+    keys.set(key, [...roles])
+  }
+  if (keys.has('')) throw new Error('an API key must not be empty')
+  return keys
 }
 
 /** The URL of a server listening on host:port; an IPv6 address goes in brackets. */

@@ -26,6 +26,10 @@ const Env = z.object({
     .pipe(z.number().max(65535, 'must be a port number'))
     .default(8090),
   EMULATOR_API_KEY: z.string().default(DEFAULT_API_KEY),
+  // A second key, holding only CLUSTER_DEVELOPER: it reads clusters, nodes and streams, and changes nothing.
+  EMULATOR_READONLY_API_KEY: z.string().optional(),
+  // The status of a rate-limit refusal, which the real API does not document.
+  EMULATOR_RATE_LIMIT_STATUS: z.enum(['429', '503']).transform((status) => Number(status) as 429 | 503).optional(),
   EMULATOR_STARTING_SECONDS: seconds,
   EMULATOR_FAILOVER_SECONDS: seconds,
   EMULATOR_LAG_SECONDS: seconds,
@@ -35,6 +39,9 @@ const Env = z.object({
   EMULATOR_STANDBY_SQL_DNS: z.string().optional(),
   EMULATOR_STREAM: z.enum(['replicating', 'starting', 'none']).default('replicating')
 })
+
+/** The role of EMULATOR_READONLY_API_KEY: it may read clusters, nodes and streams, and change nothing. */
+export const READONLY_ROLE = 'CLUSTER_DEVELOPER'
 
 /** Drops the entries left undefined, so they do not hide the defaults. */
 function defined<T extends object>(value: T): Partial<T> {
@@ -62,17 +69,29 @@ export function parseEmulatorEnv(env: Record<string, string | undefined>): Stand
   return {
     host: vars.EMULATOR_HOST,
     port: vars.EMULATOR_PORT,
-    options: { apiKey: vars.EMULATOR_API_KEY, timings, clusters, stream: vars.EMULATOR_STREAM }
+    options: {
+      apiKey: vars.EMULATOR_API_KEY,
+      ...(vars.EMULATOR_READONLY_API_KEY !== undefined && {
+        apiKeys: [{ key: vars.EMULATOR_READONLY_API_KEY, roles: [READONLY_ROLE] }]
+      }),
+      ...(vars.EMULATOR_RATE_LIMIT_STATUS !== undefined && {
+        rateLimit: { perSecond: 10, status: vars.EMULATOR_RATE_LIMIT_STATUS }
+      }),
+      timings,
+      clusters,
+      stream: vars.EMULATOR_STREAM
+    }
   }
 }
 
 /** What the standalone emulator prints once listening. The key itself is shown only when it is the default. */
 export function banner(url: string, config: StandaloneConfig): string {
-  const { apiKey, clusters, stream } = config.options
+  const { apiKey, apiKeys, clusters, stream } = config.options
   const key = apiKey === DEFAULT_API_KEY ? apiKey : '<the key in EMULATOR_API_KEY>'
   return [
     `Cloud API emulator listening on ${url}`,
     `  API:     ${url}/api/v1  (Authorization: Bearer ${key})`,
+    ...(apiKeys === undefined ? [] : [`  read-only: Bearer <the key in EMULATOR_READONLY_API_KEY> (${READONLY_ROLE})`]),
     `  control: ${url}/_emulator/state`,
     ...clusters.map((c, i) => `  ${i === 0 ? 'primary' : 'standby'}: ${c.id}  ${c.name} in ${c.region}`),
     `  stream:  ${stream}`

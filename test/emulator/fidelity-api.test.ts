@@ -6,7 +6,9 @@ import {
   DEFAULT_STREAM_ID,
   type ClusterSeed
 } from '../../src/emulator/seed.js'
-import { startTestEmulator } from '../helpers/emulator.js'
+import { operationAccess, roles, type Role } from '../../src/cloud/roles.js'
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js'
+import { spec } from '../helpers/spec.js'
 
 // The edges of the emulated API (errors, bodies, roles, rate limit, pagination,
 // stream creation), each test naming the source of the rule it checks; see
@@ -177,4 +179,103 @@ t.test('the default seeds can replicate both ways: GCP ranges apart', async (t) 
   t.equal(primary.cidr_range, '172.28.0.0/14')
   t.equal(standby.cidr_range, '172.24.0.0/14')
   t.equal((await emu.api('POST', '/physical-replication-streams', { body: { primary_cluster_id: STANDBY, standby_cluster_id: PRIMARY } })).status, 200)
+})
+
+/** The roles an operation's description in the specification lists. */
+function specRoles(operationId: string): string[] {
+  for (const methods of Object.values(spec.paths)) {
+    for (const operation of Object.values(methods) as Array<{ operationId?: string; description?: string }>) {
+      if (operation.operationId !== operationId) continue
+      const [, list = ''] = (operation.description ?? '').split(/Can be used by the following roles[^:]*:/)
+      return [...list.matchAll(/^- ([A-Z_]+)$/gm)].map((match) => match[1] as string)
+    }
+  }
+  return []
+}
+
+t.test('each operation refuses a key without one of the roles its description lists: 403, code 7 (spec: operation descriptions)', async (t) => {
+  const enumRoles = (spec.components.schemas['OrganizationUserRole.Type'] as { enum: string[] }).enum
+  t.strictSame([...roles], enumRoles, 'the roles are OrganizationUserRole.Type')
+  for (const [operation, access] of Object.entries(operationAccess)) {
+    t.strictSame([...access.roles].sort(), specRoles(access.operationId).sort(), `${operation}: the roles of ${access.operationId}`)
+  }
+
+  const held: Role[] = ['CLUSTER_ADMIN', 'CLUSTER_OPERATOR_WRITER', 'CLUSTER_DEVELOPER', 'CLUSTER_MONITOR', 'ORG_ADMIN', 'ORG_MEMBER']
+  const emu = await startTestEmulator(t, { apiKeys: held.map((role) => ({ key: `key-${role}`, roles: [role] })) })
+  const calls: Record<keyof typeof operationAccess, (emu: TestEmulator, key: string) => ReturnType<TestEmulator['api']>> = {
+    getCluster: (emu, key) => emu.api('GET', `/clusters/${PRIMARY}`, { key }),
+    listNodes: (emu, key) => emu.api('GET', `/clusters/${PRIMARY}/nodes`, { key }),
+    getConnectionString: (emu, key) => emu.api('GET', `/clusters/${PRIMARY}/connection-string`, { key }),
+    getDisruption: (emu, key) => emu.api('GET', `/clusters/${PRIMARY}/disrupt`, { key }),
+    putDisruption: (emu, key) => emu.api('PUT', `/clusters/${PRIMARY}/disrupt`, { key, body: {} }),
+    listStreams: (emu, key) => emu.api('GET', '/physical-replication-streams', { key }),
+    getStream: (emu, key) => emu.api('GET', `/physical-replication-streams/${DEFAULT_STREAM_ID}`, { key }),
+    createStream: (emu, key) =>
+      emu.api('POST', '/physical-replication-streams', { key, body: { primary_cluster_id: STANDBY, standby_cluster_id: PRIMARY } }),
+    patchStream: (emu, key) =>
+      emu.api('PATCH', `/physical-replication-streams/${DEFAULT_STREAM_ID}`, { key, body: { status: 'FAILING_OVER', failover_at: 'x' } })
+  }
+  // Nine calls per key, each key with its own budget: the real rate limit holds.
+  for (const role of held) {
+    for (const [operation, call] of Object.entries(calls) as Array<[keyof typeof operationAccess, (typeof calls)['getCluster']]>) {
+      const { operationId, roles: allowed } = operationAccess[operation]
+      const answer = await call(emu, `key-${role}`)
+      if ((allowed as readonly Role[]).includes(role)) {
+        t.not(answer.status, 403, `${role} may call ${operation}`)
+        continue
+      }
+      t.equal(answer.status, 403, `${role} may not call ${operation}`)
+      t.equal(answer.body.code, 7)
+      t.equal(
+        answer.body.message,
+        `permission denied: ${operationId} needs one of the roles ${allowed.join(', ')}; the API key has ${role}`
+      )
+      t.match(answer.body.details, [{ reason: 'PERMISSION_DENIED', metadata: { operation: operationId, required_roles: allowed.join(',') } }])
+    }
+  }
+  const streams = await emu.api('GET', '/physical-replication-streams')
+  t.equal(streams.status, 200, 'the apiKey option still means CLUSTER_ADMIN')
+  t.equal(streams.body.physical_replication_streams.length, 1, 'no stream was created')
+})
+
+t.test('the rate limit: 10 requests a second per key, Retry-After and "rate limit exceeded" (CockroachDB docs: "Use the CockroachDB Cloud API")', async (t) => {
+  // The limit runs on real time; this test steers that clock instead of waiting.
+  let ms = 0
+  const emu = await startTestEmulator(t, {
+    rateLimit: { perSecond: 10, now: () => ms },
+    apiKeys: [{ key: 'other', roles: ['CLUSTER_ADMIN'] }]
+  })
+  const get = (key?: string) => emu.api('GET', `/clusters/${PRIMARY}`, key === undefined ? {} : { key })
+  for (let i = 0; i < 10; i++) t.equal((await get()).status, 200)
+  const limited = await get()
+  t.equal(limited.status, 429)
+  t.equal(limited.headers.get('retry-after'), '1')
+  t.match(limited.body, { code: 8, message: /^rate limit exceeded/, details: [{ reason: 'RATE_LIMIT_EXCEEDED' }] })
+  t.equal((await get('other')).status, 200, 'another key (another user) has its own budget')
+  emu.clock.advance(6 * 3600)
+  t.equal((await get()).status, 429, 'the emulated clock does not move the window')
+
+  // Inferred: a key that keeps sending while told to wait is told to wait longer.
+  const waits: string[] = []
+  for (let i = 0; i < 40; i++) waits.push((await get()).headers.get('retry-after') as string)
+  t.strictSame(
+    [...new Set(waits)],
+    ['1', '2', '4', '8', '16'],
+    'every ten requests sent against the wait double it'
+  )
+  ms += 15_999
+  t.equal((await get()).headers.get('retry-after'), '1', 'not before the end of the last wait named')
+  ms += 16_000
+  t.equal((await get()).status, 200, 'a key that waited as told is served again')
+  for (let i = 0; i < 9; i++) await get()
+  t.equal((await get()).headers.get('retry-after'), '1', 'and starts again from one second')
+})
+
+t.test('the rate limit may answer 503 (its status is not documented), with Retry-After all the same', async (t) => {
+  const emu = await startTestEmulator(t, { rateLimit: { perSecond: 1, status: 503, now: () => 0 } })
+  t.equal((await emu.api('GET', `/clusters/${PRIMARY}`)).status, 200)
+  const limited = await emu.api('GET', `/clusters/${PRIMARY}`)
+  t.equal(limited.status, 503)
+  t.equal(limited.headers.get('retry-after'), '1')
+  t.match(limited.body, { code: 14, message: /^rate limit exceeded/, details: [{ reason: 'RATE_LIMIT_EXCEEDED' }] })
 })

@@ -33,39 +33,58 @@ t.test('Cc-Version: absent or 2024-09-16 is fine, anything else is 400 with code
 })
 
 t.test('the rate limit: over perSecond in one second is 429 with Retry-After', async (t) => {
-  const emu = await startTestEmulator(t, { rateLimit: { perSecond: 3 } })
+  // The limit runs on real time; this test steers that clock instead of waiting.
+  let ms = 0
+  const emu = await startTestEmulator(t, { rateLimit: { perSecond: 3, now: () => ms } })
   for (let i = 0; i < 3; i++) {
     t.equal((await emu.api('GET', CLUSTER)).status, 200)
-    emu.clock.advance(0.2)
+    ms += 200
   }
   const limited = await emu.api('GET', `/physical-replication-streams/${DEFAULT_STREAM_ID}`)
   t.equal(limited.status, 429)
   t.equal(limited.headers.get('retry-after'), '1')
   t.equal(limited.body.code, 8)
   t.match(limited.body.message, /rate limit exceeded/)
-  t.equal((await emu.api('GET', CLUSTER)).status, 429, 'a refused request does not count')
-  emu.clock.advance(0.399)
-  t.equal((await emu.api('GET', CLUSTER)).status, 429)
-  emu.clock.advance(0.001)
-  t.equal((await emu.api('GET', CLUSTER)).status, 200, 'the oldest request left the window')
-  t.equal((await emu.api('GET', CLUSTER)).status, 429)
+  t.match(limited.body.details, [{ reason: 'RATE_LIMIT_EXCEEDED', metadata: { retry_after_seconds: '1' } }])
+  ms += 999
+  t.equal((await emu.api('GET', CLUSTER)).status, 429, 'not before the time it was told')
+  ms += 1
+  t.equal((await emu.api('GET', CLUSTER)).status, 200, 'then the refused requests did not count')
+  t.equal((await emu.api('GET', CLUSTER)).status, 200)
+  t.equal((await emu.api('GET', CLUSTER)).status, 200, 'the window slides: the three of the first second have left it')
+  t.equal((await emu.api('GET', CLUSTER)).status, 429, 'three in the last second')
 
   for (let i = 0; i < 5; i++) t.equal((await emu.control('GET', '/state')).status, 200, 'the control API is not limited')
+  t.equal((await emu.control('POST', '/reset')).status, 204)
+  t.equal((await emu.api('GET', CLUSTER)).status, 200, 'a reset clears the limit')
 })
 
-t.test('the default rate limit is 10 per second', async (t) => {
+t.test('the default rate limit is 10 per second, on real time', async (t) => {
   const emu = await startTestEmulator(t, { rateLimit: undefined })
-  for (let i = 0; i < 10; i++) t.equal((await emu.api('GET', CLUSTER)).status, 200)
-  t.equal((await emu.api('GET', CLUSTER)).status, 429)
-  emu.clock.advance(1)
-  t.equal((await emu.api('GET', CLUSTER)).status, 200)
+  // Sent at once: they arrive well within one second.
+  const burst = await Promise.all(Array.from({ length: 11 }, () => emu.api('GET', CLUSTER)))
+  t.strictSame(
+    burst.map((answer) => answer.status).sort(),
+    [...Array(10).fill(200), 429]
+  )
+  emu.clock.advance(3600)
+  t.equal((await emu.api('GET', CLUSTER)).status, 429, 'the emulated clock does not move the window')
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  t.equal((await emu.api('GET', CLUSTER)).status, 200, 'a real second does')
 })
 
-t.test('authentication comes before the rate limit, which comes before the version check', async (t) => {
-  const emu = await startTestEmulator(t, { rateLimit: { perSecond: 1 } })
+t.test('authentication comes before the rate limit, which comes before the version check and the roles', async (t) => {
+  const emu = await startTestEmulator(t, {
+    rateLimit: { perSecond: 2, now: () => 0 },
+    apiKeys: [{ key: 'reader', roles: ['CLUSTER_DEVELOPER'] }]
+  })
   t.equal((await emu.api('GET', CLUSTER, { version: 'x' })).status, 400, 'counted')
   t.equal((await emu.api('GET', CLUSTER, { key: 'wrong' })).status, 401, 'not counted, not limited')
+  t.equal((await emu.api('PUT', `${CLUSTER}/disrupt`, { key: 'reader', body: {} })).status, 403, 'another key, counted apart')
+  t.equal((await emu.api('GET', CLUSTER, { version: 'x' })).status, 400, 'counted')
   t.equal((await emu.api('GET', CLUSTER, { version: 'x' })).status, 429)
+  t.equal((await emu.api('PUT', `${CLUSTER}/disrupt`, { key: 'reader', body: {} })).status, 403, 'counted')
+  t.equal((await emu.api('PUT', `${CLUSTER}/disrupt`, { key: 'reader', body: {} })).status, 429)
 })
 
 t.test('an unknown path or method is 404 with code 5', async (t) => {

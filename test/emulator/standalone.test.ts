@@ -2,8 +2,14 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { DEFAULT_API_KEY, DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID, defaultClusterSeeds } from '../../src/emulator/seed.js'
-import { baseUrl } from '../../src/emulator/server.js'
+import {
+  DEFAULT_API_KEY,
+  DEFAULT_PRIMARY_ID,
+  DEFAULT_STANDBY_ID,
+  DEFAULT_STREAM_ID,
+  defaultClusterSeeds
+} from '../../src/emulator/seed.js'
+import { baseUrl, startEmulator } from '../../src/emulator/server.js'
 import { banner, parseEmulatorEnv } from '../../src/emulator/standalone.js'
 
 t.test('no variables: the defaults', async (t) => {
@@ -38,6 +44,23 @@ t.test('every variable', async (t) => {
       stream: 'none'
     }
   })
+})
+
+t.test('a read-only key and the status of the rate limit', async (t) => {
+  const config = parseEmulatorEnv({ EMULATOR_READONLY_API_KEY: 'reader', EMULATOR_RATE_LIMIT_STATUS: '503' })
+  t.strictSame(config.options.apiKeys, [{ key: 'reader', roles: ['CLUSTER_DEVELOPER'] }])
+  t.strictSame(config.options.rateLimit, { perSecond: 10, status: 503 })
+  t.throws(() => parseEmulatorEnv({ EMULATOR_RATE_LIMIT_STATUS: '500' }), /EMULATOR_RATE_LIMIT_STATUS/)
+  const text = banner('http://h:1', config)
+  t.match(text, '  read-only: Bearer <the key in EMULATOR_READONLY_API_KEY> (CLUSTER_DEVELOPER)')
+  t.notMatch(text, 'reader')
+
+  const emulator = await startEmulator({ ...config.options, host: '127.0.0.1', port: 0 })
+  t.teardown(() => emulator.close())
+  const call = (method: string, path: string) =>
+    fetch(`${emulator.url}/api/v1${path}`, { method, headers: { authorization: 'Bearer reader' }, body: method === 'GET' ? undefined : '{}' })
+  t.equal((await call('GET', `/physical-replication-streams/${DEFAULT_STREAM_ID}`)).status, 200, 'it reads streams')
+  t.equal((await call('PATCH', `/physical-replication-streams/${DEFAULT_STREAM_ID}`)).status, 403, 'and changes nothing')
 })
 
 t.test('an empty variable counts as unset', async (t) => {

@@ -74,12 +74,14 @@ function statusProblems(body: { code?: unknown; message?: unknown; details?: unk
 }
 
 /**
- * Starts an emulator for one test, closed at its end. The clock is manual and
- * the rate limit off unless the options say otherwise.
+ * Starts an emulator for one test, closed at its end. The clock is manual; the
+ * rate limit is the real one (10 requests a second per key, on real time)
+ * unless the options say otherwise: a test that sends more in a burst passes
+ * `rateLimit: false` and says why.
  */
 export async function startTestEmulator(t: TapLike, options: StartEmulatorOptions = {}): Promise<TestEmulator> {
   const clock = manualClock()
-  const emulator = await startEmulator({ now: clock.now, rateLimit: false, ...options })
+  const emulator = await startEmulator({ now: clock.now, ...options })
   t.teardown(() => emulator.close())
 
   async function api(method: string, path: string, request: ApiRequest = {}): Promise<Answer> {
