@@ -16,7 +16,7 @@
 // sidecar has already left. No error classification and no timer are needed:
 // the next unit of work after a failover goes to the new cluster.
 //
-// Run it: SIDECAR_URL=http://127.0.0.1:8080 PGUSER=app PGPASSWORD=... \
+// Run it: PCR_SIDECAR_URL=http://127.0.0.1:8080 PGUSER=app PGPASSWORD=... \
 //   node --import tsx examples/host-from-sidecar.ts
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
@@ -100,9 +100,9 @@ export function activePools(sidecarUrl: string, config: PoolConfig = {}, maxWait
 
 /** Queries once a second and prints where each query went; resolves to a stop function. */
 export async function main(env: NodeJS.ProcessEnv, log: (line: string) => void = console.log): Promise<() => Promise<void>> {
-  if (env.SIDECAR_URL === undefined) throw new Error('set SIDECAR_URL (and PGUSER, PGPASSWORD as for any pg application)')
+  if (env.PCR_SIDECAR_URL === undefined) throw new Error('set PCR_SIDECAR_URL (and PGUSER, PGPASSWORD as for any pg application)')
   // Explicit rather than pg's own reading of process.env, so that env can be any object.
-  const db = activePools(env.SIDECAR_URL, { user: env.PGUSER, password: env.PGPASSWORD, connectionTimeoutMillis: 5_000 })
+  const db = activePools(env.PCR_SIDECAR_URL, { user: env.PGUSER, password: env.PGPASSWORD, connectionTimeoutMillis: 5_000 })
   const timer = setInterval(async () => {
     try {
       const pool = await db.pool()

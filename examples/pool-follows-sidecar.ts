@@ -16,7 +16,7 @@
 // A connection that could not be opened sent nothing, so that is retried once
 // on the new cluster.
 //
-// Run it: SIDECAR_URL=http://127.0.0.1:8080 PGUSER=app PGPASSWORD=... \
+// Run it: PCR_SIDECAR_URL=http://127.0.0.1:8080 PGUSER=app PGPASSWORD=... \
 //   node --import tsx examples/pool-follows-sidecar.ts
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
@@ -174,12 +174,12 @@ export class SidecarPool {
 
 /** Queries once a second and prints where each query went; resolves to a stop function. */
 export async function main(env: NodeJS.ProcessEnv, log: (line: string) => void = console.log): Promise<() => Promise<void>> {
-  const { SIDECAR_URL, PGUSER, PGPASSWORD } = env
-  if (SIDECAR_URL === undefined || PGUSER === undefined || PGPASSWORD === undefined) {
-    throw new Error('set SIDECAR_URL, PGUSER and PGPASSWORD')
+  const { PCR_SIDECAR_URL, PGUSER, PGPASSWORD } = env
+  if (PCR_SIDECAR_URL === undefined || PGUSER === undefined || PGPASSWORD === undefined) {
+    throw new Error('set PCR_SIDECAR_URL, PGUSER and PGPASSWORD')
   }
   const pool = new SidecarPool({
-    sidecarUrl: SIDECAR_URL,
+    sidecarUrl: PCR_SIDECAR_URL,
     user: PGUSER,
     password: PGPASSWORD,
     pool: { connectionTimeoutMillis: 5_000 },

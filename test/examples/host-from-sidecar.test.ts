@@ -139,10 +139,10 @@ t.test('the sidecar', async (t) => {
 
 t.test('main', async (t) => {
   const { primarySql, svc } = await startSqlPair(t)
-  const env = { SIDECAR_URL: svc.url, PGUSER: USER, PGPASSWORD: PASSWORD }
+  const env = { PCR_SIDECAR_URL: svc.url, PGUSER: USER, PGPASSWORD: PASSWORD }
 
   t.test('needs the sidecar', async (t) => {
-    await t.rejects(main({}), { message: /^set SIDECAR_URL/ })
+    await t.rejects(main({}), { message: /^set PCR_SIDECAR_URL/ })
   })
 
   t.test('queries every second and says where; a failed query is reported, not fatal', async (t) => {

@@ -176,16 +176,16 @@ t.test('errors and the sidecar', async (t) => {
 
 t.test('main', async (t) => {
   const { primarySql, svc } = await startSqlPair(t)
-  const env = { SIDECAR_URL: svc.url, PGUSER: USER, PGPASSWORD: PASSWORD }
+  const env = { PCR_SIDECAR_URL: svc.url, PGUSER: USER, PGPASSWORD: PASSWORD }
 
   t.test('needs its settings', async (t) => {
-    await t.rejects(main({}), { message: 'set SIDECAR_URL, PGUSER and PGPASSWORD' })
+    await t.rejects(main({}), { message: 'set PCR_SIDECAR_URL, PGUSER and PGPASSWORD' })
   })
 
   t.test('queries every second and says where; failures are reported, not fatal', async (t) => {
     const proxy = await startSidecarProxy(t, svc.url)
     const lines: string[] = []
-    t.teardown(await main({ ...env, SIDECAR_URL: proxy.url }, (line) => lines.push(line)))
+    t.teardown(await main({ ...env, PCR_SIDECAR_URL: proxy.url }, (line) => lines.push(line)))
     await waitFor('an answer', () => lines.some((l) => l.endsWith(`answered by ${PRIMARY}`)))
     t.equal(lines[0], `using ${PRIMARY} (primary) at 127.0.0.1:${primarySql.port}`)
     proxy.down = true
