@@ -1,8 +1,9 @@
 import { setTimeout as timer } from 'node:timers/promises'
 import type { z } from 'zod'
-import { CloudApiError, RateLimitedError, RefusedError, UnclearOutcomeError } from './errors.js'
+import { CloudApiError, PermissionDeniedError, RateLimitedError, RefusedError, UnclearOutcomeError } from './errors.js'
 import { createHttp, type Method } from './http.js'
 import { backoffDelay, DEFAULT_RETRY, isTransient, parseRetryAfter, type RetryPolicy } from './retry.js'
+import { operationAccess } from './roles.js'
 import {
   ApiStatus,
   Cluster,
@@ -222,6 +223,11 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
     const apiCode = api.data?.code
     const apiMessage = api.data?.message === undefined ? undefined : clean(api.data.message)
     const answer = describeAnswer(status, apiCode, apiMessage) + note
+    if (status === 403) {
+      const { requiredRoles } = permissionOf(operation)
+      const text = permissionDenied(operation, apiCode, apiMessage) + note
+      return failed(new PermissionDeniedError(text, { operation, status, apiCode, apiMessage, requiredRoles }))
+    }
     // The rate limiter's status is undocumented: 429 and 503 with Retry-After are treated alike.
     const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(result.retryAfter, now()) : undefined
     if (retryAfterMs === undefined) return failed(new CloudApiError('http', answer, { operation, status, apiCode, apiMessage }))
@@ -419,6 +425,10 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
       const read = await tryRead(() => runGet(getStreamRequest(id), PhysicalReplicationStream, readBack(call)))
       const stream = read.value
       const seen = stream ? `stream ${stream.id} reads ${stream.status}` : readFailure(read.error)
+      if (error instanceof PermissionDeniedError) {
+        const text = permissionDenied('patchStream', error.apiCode, error.apiMessage)
+        throw new PermissionDeniedError(`${text}; ${seen}`, { ...causedBy(error), stream, requiredRoles: error.requiredRoles })
+      }
       if (refused) {
         const answer = describeAnswer(status, error.apiCode, error.apiMessage)
         throw new RefusedError(`refused, ${answer}; ${seen}`, { ...causedBy(error), stream })
@@ -476,6 +486,22 @@ function summarize(error: z.ZodError): string {
 
 function describeAnswer(status: number, apiCode: number | undefined, apiMessage: string | undefined): string {
   return `HTTP ${status}${apiCode === undefined ? '' : ` (code ${apiCode})`}${apiMessage ? `: ${apiMessage}` : ''}`
+}
+
+function permissionOf(operation: Operation) {
+  const { operationId, roles } = operationAccess[operation]
+  return { operationId, requiredRoles: roles }
+}
+
+// A 403 says what the key lacks: the roles the specification lists for the operation. The
+// API's own message follows, shortened, so the line stays short.
+function permissionDenied(operation: Operation, apiCode: number | undefined, apiMessage: string | undefined): string {
+  const { operationId, requiredRoles } = permissionOf(operation)
+  const quoted = apiMessage === undefined ? undefined : apiMessage.slice(0, 120)
+  return (
+    `permission denied: the API key may not call ${operationId}, which needs one of the roles ` +
+    `${requiredRoles.join(', ')} (${describeAnswer(403, apiCode, quoted)})`
+  )
 }
 
 // No answer, a server error, or a success we could not read: the mutation may have taken effect.

@@ -59,12 +59,26 @@ export class RateLimitedError extends CloudApiError {
   }
 }
 
-// The API answered a mutation with a 4xx; `stream` is the stream as read back afterwards
-// (absent when the read-back failed), so the caller can adopt a transition already made.
+// The API answered a mutation with a 4xx, or any request with a 403; `stream` is the stream
+// as read back after a refused PATCH (absent when the read-back failed), so the caller can
+// adopt a transition already made.
 export class RefusedError extends CloudApiError {
   constructor(message: string, details: CloudApiErrorDetails) {
     super('refused', message, details)
     this.name = 'RefusedError'
+  }
+}
+
+// HTTP 403 (PermissionDenied): the API key's service account holds none of the roles the
+// operation needs, named in `requiredRoles` (the roles the specification lists for it). A
+// definite refusal, never retried; for a read, the caller knows nothing more than before.
+export class PermissionDeniedError extends RefusedError {
+  readonly requiredRoles: readonly string[]
+
+  constructor(message: string, details: CloudApiErrorDetails & { requiredRoles: readonly string[] }) {
+    super(message, details)
+    this.name = 'PermissionDeniedError'
+    this.requiredRoles = details.requiredRoles
   }
 }
 

@@ -36,7 +36,8 @@ t.test('no error ever shows the API key or the Authorization header', async (t) 
 
   t.same(
     errors.map((error) => error.kind),
-    ['http', 'http', 'refused', 'unclear_outcome', 'timeout', 'network', 'invalid_response', 'rate_limited', 'rate_limited']
+    // A 403 is a refusal (PermissionDeniedError), even for a read.
+    ['refused', 'http', 'refused', 'unclear_outcome', 'timeout', 'network', 'invalid_response', 'rate_limited', 'rate_limited']
   )
   for (const error of [...errors, unauthenticated]) {
     t.ok(error instanceof CloudApiError, error.kind)
