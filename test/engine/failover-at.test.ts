@@ -1,4 +1,5 @@
 import t from 'tap'
+import { failoverAtProblem } from '../../src/engine/failover-at.js'
 import { PRIMARY, STREAM, admin, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
 
 // FAILOVER_AT_TIMESTAMP against what the stream can fail over to: the Cloud API
@@ -59,4 +60,23 @@ t.test('a FAILOVER_AT_TIMESTAMP in range raises nothing at start', async (t) => 
   const dry = await svc.post('/admin/failover', { dry_run: true }, admin)
   t.equal(dry.status, 200)
   t.equal(dry.body.plan.failover_at, at)
+})
+
+t.test('a STARTING stream has no retained_time yet: only the one-hour bound is known, and said at start', async (t) => {
+  const cloud = await startFakeCloud(t, { stream: 'starting' })
+  const late = new Date(Date.now() + 2 * 3_600_000).toISOString()
+  const svc = await startService(t, cloud, { FAILOVER_TO_LATEST: 'false', FAILOVER_AT_TIMESTAMP: late })
+  const early = await svc.waitForEvent('failover_at_out_of_range')
+  t.match(early.message, `FAILOVER_AT_TIMESTAMP ${late} is more than one hour ahead`)
+  t.same(early.data, { failoverAt: late, streamId: STREAM, retainedTime: null })
+})
+
+t.test('failoverAtProblem: the bounds, and a stream without retained_time', async (t) => {
+  const now = Date.parse('2026-01-02T12:00:00Z')
+  const stream = { id: STREAM, retained_time: '2026-01-02T10:00:00Z' }
+  t.equal(failoverAtProblem('2026-01-02T10:00:00Z', stream, now, 'x'), undefined, 'the retained time itself')
+  t.equal(failoverAtProblem('2026-01-02T13:00:00Z', stream, now, 'x'), undefined, 'exactly one hour ahead')
+  t.match(failoverAtProblem('2026-01-02T09:59:59Z', stream, now, 'x'), /^x 2026-01-02T09:59:59Z is before the retained time 2026-01-02T10:00:00Z/)
+  t.match(failoverAtProblem('2026-01-02T13:00:01Z', stream, now, 'x'), /more than one hour ahead \(after 2026-01-02T13:00:00\.000Z\)/)
+  t.equal(failoverAtProblem('2020-01-01T00:00:00Z', { id: STREAM }, now, 'x'), undefined, 'no retained_time: no lower bound')
 })
