@@ -505,8 +505,9 @@ function permissionDenied(operation: Operation, apiCode: number | undefined, api
 }
 
 // No answer, a server error, or a success we could not read: the mutation may have taken effect.
-// A 429 means it was not processed.
+// A 429, or a 503 with Retry-After (the rate limit's other status), means it was not processed.
 function isUnclear(error: CloudApiError): boolean {
+  if (error.kind === 'rate_limited') return false
   return error.kind === 'invalid_response' || (isTransient(error) && error.status !== 429)
 }
 
