@@ -240,7 +240,12 @@ export const FailbackRequestBody = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.literal('full'),
     max_lag_seconds: maxLag,
-    timeout_seconds: z.number().positive().max(7 * 86_400).default(6 * 3600).describe('how long to wait for the stream to replicate')
+    timeout_seconds: z
+      .number()
+      .positive()
+      .max(7 * 86_400)
+      .optional()
+      .describe("how long to wait for the reverse stream to replicate within the lag limit: STARTING, an initial scan that re-seeds the original primary in full (hours for a large database), catching up; default the sidecar's FAILBACK_TIMEOUT")
   })
 ])
 

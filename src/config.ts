@@ -41,6 +41,10 @@ const secondsValue = (allowZero: boolean) => {
 
 const seconds = (fallback: number, allowZero = false) => secondsValue(allowZero).prefault(String(fallback))
 
+// A failback re-seeds the original primary in full (the reverse stream's initial scan):
+// hours for a large database, so its wait is bounded in hours.
+export const DEFAULT_FAILBACK_TIMEOUT_SECONDS = 6 * 3600
+
 const integer = (fallback: number, min: number, max: number, what: string) =>
   z
     .string()
@@ -194,6 +198,8 @@ const EnvSchema = z
     MAX_DATA_LOSS_SECONDS: secondsValue(false).optional(),
     FAILOVER_TIMEOUT: seconds(900),
     ACTIVATION_TIMEOUT: seconds(60),
+    FAILBACK_TIMEOUT: seconds(DEFAULT_FAILBACK_TIMEOUT_SECONDS),
+    FAILBACK_PROGRESS_INTERVAL: seconds(300),
     STANDBY_CLUSTER_ENDPOINT: postgresUrl,
     UNHEALTHY_EVIDENCE: z
       .string()
@@ -364,6 +370,10 @@ export interface Config {
   failoverTimeoutSeconds: number
   // After COMPLETED, how long applications wait for the new primary's SQL probe to answer.
   activationTimeoutSeconds: number
+  // How long a full failback waits for the reverse stream to start, scan and catch up.
+  failbackTimeoutSeconds: number
+  // How often a failback waiting for its stream reports progress (each new stage at once).
+  failbackProgressIntervalSeconds: number
   databaseName: string
   dbSslmode: SslMode
   unhealthyEvidence: EvidenceMode
@@ -488,6 +498,8 @@ export function parseConfig(env: Env): LoadedConfig {
       maxDataLossSeconds: e.MAX_DATA_LOSS_SECONDS,
       failoverTimeoutSeconds: e.FAILOVER_TIMEOUT,
       activationTimeoutSeconds: e.ACTIVATION_TIMEOUT,
+      failbackTimeoutSeconds: e.FAILBACK_TIMEOUT,
+      failbackProgressIntervalSeconds: e.FAILBACK_PROGRESS_INTERVAL,
       databaseName: e.DATABASE_NAME,
       dbSslmode: e.DB_SSLMODE,
       unhealthyEvidence: e.UNHEALTHY_EVIDENCE,

@@ -67,7 +67,8 @@ export interface Backend {
   createFailbackStream(): Promise<StreamCreatedJson>
   failbackStatus(maxLagSeconds: number): Promise<FailbackStatusJson>
   initiateFailback(input: Omit<FailoverInput, 'dry_run'>): Promise<FailoverJson>
-  failbackFull(input: { max_lag_seconds: number; timeout_seconds: number }): Promise<FailbackFullJson>
+  // Without timeout_seconds the sidecar's FAILBACK_TIMEOUT bounds the wait for the reverse stream.
+  failbackFull(input: { max_lag_seconds: number; timeout_seconds?: number }): Promise<FailbackFullJson>
   disrupt(input: DisruptInput): Promise<SimulateJson>
   restore(clusterId: string): Promise<SimulateJson>
   disruptionStatus(): Promise<SimulateJson>

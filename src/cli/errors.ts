@@ -42,6 +42,11 @@ export class RemoteError extends Error {
 
 export const interrupted = () => new CliError(EXIT.interrupted, 'interrupted')
 
+// No answer from the sidecar, or a 5xx: worth asking again while following a long operation.
+export function transientError(err: unknown): boolean {
+  return err instanceof RemoteError && (err.status === 0 || err.status >= 500)
+}
+
 // The admin API's status and code, whether they came over HTTP or from the operator in-process.
 function codeForAnswer(status: number, code: string): number {
   if (status === 502 && code === 'failover_failed') return EXIT.failed

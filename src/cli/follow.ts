@@ -1,10 +1,11 @@
 import type { Backend, FailoverJson, OperationJson } from './backend.js'
 import type { Context } from './context.js'
-import { CliError, EXIT } from './errors.js'
+import { CliError, EXIT, messageOf, transientError } from './errors.js'
 import { planText } from './format.js'
 
 // Follows an operation (a failover or failback) until it ends: one line per change
-// of phase or progress, with the seconds since following began.
+// of phase or progress, with the seconds since following began. A sidecar that does
+// not answer for a while (a restart of its pod, a 5xx) is asked again until the timeout.
 export async function follow(
   ctx: Context,
   backend: Backend,
@@ -15,7 +16,20 @@ export async function follow(
   const elapsed = () => (ctx.io.clock.now() - started) / 1000
   let last = ''
   for (;;) {
-    const op = await backend.operation(id)
+    let op: OperationJson
+    try {
+      op = await backend.operation(id)
+    } catch (err) {
+      if (!transientError(err)) throw err
+      if (elapsed() > options.timeoutSeconds) {
+        throw new CliError(EXIT.unreachable, `gave up following after ${options.timeoutSeconds} s: operation ${id} could not be read: ${messageOf(err)}`)
+      }
+      const line = `(no answer: ${messageOf(err)}; still following)`
+      if (line !== last) options.print(`${elapsed().toFixed(1).padStart(7)} s  ${line}`)
+      last = line
+      await ctx.sleep(backend.pollMs)
+      continue
+    }
     const line = `${op.phase}  ${op.status === 'failed' ? `failed: ${op.error}` : op.progress}`.trimEnd()
     if (line !== last) options.print(`${elapsed().toFixed(1).padStart(7)} s  ${line}`)
     last = line

@@ -1,4 +1,5 @@
 import type { Backend, ClustersJson } from '../cli/backend.js'
+import { transientError } from '../cli/errors.js'
 import type { Clock } from '../engine/engine.js'
 
 // A measured DR rehearsal: take the watched cluster down through the Cloud API,
@@ -49,16 +50,20 @@ export interface DrillPhase {
 export interface DrillOptions {
   target: DrillTarget
   clock: Pick<Clock, 'now'>
-  // Bound on each wait: the first verdict, the failover; twice that for the failback.
+  // Bound on each wait: the first verdict, the failover, the failover that ends a failback.
   timeoutSeconds: number
   // The configured timeline, when known (direct mode), for the minimum detection time.
   timeline?: DrillTimeline
-  failback?: { maxLagSeconds: number }
+  // timeoutSeconds: sent as the failback's wait for its reverse stream (the sidecar's
+  // FAILBACK_TIMEOUT when absent); waitSeconds: that wait as this drill bounds it.
+  failback?: { maxLagSeconds: number; timeoutSeconds?: number; waitSeconds: number }
   // Agrees to disrupting this cluster, or throws; nothing has been changed yet.
   confirm(cluster: { id: string; name: string | null }): Promise<void>
   // SELECT 1 on the cluster failed over to; undefined when it has no endpoint.
   verifySql?(clusterId: string, configuredRole: 'primary' | 'standby'): Promise<SqlCheck | undefined>
   onPhase?(phase: DrillPhase): void
+  // Each new phase or progress line of the failback operation (a re-seed can take hours).
+  onProgress?(line: string): void
 }
 
 export interface DrillReport {
@@ -200,15 +205,34 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     if (!sql.ok) throw new Error(`${to} does not answer SQL after the failover: ${sql.error}`)
   }
 
-  async function runFailback(maxLagSeconds: number): Promise<void> {
-    let op = (await target.failbackFull({ max_lag_seconds: maxLagSeconds, timeout_seconds: options.timeoutSeconds })).operation
+  async function runFailback(settings: NonNullable<DrillOptions['failback']>): Promise<void> {
+    let op = (
+      await target.failbackFull({
+        max_lag_seconds: settings.maxLagSeconds,
+        ...(settings.timeoutSeconds === undefined ? {} : { timeout_seconds: settings.timeoutSeconds })
+      })
+    ).operation
     failback = { operation_id: op.id, status: op.status, seconds: null, error: null }
     mark('failback_started', Date.parse(op.started_at))
-    // The operation waits up to the timeout for the stream to replicate, then fails it over.
-    const deadline = clock.now() + 2 * timeoutMs
+    // The operation waits for the stream to replicate (its own deadline), then fails it over.
+    const deadline = clock.now() + settings.waitSeconds * 1000 + timeoutMs
+    const waitFor = `the failback (${settings.waitSeconds + options.timeoutSeconds} s)`
+    let shown = ''
+    const show = (line: string) => {
+      if (line !== shown) options.onProgress?.(line)
+      shown = line
+    }
     while (op.status === 'running') {
-      await wait('the failback', deadline)
-      op = await target.operation(op.id)
+      show(`failback ${op.phase}: ${op.progress}`)
+      if (clock.now() > deadline) throw new Error(`timed out waiting for ${waitFor}: operation ${op.id} is still ${op.phase} (${op.progress})`)
+      await target.next()
+      try {
+        op = await target.operation(op.id)
+      } catch (err) {
+        // The sidecar not answering for a while does not end a failback of hours.
+        if (!transientError(err)) throw err
+        show(`failback: the sidecar does not answer (${describe(err)}); still following`)
+      }
     }
     const finished = Date.parse(op.finished_at as string)
     failback = { operation_id: op.id, status: op.status, seconds: span(Date.parse(op.started_at), finished), error: op.error }
@@ -280,7 +304,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   }
   if (error === undefined && options.failback !== undefined) {
     try {
-      await runFailback(options.failback.maxLagSeconds)
+      await runFailback(options.failback)
     } catch (err) {
       error = describe(err)
     }

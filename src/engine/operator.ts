@@ -1,6 +1,6 @@
 import type { CloudClient } from '../cloud/client.js'
 import { CloudApiError } from '../cloud/errors.js'
-import type { ClusterDisruptionInfo, RegionalDisruptorSpecification } from '../cloud/schemas.js'
+import type { ClusterDisruptionInfo, RegionalDisruptorSpecification, Stream } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
 import { streamView, type Clock, type Engine, type FailoverPlan, type FailoverResult } from './engine.js'
 import type { Operation, OperationHandle, Operations } from './operations.js'
@@ -26,7 +26,10 @@ export class OperatorError extends Error {
 export interface OperatorDeps {
   engine: Engine
   cloud: Pick<CloudClient, 'createStream' | 'getStream' | 'getCluster' | 'getDisruption' | 'putDisruption'>
-  settings: Pick<Config, 'primaryClusterId' | 'standbyClusterId' | 'healthCheckIntervalSeconds' | 'healthCheckTimeoutSeconds'>
+  settings: Pick<
+    Config,
+    'primaryClusterId' | 'standbyClusterId' | 'healthCheckIntervalSeconds' | 'healthCheckTimeoutSeconds' | 'failbackTimeoutSeconds' | 'failbackProgressIntervalSeconds'
+  >
   clock: Clock
   operations: Operations
 }
@@ -67,7 +70,8 @@ export interface Operator {
   failbackStatus(maxLagSeconds: number): Promise<FailbackStatus>
   failover(request: ManualFailover): Promise<FailoverStarted>
   initiateFailback(request: ManualFailover): Promise<FailoverStarted>
-  startFailbackFull(requestedBy: string, options: { maxLagSeconds: number; timeoutSeconds: number }): Operation
+  // timeoutSeconds bounds the wait for the reverse stream to replicate; FAILBACK_TIMEOUT by default.
+  startFailbackFull(requestedBy: string, options: { maxLagSeconds: number; timeoutSeconds?: number }): Operation
   disrupt(requestedBy: string, request: DisruptionRequest): Promise<ClusterDisruptionInfo>
   restore(requestedBy: string, clusterId?: string): Promise<ClusterDisruptionInfo>
   disruptionStatus(): Promise<Array<{ clusterId: string; disruption: ClusterDisruptionInfo }>>
@@ -87,6 +91,32 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
+// The API refusing what was asked (a 4xx other than 429): asking again will not help.
+function refusedByApi(err: unknown): boolean {
+  return err instanceof CloudApiError && (err.kind === 'refused' || (err.kind === 'http' && (err.status ?? 500) < 500))
+}
+
+// "2 h 05 min", "4 min 10 s", "12 s": the durations of a re-seed.
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`
+}
+
+// Where a reverse stream is on its way to a failback, for progress and errors.
+function failbackStage(s: Stream, maxLagSeconds: number): { phase: string; progress: string } {
+  const lag = s.replication_lag_seconds
+  if (s.status === 'STARTING') return { phase: 'stream_starting', progress: `stream ${s.id} is STARTING (network setup)` }
+  if (s.status === 'REPLICATING' && s.replicated_time === undefined) {
+    return { phase: 'initial_scan', progress: `stream ${s.id} is REPLICATING, initial scan (a full copy onto ${s.standby_cluster_id}; no replicated_time yet)` }
+  }
+  if (s.status === 'REPLICATING') {
+    return { phase: 'catching_up', progress: `stream ${s.id} is REPLICATING, lag ${lag ?? 'unknown'} s (limit ${maxLagSeconds} s), replicated to ${s.replicated_time}` }
+  }
+  return { phase: 'stream_ended', progress: `stream ${s.id} is ${s.status}` }
+}
+
 export function createOperator(deps: OperatorDeps): Operator {
   const { engine, cloud, settings, clock, operations } = deps
   const pollMs = Math.min(settings.healthCheckIntervalSeconds, 5) * 1000
@@ -103,8 +133,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       return await call()
     } catch (err) {
       // The API refusing what was asked (a 4xx) is a refusal; anything else is the API failing.
-      const refused = err instanceof CloudApiError && (err.kind === 'refused' || (err.kind === 'http' && (err.status ?? 500) < 500))
-      if (refused) throw new OperatorError('refused', `${what}: ${describe(err)}`, 409)
+      if (refusedByApi(err)) throw new OperatorError('refused', `${what}: ${describe(err)}`, 409)
       throw new OperatorError('api_error', `${what}: ${describe(err)}`, 502)
     }
   }
@@ -211,11 +240,12 @@ export function createOperator(deps: OperatorDeps): Operator {
     return { stream, activeClusterId: s.activeClusterId, ready: true, reason: `replicating with ${lag} s of lag` }
   }
 
-  async function runFailbackFull(handle: OperationHandle, requestedBy: string, options: { maxLagSeconds: number; timeoutSeconds: number }): Promise<void> {
+  async function runFailbackFull(handle: OperationHandle, requestedBy: string, options: { maxLagSeconds: number; timeoutSeconds?: number }): Promise<void> {
     const step = (phase: string, progress: string, streamId?: string) => {
       handle.update(phase, progress, streamId)
       record('operation_progress', `failback ${handle.id}: ${phase}: ${progress}`, { operationId: handle.id, phase, progress })
     }
+    const timeoutSeconds = options.timeoutSeconds ?? settings.failbackTimeoutSeconds
     const s = await freshTopology()
     let stream = reverseStream(s)
     if (stream === null || !isLive(stream)) {
@@ -226,20 +256,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       }
       stream = await createStreamFrom(s, requestedBy, 'failback')
     }
-    const deadline = clock.now() + options.timeoutSeconds * 1000
-    for (;;) {
-      const current = await apiCall('reading the failback stream', () => cloud.getStream((stream as StreamView).id, budget))
-      const lag = current.replication_lag_seconds
-      step('waiting_for_replication', `stream ${current.id} is ${current.status}${lag === undefined ? '' : `, lag ${lag} s (limit ${options.maxLagSeconds} s)`}`, current.id)
-      if (current.status === 'REPLICATING' && lag !== undefined && lag <= options.maxLagSeconds) break
-      if (current.status !== 'STARTING' && current.status !== 'REPLICATING') {
-        throw new OperatorError('stream_not_replicating', `the failback stream is ${current.status}`, 409)
-      }
-      if (clock.now() > deadline) {
-        throw new OperatorError('timeout', `the failback stream did not reach REPLICATING with lag under ${options.maxLagSeconds} s within ${options.timeoutSeconds} s`, 409)
-      }
-      await sleep(pollMs)
-    }
+    await waitForReplication(handle, (stream as StreamView).id, options.maxLagSeconds, timeoutSeconds, step)
     await engine.refresh()
     const outcome = await engine.failover({ requestedBy })
     if (outcome.outcome === 'blocked' || outcome.outcome === 'failed') throw refusal(outcome)
@@ -247,6 +264,55 @@ export function createOperator(deps: OperatorDeps): Operator {
     const result = outcome as Started
     step('failing_over', `stream ${result.plan.streamId} is ${result.stream.status}`, result.plan.streamId)
     waitForCompletion(handle, result.plan.streamId)
+  }
+
+  // The reverse stream goes STARTING (network setup), then REPLICATING with an initial
+  // scan, a full re-seed of the original primary that can take hours, then catches up.
+  // Each stage is reported when reached and every FAILBACK_PROGRESS_INTERVAL after; the
+  // API failing meanwhile is polled through until the deadline.
+  async function waitForReplication(
+    handle: OperationHandle,
+    streamId: string,
+    maxLagSeconds: number,
+    timeoutSeconds: number,
+    step: (phase: string, progress: string, streamId?: string) => void
+  ): Promise<void> {
+    const started = clock.now()
+    const deadline = started + timeoutSeconds * 1000
+    const everyMs = settings.failbackProgressIntervalSeconds * 1000
+    let reported: { phase: string; at: number } | undefined
+    let stage: { phase: string; progress: string; since: number } | undefined
+    for (;;) {
+      let current: Stream | undefined
+      let next: { phase: string; progress: string }
+      try {
+        current = await cloud.getStream(streamId, budget)
+        next = failbackStage(current, maxLagSeconds)
+      } catch (err) {
+        if (refusedByApi(err)) throw new OperatorError('refused', `reading the failback stream: ${describe(err)}`, 409)
+        next = { phase: 'stream_unreadable', progress: `stream ${streamId} could not be read (${describe(err)}); still polling until ${new Date(deadline).toISOString()}` }
+      }
+      const now = clock.now()
+      if (stage?.phase !== next.phase) stage = { ...next, since: now }
+      else stage.progress = next.progress
+      if (current?.status === 'REPLICATING' && current.replication_lag_seconds !== undefined && current.replication_lag_seconds <= maxLagSeconds) return
+      if (current !== undefined && current.status !== 'STARTING' && current.status !== 'REPLICATING') {
+        throw new OperatorError('stream_not_replicating', `the failback stream is ${current.status}`, 409)
+      }
+      if (now > deadline) {
+        throw new OperatorError(
+          'timeout',
+          `the failback stream did not reach REPLICATING with lag under ${maxLagSeconds} s within ${timeoutSeconds} s (FAILBACK_TIMEOUT, or timeout_seconds); last: ${stage.progress}`,
+          409
+        )
+      }
+      if (reported === undefined || reported.phase !== stage.phase || now - reported.at >= everyMs) {
+        const within = stage.phase === 'stream_unreadable' ? '' : `, for ${duration(now - stage.since)}`
+        step(stage.phase, `${stage.progress}${within}; ${duration(now - started)} of at most ${duration(timeoutSeconds * 1000)}`, streamId)
+        reported = { phase: stage.phase, at: now }
+      }
+      await sleep(pollMs)
+    }
   }
 
   async function disruptionTarget(clusterId: string | undefined): Promise<string> {

@@ -201,10 +201,12 @@ t.test('the new cluster not answering SQL fails the drill (remote mode, endpoint
 t.test('a failback that fails is in the report', async (t) => {
   const cloud = await startFakeCloud(t, { timings: { startingSeconds: 0.2 } })
   const cwd = scratchDir()
-  const run = await pcr(['drill', '--yes', '--failback', '--max-lag', '0.5', '--timeout', '4', '--json', 'drill.json'], { env: directEnv(cloud), cwd })
+  // --timeout bounds the failover; the failback's wait for its stream has its own bound.
+  const run = await pcr(['drill', '--yes', '--failback', '--max-lag', '0.001', '--timeout', '4', '--failback-timeout', '0.5', '--json', 'drill.json'], { env: directEnv(cloud), cwd })
   t.equal(run.code, 1)
   const r = reportIn(cwd)
-  t.match(r.failback, { status: 'failed', error: /did not reach REPLICATING with lag under 0\.5 s within 4 s/ })
+  t.match(r.failback, { status: 'failed', error: /did not reach REPLICATING with lag under 0\.001 s within 0\.5 s/ })
+  t.match(run.stdout, /^ {15}failback (stream_starting|initial_scan|catching_up): stream \S+ is /m, 'the failback\'s progress is shown')
   t.match(r.error, /^failback failed: /)
   t.match(run.stdout, /^ {2}failback {10}[\d.]+ s {2}operation \S+ failed: the failback stream did not reach REPLICATING/m)
 })

@@ -8,12 +8,14 @@ import type { Context } from '../context.js'
 import { EXIT } from '../errors.js'
 import { assertCanConfirm, confirm } from '../io.js'
 import { positiveSeconds } from '../parse.js'
+import { failbackWaitSeconds } from '../budgets.js'
 
 export interface DrillCliOptions {
   yes?: boolean
   timeout: number
   failback?: boolean
   maxLag: number
+  failbackTimeout?: number
   json?: string
 }
 
@@ -21,10 +23,16 @@ export interface DrillCliOptions {
 export function withDrillOptions(command: Command, failbackOption: boolean): Command {
   command
     .option('-y, --yes', 'do not ask before disrupting the cluster')
-    .option('--timeout <seconds>', 'bound on each wait: the first verdict, the failover, the failback', positiveSeconds, 900)
+    .option('--timeout <seconds>', 'bound on each wait: the first verdict, the failover, the failover that ends a failback', positiveSeconds, 900)
     .option('--json <file>', 'also write the report as JSON to this file')
   if (failbackOption) command.option('--failback', 'then fail back to the original primary (failback full)')
-  return command.option('--max-lag <seconds>', 'failback may start once the replication lag is at most this', positiveSeconds, 60)
+  return command
+    .option('--max-lag <seconds>', 'failback may start once the replication lag is at most this', positiveSeconds, 60)
+    .option(
+      '--failback-timeout <seconds>',
+      "bound on the failback's wait for the reverse stream, whose initial scan re-seeds the original primary in full (default: FAILBACK_TIMEOUT, 6 h)",
+      positiveSeconds
+    )
 }
 
 async function sqlCheck(connectionString: string, timeoutSeconds: number): Promise<SqlCheck> {
@@ -54,7 +62,9 @@ export async function drill(ctx: Context, command: Command, opts: DrillCliOption
         config === undefined
           ? undefined
           : { interval_seconds: config.healthCheckIntervalSeconds, failure_threshold: config.failureThreshold, failover_delay_seconds: config.failoverDelaySeconds },
-      failback: failback ? { maxLagSeconds: opts.maxLag } : undefined,
+      failback: failback
+        ? { maxLagSeconds: opts.maxLag, timeoutSeconds: opts.failbackTimeout, waitSeconds: failbackWaitSeconds(ctx, command, opts.failbackTimeout) }
+        : undefined,
       confirm: (cluster) =>
         confirm(ctx.io, {
           yes: opts.yes === true,
@@ -66,7 +76,8 @@ export async function drill(ctx: Context, command: Command, opts: DrillCliOption
         const endpoint = endpoints[role]
         return endpoint === undefined ? undefined : sqlCheck(endpoint, sqlTimeout)
       },
-      onPhase: (phase) => ctx.out.line(phaseLine(phase))
+      onPhase: (phase) => ctx.out.line(phaseLine(phase)),
+      onProgress: (line) => ctx.out.line(`               ${line}`)
     })
     ctx.out.line()
     for (const line of drillReportLines(report)) ctx.out.line(line)

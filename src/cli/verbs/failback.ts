@@ -5,6 +5,7 @@ import { follow, startAndFollow } from '../follow.js'
 import { failbackStatusLines, streamText } from '../format.js'
 import { confirm } from '../io.js'
 import { positiveSeconds, timestamp } from '../parse.js'
+import { failbackWaitSeconds, failoverFollowSeconds } from '../budgets.js'
 
 // After a completed failover: a reverse stream from the promoted standby to the
 // original primary, then a failover of that stream, by steps or all at once.
@@ -18,24 +19,29 @@ export function registerFailback(program: Command, ctx: Context): void {
 
   failback
     .command('full')
-    .description('create the reverse stream, wait until it replicates within --max-lag, fail it over, and follow it to COMPLETED')
+    .description('create the reverse stream, wait until it replicates within --max-lag (its initial scan re-seeds the original primary in full: hours for a large database), fail it over, and follow it to COMPLETED')
     .option(...maxLagOption)
-    .option('--timeout <seconds>', 'bound on the whole failback, replication wait included', positiveSeconds, 3600)
+    .option('--timeout <seconds>', 'bound on the wait for the reverse stream to replicate (default: FAILBACK_TIMEOUT, 6 h)', positiveSeconds)
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--json', 'print the final operation as JSON (progress goes to stderr)')
     .action(
-      ctx.action(async (opts: { maxLag: number; timeout: number; yes?: boolean; json?: boolean }, command: Command) => {
+      ctx.action(async (opts: { maxLag: number; timeout?: number; yes?: boolean; json?: boolean }, command: Command) => {
         await confirm(ctx.io, {
           yes: opts.yes === true,
           action: 'fail back',
           warning: 'Failing back: the original primary is wiped and re-seeded from the active cluster, then made the active cluster again.',
           expected: 'yes'
         })
+        // The operation ends at its own deadline; following outlasts it by the failover after.
+        const followSeconds = failbackWaitSeconds(ctx, command, opts.timeout) + failoverFollowSeconds(ctx, command)
         return ctx.withBackend(command, { start: true }, async (backend) => {
           const print = opts.json === true ? ctx.out.note : ctx.out.line
-          const { operation } = await backend.failbackFull({ max_lag_seconds: opts.maxLag, timeout_seconds: opts.timeout })
+          const { operation } = await backend.failbackFull({
+            max_lag_seconds: opts.maxLag,
+            ...(opts.timeout === undefined ? {} : { timeout_seconds: opts.timeout })
+          })
           print(`failback started: operation ${operation.id}`)
-          const op = await follow(ctx, backend, operation.id, { timeoutSeconds: opts.timeout, print })
+          const op = await follow(ctx, backend, operation.id, { timeoutSeconds: followSeconds, print })
           if (opts.json === true) ctx.out.json(op)
           if (op.status === 'failed') throw new CliError(EXIT.failed, `failback failed: ${op.error}`)
           print(`failback completed: ${op.progress}`)
