@@ -319,3 +319,24 @@ t.test("the caller's abort ends a call with the caller's reason", async (t) => {
   const error = await failure(sleeper.client.getCluster(PRIMARY, { signal: controller.signal, budgetMs: 600_000 }))
   t.equal(error, reason, 'aborted during the backoff')
 })
+
+t.test("the emulator's rate limit answering 503 is waited out like a 429", async (t) => {
+  const { client, requests, sleeps } = await setup(t, { emulator: { rateLimit: { perSecond: 3, status: 503 } } })
+  for (let i = 0; i < 5; i++) await client.getCluster(PRIMARY, { budgetMs: 5000 })
+  t.same(
+    (await requests()).map((request) => request.status),
+    [200, 200, 200, 503, 200, 200]
+  )
+  t.same(sleeps, [1000])
+})
+
+t.test('a Retry-After longer than the budget fails at once, on the real clock too, and so do the calls after it', async (t) => {
+  const { client, fault, requests } = await setup(t, { client: { now: Date.now, sleep: undefined, timeoutSeconds: 1 } })
+  await fault({ operation: 'getCluster', kind: 'status', status: 503, retry_after_seconds: 30, count: 1 })
+  const started = Date.now()
+  t.match(await failure(client.getCluster(PRIMARY, { budgetMs: 10_000 })), { kind: 'rate_limited', status: 503, retryAfterMs: 30_000 })
+  t.match(await failure(client.listStreams({}, { budgetMs: 10_000 })), { kind: 'rate_limited', status: undefined })
+  t.match(await failure(client.patchStream(STREAM, { status: 'FAILING_OVER' })), { kind: 'rate_limited', status: undefined })
+  t.ok(Date.now() - started < 1000, `no waiting: ${Date.now() - started} ms`)
+  t.equal((await requests()).length, 1)
+})
