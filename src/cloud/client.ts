@@ -303,13 +303,25 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
     call: Call
   ): Promise<T[]> {
     // Every page shares the call's budget, which also bounds a pagination that never ends.
+    // The API names a next page after one that is exactly full, so an empty page ends the
+    // list whatever its next_page says; a token already followed would go round in circles.
     const items: T[] = []
+    const followed = new Set<string>()
     let page: string | undefined
     do {
       const query = { ...request.query, 'pagination.page': page, 'pagination.limit': pageLimit }
       const answer = await runGet({ ...request, query }, schema, call)
-      items.push(...pick(answer))
+      const found = pick(answer)
+      if (found.length === 0) break
+      items.push(...found)
+      if (page !== undefined) followed.add(page)
       page = answer.pagination?.next_page || undefined
+      if (page !== undefined && followed.has(page)) {
+        throw new CloudApiError('invalid_response', 'invalid response (HTTP 200): pagination.next_page repeats a page already read', {
+          operation: request.operation,
+          status: 200
+        })
+      }
     } while (page)
     return items
   }
@@ -553,7 +565,17 @@ function sameDisruption(actual: RegionalDisruptorSpecification[], wanted: Region
 
 function newest(streams: Stream[]): Stream | undefined {
   return streams.reduce<Stream | undefined>(
-    (best, stream) => (best === undefined || Date.parse(stream.created_at) > Date.parse(best.created_at) ? stream : best),
+    (best, stream) => (best === undefined || epochNanos(stream.created_at) > epochNanos(best.created_at) ? stream : best),
     undefined
   )
+}
+
+// An RFC 3339 time, as the schemas accept it (YYYY-MM-DDTHH:MM:SS, any fraction, Z or an
+// offset), in nanoseconds since the epoch. The API writes 0, 3, 6 or 9 fractional digits;
+// Date.parse keeps milliseconds only, so two times in the same millisecond would tie.
+function epochNanos(time: string): bigint {
+  const rest = time.slice(19)
+  const digits = rest.replace(/^(?:\.(\d+))?.*$/, '$1')
+  const zone = rest.replace(/^\.\d+/, '')
+  return BigInt(Date.parse(time.slice(0, 19) + zone)) * 1_000_000n + BigInt(digits.slice(0, 9).padEnd(9, '0'))
 }

@@ -100,3 +100,60 @@ t.test('discoverStream picks the newest stream whatever the order of the list', 
   }))
   t.match(await client.discoverStream('a', 'b'), { id: 'newest' })
 })
+
+t.test('a list ends at an empty page, even one that names a next page (spec: KeysetPaginationResponse)', async (t) => {
+  const node = (name: string) => ({ name, region_name: 'r', status: 'LIVE' })
+  const { client, seen } = await foreign(t, (request) => {
+    const page = new URL(request.url ?? '', 'http://x').searchParams.get('pagination.page')
+    if (page === null) return { status: 200, body: JSON.stringify({ nodes: [node('n0'), node('n1')], pagination: { next_page: 'p2' } }) }
+    if (page === 'p2') return { status: 200, body: JSON.stringify({ nodes: [], pagination: { next_page: 'p3', previous_page: 'p1' } }) }
+    return { status: 500, body: '{"code": 13, "message": "there is no page p3"}' }
+  })
+  t.same(
+    (await client.listNodes('c')).map((n) => n.name),
+    ['n0', 'n1']
+  )
+  t.equal(seen.length, 2, 'the empty page is the last one asked for')
+})
+
+t.test('a list whose next page repeats a token it already followed is an invalid answer, not a loop', async (t) => {
+  const { client, seen } = await foreign(t, () => ({
+    status: 200,
+    body: JSON.stringify({ nodes: [{ name: 'n', region_name: 'r', status: 'LIVE' }], pagination: { next_page: 'same' } })
+  }))
+  const error = await failure(client.listNodes('c'))
+  t.match(error, { kind: 'invalid_response', message: 'listNodes: invalid response (HTTP 200): pagination.next_page repeats a page already read' })
+  t.equal(seen.length, 2)
+})
+
+t.test('timestamps with 0, 3, 6 or 9 fractional digits, in UTC or with an offset, all read (protojson Timestamp)', async (t) => {
+  const times = [
+    '2025-06-02T12:00:00Z',
+    '2025-06-02T12:00:00.120Z',
+    '2025-06-02T12:00:00.123456Z',
+    '2025-06-02T12:00:00.123456789Z',
+    '2025-06-02T14:00:00.1234567+02:00'
+  ]
+  const stream = (id: string, created: string) => ({
+    id,
+    status: 'REPLICATING',
+    primary_cluster_id: 'a',
+    standby_cluster_id: 'b',
+    created_at: created,
+    replicated_time: created,
+    retained_time: created,
+    failover_at: created
+  })
+  const { client } = await foreign(t, () => ({
+    status: 200,
+    body: JSON.stringify({ physical_replication_streams: times.map((time, i) => stream(`s${i}`, time)) })
+  }))
+  const streams = await client.listStreams()
+  t.same(
+    streams.map((s) => s.created_at),
+    times,
+    'kept as the API wrote them'
+  )
+  // s3 (.123456789) and s2 (.123456) fall in the same millisecond; the nanoseconds decide.
+  t.match(await client.discoverStream('a', 'b'), { id: 's3' })
+})
