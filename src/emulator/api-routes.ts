@@ -15,7 +15,7 @@ import { parsePageRequest, queryParam } from './pagination.js'
 import type { RateLimiter } from './rate-limit.js'
 import type { LoggedRequest, RequestLog } from './request-log.js'
 import type { EmulatorState } from './state.js'
-import { iso } from './streams.js'
+import { iso } from './proto-time.js'
 
 // The Cloud API routes, and the path every request takes through them:
 // request log, injected fault, authentication, rate limit, version, roles,

@@ -1,5 +1,7 @@
 import { type ClusterState, type NodeStatus, type RegionalDisruptorSpecification } from '../cloud/schemas.js'
 import { failedPrecondition, invalidArgument } from './api-error.js'
+import { combine, intervalsWhere, steps, valueAt, type Interval, type Steps } from './availability.js'
+import { formatTimestamp, nanosFromMs } from './proto-time.js'
 import { DEFAULT_CIDR_RANGE, type CloudProvider, type ClusterSeed, type Plan } from './seed.js'
 
 // One emulated cluster: its nodes, the disruption set on it, and the JSON the
@@ -48,8 +50,10 @@ const MACHINE_TYPES: Record<CloudProvider, string> = {
 export interface NodeRecord {
   name: string
   az: string
-  /** As set through the control API; a disruption overrides it. */
-  status: NodeStatus
+  /** As set through the control API, from the moment of each change; a disruption overrides it. */
+  status: Steps<NodeStatus>
+  /** Whether a disruption holds the node down; while one is applied, its flips lie ahead. */
+  disrupted: Steps<boolean>
 }
 
 export interface ClusterRecord {
@@ -67,12 +71,14 @@ export interface ClusterRecord {
   state: ClusterState
   deletedAt?: number
   operationStatus: ClusterOperationStatus
+  /** When the control API last set operationStatus. */
+  operationStatusAt: number
   nodes: NodeRecord[]
   disruption: RegionalDisruptorSpecification[]
-  /** When the disruption set was last replaced. */
-  disruptedAt?: number
-  /** Since when SQL has been unavailable, or null while it serves. */
-  downSince: number | null
+  /** When the disruption set was last replaced, and whether that change fails. */
+  lastDisruption?: { at: number; failed: boolean }
+  /** Pods the disruptor cannot move, set through the control API: a disruption that needs one fails. */
+  failingPods: string[]
 }
 
 export function createCluster(seed: ClusterSeed, createdAt: number): ClusterRecord {
@@ -96,14 +102,16 @@ export function createCluster(seed: ClusterSeed, createdAt: number): ClusterReco
     createdAt,
     state: seed.state ?? 'CREATED',
     operationStatus: 'UNSPECIFIED',
+    operationStatusAt: -Infinity,
     // Nodes spread over three zones, as Cloud places them.
     nodes: Array.from({ length: nodeCount }, (_, i) => ({
       name: `cockroachdb-${i}`,
       az: `${seed.region}-${'abc'[i % 3]}`,
-      status: 'LIVE' as const
+      status: steps<NodeStatus>('LIVE'),
+      disrupted: steps(false)
     })),
     disruption: [],
-    downSince: null
+    failingPods: []
   }
 }
 
@@ -130,22 +138,73 @@ function dnsName(prefix: string, name: string, cloudProvider: CloudProvider, reg
   return `${prefix}${name}.${cloudProvider.toLowerCase()}-${region}.cockroachlabs.cloud`
 }
 
-export function nodeStatus(cluster: ClusterRecord, node: NodeRecord): NodeStatus {
-  const disrupted = cluster.disruption.some(
-    (spec) => spec.is_whole_region || spec.pods?.includes(node.name) || spec.azs?.includes(node.az)
-  )
-  return disrupted ? 'NOT_READY' : node.status
+export function nodeStatus(node: NodeRecord, t: number): NodeStatus {
+  return valueAt(node.disrupted, t) ? 'NOT_READY' : valueAt(node.status, t)
 }
 
-/** A cluster serves SQL while a majority of its nodes is live. */
-export function sqlAvailable(cluster: ClusterRecord): boolean {
-  const live = cluster.nodes.filter((node) => nodeStatus(cluster, node) === 'LIVE').length
-  return live * 2 > cluster.nodes.length
+/**
+ * The intervals in which a majority of the cluster's nodes was, or is
+ * scheduled to be, live: a cluster keeps its ranges, and so serves, only then.
+ */
+export function upIntervals(cluster: ClusterRecord): Interval[] {
+  // Each node's status, then whether it is disrupted.
+  const inputs: Array<Steps<NodeStatus | boolean>> = cluster.nodes.flatMap((node) => [node.status, node.disrupted])
+  const majority = combine(inputs, (values) => {
+    const live = cluster.nodes.filter((_, i) => values[2 * i] === 'LIVE' && values[2 * i + 1] === false).length
+    return live * 2 > cluster.nodes.length
+  })
+  return intervalsWhere(majority)
 }
 
+/** Since when the cluster has lacked a majority of live nodes, or null while it has one. */
+export function downSince(up: Interval[], now: number): number | null {
+  if (up.some(({ start, end }) => start <= now && now < end)) return null
+  return up.filter(({ end }) => end <= now).at(-1)?.end ?? -Infinity
+}
+
+/** Sets the status of nodes from now on. */
+export function setNodeStatus(cluster: ClusterRecord, status: NodeStatus, names: string[] | undefined, now: number): void {
+  for (const node of cluster.nodes) {
+    if (names === undefined || names.includes(node.name)) node.status.changes.push({ at: now, value: status })
+  }
+}
+
+/**
+ * Replaces the disruption set at `now`. The disruptor moves one node at a
+ * time: the nodes whose state changes flip one after another over `applyMs`,
+ * from where they stand now (flips of an earlier set still ahead are
+ * dropped). A failing pod is left as it is, and the change then fails.
+ */
+export function scheduleDisruption(
+  cluster: ClusterRecord,
+  specs: RegionalDisruptorSpecification[],
+  now: number,
+  applyMs: number
+): void {
+  for (const node of cluster.nodes) node.disrupted.changes = node.disrupted.changes.filter((change) => change.at <= now)
+  const moving = cluster.nodes.filter((node) => {
+    const wanted = specs.some((spec) => spec.is_whole_region || spec.pods?.includes(node.name) || spec.azs?.includes(node.az))
+    return wanted !== valueAt(node.disrupted, now)
+  })
+  moving.forEach((node, i) => {
+    if (cluster.failingPods.includes(node.name)) return
+    const at = now + Math.round((applyMs * (i + 1)) / moving.length)
+    node.disrupted.changes.push({ at, value: !valueAt(node.disrupted, now) })
+  })
+  cluster.disruption = specs
+  cluster.lastDisruption = { at: now, failed: moving.some((node) => cluster.failingPods.includes(node.name)) }
+}
+
+/**
+ * RUNNING while a disruption is applied; then FAILED if it failed, until the
+ * control API sets another status, which otherwise shows.
+ */
 export function operationStatus(cluster: ClusterRecord, now: number, applySeconds: number): ClusterOperationStatus {
-  const applying = cluster.disruptedAt !== undefined && now < cluster.disruptedAt + applySeconds * 1000
-  return applying ? 'CRDB_CLUSTER_DISRUPTION_RUNNING' : cluster.operationStatus
+  const last = cluster.lastDisruption
+  if (last === undefined) return cluster.operationStatus
+  const appliedAt = last.at + applySeconds * 1000
+  if (now < appliedAt) return 'CRDB_CLUSTER_DISRUPTION_RUNNING'
+  return last.failed && cluster.operationStatusAt < appliedAt ? 'CRDB_CLUSTER_DISRUPTION_FAILED' : cluster.operationStatus
 }
 
 /**
@@ -278,7 +337,7 @@ export function clusterJson(cluster: ClusterRecord, operation: ClusterOperationS
     network_visibility: 'PUBLIC',
     delete_protection: 'DISABLED',
     parent_id: 'root',
-    created_at: new Date(cluster.createdAt).toISOString(),
-    ...(cluster.deletedAt !== undefined && { deleted_at: new Date(cluster.deletedAt).toISOString() })
+    created_at: formatTimestamp(nanosFromMs(cluster.createdAt)),
+    ...(cluster.deletedAt !== undefined && { deleted_at: formatTimestamp(nanosFromMs(cluster.deletedAt)) })
   }
 }

@@ -33,6 +33,8 @@ const ClusterChange = z
     message: 'give state, operation_status or both'
   })
 
+const FailingPods = z.strictObject({ names: z.array(z.string()) })
+
 const ClockChange = z.strictObject({ advance_seconds: z.number().positive() })
 
 function body<T>(schema: z.ZodType<T>, request: FastifyRequest, what: string): T {
@@ -60,6 +62,13 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDependenc
   app.put<{ Params: { id: string } }>('/clusters/:id/nodes', async (request) => {
     const change = body(NodesChange, request, 'node change')
     state.setNodeStatus(request.params.id, change.status, change.names)
+    return state.describeCluster(request.params.id)
+  })
+
+  // A disruption that needs to move one of these pods leaves it as it is and
+  // ends CRDB_CLUSTER_DISRUPTION_FAILED; an empty list makes every pod movable.
+  app.put<{ Params: { id: string } }>('/clusters/:id/failing-pods', async (request) => {
+    state.setFailingPods(request.params.id, body(FailingPods, request, 'failing pods').names)
     return state.describeCluster(request.params.id)
   })
 

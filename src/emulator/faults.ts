@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { iso } from './streams.js'
+import { iso } from './proto-time.js'
 
 // Injected failures of the API, configured through the control API.
 

@@ -35,24 +35,38 @@ export interface ClusterSeed {
   supportsClusterVirtualization?: boolean
 }
 
+// Every duration of the stream's life is counted only while the clusters it
+// needs are up (see streams.ts): an outage stretches it.
 export interface Timings {
-  /** How long a new stream stays STARTING (network setup and initial scan). */
+  /** How long a new stream stays STARTING (network setup), with both clusters up. */
   startingSeconds: number
-  /** How long FAILING_OVER lasts once the failover time is reached. */
+  /** How long REPLICATING shows no times: the initial scan, a full copy, with both clusters up. */
+  initialScanSeconds: number
+  /** How fast a frontier that is behind catches up: seconds of data per second. */
+  catchUpRate: number
+  /** How often the frontier is published as replicated_time. */
+  replicationStepSeconds: number
+  /** The cut-over, once the frontier has reached the failover time, with the standby up. */
   failoverSeconds: number
-  /** How far replicated_time trails the clock while replicating. */
+  /** How far the frontier trails the clock once caught up. */
   lagSeconds: number
   /** How far back retained_time reaches once the stream is old enough. */
   retentionSeconds: number
-  /** How long operation_status reports a disruption being applied. */
+  /** How long a REPLICATING stream may make no progress before it is canceled. */
+  stallCancelSeconds: number
+  /** How long a disruption takes to move its nodes, one after another. */
   disruptionApplySeconds: number
 }
 
 export const DEFAULT_TIMINGS: Timings = {
   startingSeconds: 300,
+  initialScanSeconds: 3600,
+  catchUpRate: 4,
+  replicationStepSeconds: 30,
   failoverSeconds: 60,
   lagSeconds: 10,
   retentionSeconds: 4 * 3600,
+  stallCancelSeconds: 24 * 3600,
   disruptionApplySeconds: 5
 }
 

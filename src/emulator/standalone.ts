@@ -33,6 +33,14 @@ const Env = z.object({
   EMULATOR_STARTING_SECONDS: seconds,
   EMULATOR_FAILOVER_SECONDS: seconds,
   EMULATOR_LAG_SECONDS: seconds,
+  EMULATOR_INITIAL_SCAN_SECONDS: seconds,
+  EMULATOR_STEP_SECONDS: seconds,
+  EMULATOR_CATCH_UP_RATE: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be seconds of data per second')
+    .transform(Number)
+    .optional(),
+  EMULATOR_STALL_CANCEL_SECONDS: seconds,
   EMULATOR_PRIMARY_ID: z.string().optional(),
   EMULATOR_STANDBY_ID: z.string().optional(),
   EMULATOR_PRIMARY_SQL_DNS: z.string().optional(),
@@ -60,7 +68,11 @@ export function parseEmulatorEnv(env: Record<string, string | undefined>): Stand
   const timings: Partial<Timings> = defined({
     startingSeconds: vars.EMULATOR_STARTING_SECONDS,
     failoverSeconds: vars.EMULATOR_FAILOVER_SECONDS,
-    lagSeconds: vars.EMULATOR_LAG_SECONDS
+    lagSeconds: vars.EMULATOR_LAG_SECONDS,
+    initialScanSeconds: vars.EMULATOR_INITIAL_SCAN_SECONDS,
+    replicationStepSeconds: vars.EMULATOR_STEP_SECONDS,
+    catchUpRate: vars.EMULATOR_CATCH_UP_RATE,
+    stallCancelSeconds: vars.EMULATOR_STALL_CANCEL_SECONDS
   })
   const clusters = defaultClusterSeeds({
     primary: defined({ id: vars.EMULATOR_PRIMARY_ID, sqlDns: vars.EMULATOR_PRIMARY_SQL_DNS }),

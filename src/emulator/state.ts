@@ -7,15 +7,19 @@ import {
   type UpdateStreamSpec
 } from '../cloud/schemas.js'
 import { failedPrecondition, invalidArgument, notFound } from './api-error.js'
+import { intersect } from './availability.js'
 import {
   checkDisruption,
   checkReplicationCandidate,
   checkReplicationPair,
   clusterJson,
   createCluster,
+  downSince,
   nodeStatus,
   operationStatus,
-  sqlAvailable,
+  scheduleDisruption,
+  setNodeStatus,
+  upIntervals,
   type ClusterOperationStatus,
   type ClusterRecord
 } from './clusters.js'
@@ -28,7 +32,8 @@ import {
   type StreamSeed,
   type Timings
 } from './seed.js'
-import { applyPatch, isLive, iso, replicationTimes, streamJson, streamStatus, type StreamRecord } from './streams.js'
+import { iso } from './proto-time.js'
+import { applyPatch, isLive, streamJson, streamStatus, type StreamContext, type StreamRecord } from './streams.js'
 
 // The emulated Cloud API as a plain state machine: no HTTP, no timers. Time
 // comes from the injected clock, and everything that depends on it is derived
@@ -92,35 +97,53 @@ export function createEmulatorState(options: StateOptions = {}) {
     return found
   }
 
+  function checkNodeNames(c: ClusterRecord, names: string[]): void {
+    const unknown = names.filter((name) => !c.nodes.some((node) => node.name === name))
+    if (unknown.length > 0) throw invalidArgument(`cluster ${c.id} has no node ${unknown.join(', ')}`)
+  }
+
   function stream(id: string): StreamRecord {
     const found = streams.find((s) => s.id === id)
     if (found === undefined) throw notFound(`replication stream ${id} not found`, 'REPLICATION_STREAM_NOT_FOUND', { id })
     return found
   }
 
-  // SQL availability changes only through mutations, so recording the moment it
-  // is lost here is enough to freeze replication lazily.
-  function noteHealth(c: ClusterRecord): void {
-    if (sqlAvailable(c)) c.downSince = null
-    else c.downSince ??= now()
+  function context(s: StreamRecord): StreamContext {
+    const standbyUp = upIntervals(cluster(s.standbyId))
+    return { now: now(), bothUp: intersect(upIntervals(cluster(s.primaryId)), standbyUp), standbyUp, timings }
   }
 
-  const view = (s: StreamRecord) => streamJson(s, now(), cluster(s.primaryId).downSince, timings)
+  const view = (s: StreamRecord) => streamJson(s, context(s))
   const clockJson = () => ({ now: iso(now()), offset_seconds: offsetMs / 1000 })
-  const statusOf = (s: StreamRecord) => streamStatus(s, now(), timings)
+  const statusOf = (s: StreamRecord) => streamStatus(s, context(s))
   const disruptionJson = (c: ClusterRecord) => ({ regional_disruptor_specifications: c.disruption })
+  const lostMajoritySince = (c: ClusterRecord) => downSince(upIntervals(c), now())
+
+  /**
+   * Whether the cluster's application SQL serves: a majority of its nodes is
+   * live, and it is not the standby of a live stream, whose application
+   * virtual cluster is offline until the failover completes (PCR docs).
+   */
+  function sqlServes(c: ClusterRecord): boolean {
+    return lostMajoritySince(c) === null && !streams.some((s) => s.standbyId === c.id && isLive(statusOf(s)))
+  }
+
   // What the control API shows of a cluster: more than the Cloud API tells.
-  const controlView = (c: ClusterRecord) => ({
-    id: c.id,
-    name: c.name,
-    region: c.region,
-    state: c.state,
-    operation_status: operationStatus(c, now(), timings.disruptionApplySeconds),
-    sql_available: sqlAvailable(c),
-    down_since: c.downSince === null ? null : iso(c.downSince),
-    disruption: c.disruption,
-    nodes: c.nodes.map((node) => ({ name: node.name, az: node.az, status: nodeStatus(c, node) }))
-  })
+  const controlView = (c: ClusterRecord) => {
+    const since = lostMajoritySince(c)
+    return {
+      id: c.id,
+      name: c.name,
+      region: c.region,
+      state: c.state,
+      operation_status: operationStatus(c, now(), timings.disruptionApplySeconds),
+      sql_available: sqlServes(c),
+      down_since: since === null ? null : iso(since),
+      disruption: c.disruption,
+      failing_pods: c.failingPods,
+      nodes: c.nodes.map((node) => ({ name: node.name, az: node.az, status: nodeStatus(node, now()) }))
+    }
+  }
 
   seed()
 
@@ -137,7 +160,7 @@ export function createEmulatorState(options: StateOptions = {}) {
       const c = cluster(id)
       const nodes = c.nodes
         .filter(() => regionName === undefined || regionName === c.region)
-        .map((node) => ({ name: node.name, region_name: c.region, status: nodeStatus(c, node) }))
+        .map((node) => ({ name: node.name, region_name: c.region, status: nodeStatus(node, now()) }))
       // A node is as old as its cluster, for pagination.as_of_time.
       const { items, pagination } = paginate(nodes, (node) => [node.region_name, node.name], page, () => c.createdAt)
       return { nodes: items, pagination }
@@ -161,12 +184,10 @@ export function createEmulatorState(options: StateOptions = {}) {
       return disruptionJson(cluster(id))
     },
 
-    /** Replaces the whole disruption set; an empty set ends every disruption. */
+    /** Replaces the whole disruption set; an empty set ends every disruption. Nodes follow one by one. */
     putDisruption(id: string, specs: RegionalDisruptorSpecification[]) {
       const c = cluster(id)
-      c.disruption = checkDisruption(c, specs)
-      c.disruptedAt = now()
-      noteHealth(c)
+      scheduleDisruption(c, checkDisruption(c, specs), now(), timings.disruptionApplySeconds * 1000)
       return disruptionJson(c)
     },
 
@@ -216,31 +237,39 @@ export function createEmulatorState(options: StateOptions = {}) {
 
     patchStream(id: string, spec: UpdateStreamSpec) {
       const s = stream(id)
-      const t = now()
-      applyPatch(s, spec, t, replicationTimes(s, t, cluster(s.primaryId).downSince, timings), timings)
+      applyPatch(s, spec, context(s))
       return view(s)
     },
 
+    /** Whether the cluster's application SQL endpoint serves now. */
     isSqlAvailable(id: string): boolean {
-      return sqlAvailable(cluster(id))
+      return sqlServes(cluster(id))
     },
 
     describeCluster(id: string) {
       return controlView(cluster(id))
     },
 
-    /** Sets the status of the named nodes, or of every node; a disruption still overrides it. */
+    /** Sets the status of the named nodes, or of every node, from now on; a disruption still overrides it. */
     setNodeStatus(id: string, status: NodeStatus, names?: string[]) {
       const c = cluster(id)
-      const unknown = (names ?? []).filter((name) => !c.nodes.some((node) => node.name === name))
-      if (unknown.length > 0) throw invalidArgument(`cluster ${id} has no node ${unknown.join(', ')}`)
-      for (const node of c.nodes) if (names === undefined || names.includes(node.name)) node.status = status
-      noteHealth(c)
+      checkNodeNames(c, names ?? [])
+      setNodeStatus(c, status, names, now())
+    },
+
+    /** Names the pods the disruptor cannot move: a disruption that needs one of them ends FAILED. */
+    setFailingPods(id: string, names: string[]) {
+      const c = cluster(id)
+      checkNodeNames(c, names)
+      c.failingPods = names
     },
 
     patchCluster(id: string, patch: ClusterPatch) {
       const c = cluster(id)
-      if (patch.operation_status !== undefined) c.operationStatus = patch.operation_status
+      if (patch.operation_status !== undefined) {
+        c.operationStatus = patch.operation_status
+        c.operationStatusAt = now()
+      }
       if (patch.state !== undefined) {
         c.state = patch.state
         c.deletedAt = patch.state === 'DELETED' ? now() : undefined

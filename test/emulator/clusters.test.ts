@@ -1,6 +1,6 @@
 import t from 'tap'
 import { DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID, defaultClusterSeeds } from '../../src/emulator/seed.js'
-import { START, startTestEmulator } from '../helpers/emulator.js'
+import { startTestEmulator } from '../helpers/emulator.js'
 
 const UNKNOWN = '00000000-0000-4000-8000-00000000dead'
 
@@ -20,7 +20,7 @@ t.test('the default clusters: an Advanced primary and standby on GCP, one region
     labels: {},
     is_customer_cloud_account: false,
     config: { dedicated: { machine_type: 'n2-standard-4' } },
-    created_at: new Date(START - 30 * 24 * 3600 * 1000).toISOString()
+    created_at: '2025-05-03T12:00:00Z' // protojson: no fraction on whole seconds
   })
   t.strictSame(primary.body.regions, [
     {
@@ -100,7 +100,7 @@ t.test('a deleted cluster still answers, with state DELETED', async (t) => {
   const deleted = await emu.api('GET', `/clusters/${DEFAULT_PRIMARY_ID}`)
   t.equal(deleted.status, 200)
   t.equal(deleted.body.state, 'DELETED')
-  t.equal(deleted.body.deleted_at, new Date(START + 60_000).toISOString())
+  t.equal(deleted.body.deleted_at, '2025-06-02T12:01:00Z')
   await emu.control('PATCH', `/clusters/${DEFAULT_PRIMARY_ID}`, { state: 'CREATED' })
   const restored = await emu.api('GET', `/clusters/${DEFAULT_PRIMARY_ID}`)
   t.notOk('deleted_at' in restored.body)

@@ -19,6 +19,7 @@ t.test('GET /state shows clusters, effective node statuses, streams, faults and 
     sql_available: true,
     down_since: null,
     disruption: [],
+    failing_pods: [],
     nodes: [
       { name: 'cockroachdb-0', az: 'us-east1-a', status: 'LIVE' },
       { name: 'cockroachdb-1', az: 'us-east1-b', status: 'LIVE' },
@@ -153,11 +154,13 @@ t.test('POST /reset: back to the seed, without faults, log or rate-limit history
   t.strictSame(state.body.faults, [])
   t.match(state.body.clusters, [
     { state: 'CREATED', sql_available: true, disruption: [], nodes: [{ status: 'LIVE' }, { status: 'LIVE' }, { status: 'LIVE' }] },
-    { state: 'CREATED', sql_available: true, nodes: [{ status: 'LIVE' }, { status: 'LIVE' }, { status: 'LIVE' }] }
+    // The standby of the seeded stream: its nodes live, its application SQL offline while it replicates.
+    { state: 'CREATED', sql_available: false, down_since: null, nodes: [{ status: 'LIVE' }, { status: 'LIVE' }, { status: 'LIVE' }] }
   ])
   t.strictSame((await emu.control('GET', '/requests')).body.requests, [])
   const stream = await emu.api('GET', `/physical-replication-streams/${DEFAULT_STREAM_ID}`)
-  t.match(stream.body, { status: 'REPLICATING', created_at: at(60 - 10 - 24 * 3600) }, 'seeded again from the current time')
+  // The Cloud API writes times as protojson does: no fraction on whole seconds.
+  t.match(stream.body, { status: 'REPLICATING', created_at: '2025-06-01T12:00:50Z' }, 'seeded again from the current time')
   t.equal((await emu.api('GET', '/physical-replication-streams')).status, 200, 'the rate limit starts afresh')
 })
 

@@ -2,8 +2,16 @@ import t from 'tap'
 import { DEFAULT_PRIMARY_ID as PRIMARY, DEFAULT_STANDBY_ID as STANDBY } from '../../src/emulator/seed.js'
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js'
 
-const disrupt = (emu: TestEmulator, specs: unknown[], cluster = PRIMARY) =>
-  emu.api('PUT', `/clusters/${cluster}/disrupt`, { body: { regional_disruptor_specifications: specs } })
+/**
+ * Puts a disruption set and waits, on the manual clock, until the disruptor
+ * has moved the nodes one after another (fidelity-clusters.test.ts looks at
+ * the steps).
+ */
+const disrupt = async (emu: TestEmulator, specs: unknown[], cluster = PRIMARY) => {
+  const answer = await emu.api('PUT', `/clusters/${cluster}/disrupt`, { body: { regional_disruptor_specifications: specs } })
+  emu.clock.advance(emu.state.timings.disruptionApplySeconds)
+  return answer
+}
 
 const nodeStatuses = async (emu: TestEmulator, cluster = PRIMARY) => {
   const answer = await emu.api('GET', `/clusters/${cluster}/nodes`)
@@ -23,26 +31,27 @@ t.test('no disruption at first', async (t) => {
 
 t.test('a whole-region disruption takes every node and SQL down, and ends with an empty set', async (t) => {
   const emu = await startTestEmulator(t, { timings: { disruptionApplySeconds: 5 } })
-  const put = await disrupt(emu, [{ region_code: 'us-east1', is_whole_region: true }])
+  const whole = { regional_disruptor_specifications: [{ region_code: 'us-east1', is_whole_region: true }] }
+  const put = await emu.api('PUT', `/clusters/${PRIMARY}/disrupt`, { body: whole })
   t.equal(put.status, 200)
-  t.strictSame(put.body, { regional_disruptor_specifications: [{ region_code: 'us-east1', is_whole_region: true }] })
-  t.strictSame((await emu.api('GET', `/clusters/${PRIMARY}/disrupt`)).body, put.body, 'GET returns the set')
-  t.strictSame(await nodeStatuses(emu), ['NOT_READY', 'NOT_READY', 'NOT_READY'])
-  t.equal(await sqlAvailable(emu), false)
-  t.equal(emu.state.isSqlAvailable(PRIMARY), false, 'the state says so too')
-  t.strictSame(await nodeStatuses(emu, STANDBY), ['LIVE', 'LIVE', 'LIVE'], 'the other cluster is untouched')
-
+  t.strictSame(put.body, whole)
+  t.strictSame((await emu.api('GET', `/clusters/${PRIMARY}/disrupt`)).body, put.body, 'GET returns the set at once')
   t.equal((await emu.api('GET', `/clusters/${PRIMARY}`)).body.operation_status, 'CRDB_CLUSTER_DISRUPTION_RUNNING')
   emu.clock.advance(4.999)
   t.equal((await emu.api('GET', `/clusters/${PRIMARY}`)).body.operation_status, 'CRDB_CLUSTER_DISRUPTION_RUNNING')
   emu.clock.advance(0.001)
   t.equal((await emu.api('GET', `/clusters/${PRIMARY}`)).body.operation_status, 'UNSPECIFIED', 'applied')
+  t.strictSame(await nodeStatuses(emu), ['NOT_READY', 'NOT_READY', 'NOT_READY'])
+  t.equal(await sqlAvailable(emu), false)
+  t.equal(emu.state.isSqlAvailable(PRIMARY), false, 'the state says so too')
+  t.strictSame(await nodeStatuses(emu, STANDBY), ['LIVE', 'LIVE', 'LIVE'], 'the other cluster is untouched')
 
-  const end = await disrupt(emu, [])
+  const end = await emu.api('PUT', `/clusters/${PRIMARY}/disrupt`, { body: { regional_disruptor_specifications: [] } })
   t.strictSame(end.body, { regional_disruptor_specifications: [] })
+  t.equal((await emu.api('GET', `/clusters/${PRIMARY}`)).body.operation_status, 'CRDB_CLUSTER_DISRUPTION_RUNNING')
+  emu.clock.advance(5)
   t.strictSame(await nodeStatuses(emu), ['LIVE', 'LIVE', 'LIVE'])
   t.equal(await sqlAvailable(emu), true)
-  t.equal((await emu.api('GET', `/clusters/${PRIMARY}`)).body.operation_status, 'CRDB_CLUSTER_DISRUPTION_RUNNING')
 })
 
 t.test('no body, or a body without the list, ends every disruption', async (t) => {
@@ -50,6 +59,7 @@ t.test('no body, or a body without the list, ends every disruption', async (t) =
   for (const request of [{}, { body: {} }, { rawBody: '' }]) {
     await disrupt(emu, [{ region_code: 'us-east1', is_whole_region: true }])
     const end = await emu.api('PUT', `/clusters/${PRIMARY}/disrupt`, request)
+    emu.clock.advance(emu.state.timings.disruptionApplySeconds)
     t.equal(end.status, 200)
     t.strictSame(end.body, { regional_disruptor_specifications: [] })
     t.strictSame(await nodeStatuses(emu), ['LIVE', 'LIVE', 'LIVE'])
@@ -95,7 +105,9 @@ t.test('a disruption overrides node statuses set through the control API, withou
 t.test('an operation status set through the control API shows once the disruption is applied', async (t) => {
   const emu = await startTestEmulator(t)
   await emu.control('PATCH', `/clusters/${PRIMARY}`, { operation_status: 'MAINTENANCE_RUNNING' })
-  await disrupt(emu, [{ region_code: 'us-east1', is_whole_region: true }])
+  await emu.api('PUT', `/clusters/${PRIMARY}/disrupt`, {
+    body: { regional_disruptor_specifications: [{ region_code: 'us-east1', is_whole_region: true }] }
+  })
   t.equal((await emu.api('GET', `/clusters/${PRIMARY}`)).body.operation_status, 'CRDB_CLUSTER_DISRUPTION_RUNNING')
   emu.clock.advance(5)
   t.equal((await emu.api('GET', `/clusters/${PRIMARY}`)).body.operation_status, 'MAINTENANCE_RUNNING')

@@ -223,6 +223,7 @@ t.test('after: the mutation takes effect, then the answer is lost', async (t) =>
   await addFault(emu, { operation: 'putDisruption', kind: 'malformed', after: true, count: 1 })
   const disrupt = { regional_disruptor_specifications: [{ region_code: 'us-east1', is_whole_region: true }] }
   t.equal(await (await rawRequest(emu, 'PUT', `${CLUSTER}/disrupt`, { body: disrupt })).text(), MALFORMED_BODY)
+  emu.clock.advance(emu.state.timings.disruptionApplySeconds) // the disruptor moves the nodes one by one
   t.equal(emu.state.isSqlAvailable(PRIMARY), false, 'the disruption took effect')
 
   await emu.control('POST', '/reset')

@@ -28,6 +28,10 @@ t.test('every variable', async (t) => {
     EMULATOR_STARTING_SECONDS: '2.5',
     EMULATOR_FAILOVER_SECONDS: '3',
     EMULATOR_LAG_SECONDS: '0',
+    EMULATOR_INITIAL_SCAN_SECONDS: '60',
+    EMULATOR_STEP_SECONDS: '0.5',
+    EMULATOR_CATCH_UP_RATE: '8',
+    EMULATOR_STALL_CANCEL_SECONDS: '600',
     EMULATOR_PRIMARY_ID: 'p',
     EMULATOR_STANDBY_ID: 's',
     EMULATOR_PRIMARY_SQL_DNS: '127.0.0.1',
@@ -39,7 +43,15 @@ t.test('every variable', async (t) => {
     port: 0,
     options: {
       apiKey: 'k',
-      timings: { startingSeconds: 2.5, failoverSeconds: 3, lagSeconds: 0 },
+      timings: {
+        startingSeconds: 2.5,
+        failoverSeconds: 3,
+        lagSeconds: 0,
+        initialScanSeconds: 60,
+        replicationStepSeconds: 0.5,
+        catchUpRate: 8,
+        stallCancelSeconds: 600
+      },
       clusters: defaultClusterSeeds({ primary: { id: 'p', sqlDns: '127.0.0.1' }, standby: { id: 's', sqlDns: 'localhost' } }),
       stream: 'none'
     }
