@@ -34,7 +34,16 @@ export async function startFakeCloud(t: Teardown, options: StartEmulatorOptions 
     // faster (checks every 0.05 s instead of 1 s), so the budget is scaled by the same factor.
     rateLimit: { perSecond: 200 },
     ...options,
-    timings: { failoverSeconds: 0.3, lagSeconds: 2, disruptionApplySeconds: 0, ...options.timings }
+    timings: {
+      failoverSeconds: 0.3,
+      lagSeconds: 2,
+      disruptionApplySeconds: 0,
+      // Scaled down like the rest, not switched off: a scan, 0.1 s steps, a catch-up after outages.
+      initialScanSeconds: 0.3,
+      replicationStepSeconds: 0.1,
+      catchUpRate: 20,
+      ...options.timings
+    }
   })
   t.teardown(() => emulator.close())
   return cloudControl(emulator)
