@@ -2,8 +2,8 @@ import fc from 'fast-check'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startPostgres } from '../helpers/postgres.js'
-import { startFakeCloud } from '../helpers/stack.js'
+import { startGatedPostgres } from '../helpers/sql-gate.js'
+import { PRIMARY, startFakeCloud } from '../helpers/stack.js'
 import { maxFds, violations, watchableOutages } from './invariants.js'
 import { removeTempDirs, runSchedule, type ChaosContext } from './runner.js'
 import { scheduleArbitrary } from './schedule.js'
@@ -156,7 +156,8 @@ export async function openChaosContext(): Promise<ChaosRun> {
     })())
   try {
     const cloud = await startFakeCloud({ teardown: (f) => closers.push(f) }, { timings: { failoverSeconds: 0.5 } })
-    const postgres = await startPostgres()
+    // The primary's SQL endpoint, gated by the emulator: it serves while the primary does.
+    const postgres = await startGatedPostgres(() => cloud.emulator.state.isSqlAvailable(PRIMARY))
     closers.push(() => postgres.destroy())
     return { ctx: { cloud, postgres }, close }
   } catch (err) {

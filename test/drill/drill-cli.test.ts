@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DrillReport } from '../../src/drill/drill.js'
 import { unusedPort } from '../helpers/fake-sql-server.js'
-import { startPostgres } from '../helpers/postgres.js'
+import { startGatedPostgres } from '../helpers/sql-gate.js'
 import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
 import { directEnv, errors, pcr, remote, scratchDir } from '../cli/fixtures/pcr.js'
 
@@ -105,7 +105,8 @@ t.test('drill (remote): the service detects and fails over; the CLI times it thr
 
 t.test('test automated: the drill with a failback; the new cluster is checked over SQL', async (t) => {
   const cloud = await startFakeCloud(t, { timings: { failoverSeconds: FAILOVER_SECONDS, startingSeconds: 0.3 } })
-  const pg = await startPostgres()
+  // The standby's endpoint, offline while it replicates, serving once the failover has completed.
+  const pg = await startGatedPostgres(() => cloud.emulator.state.isSqlAvailable(STANDBY))
   t.teardown(pg.destroy)
   const cwd = scratchDir()
   const run = await pcr(['test', 'automated', '--yes', '--json', 'drill.json'], { env: directEnv(cloud, { STANDBY_CLUSTER_ENDPOINT: pg.url(), HEALTH_CHECK_TIMEOUT: '5' }), cwd })

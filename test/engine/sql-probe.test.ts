@@ -1,6 +1,7 @@
 import t from 'tap'
 import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
 import { startPostgres } from '../helpers/postgres.js'
+import { startGatedPostgres } from '../helpers/sql-gate.js'
 
 t.test('with a SQL probe, the API alone cannot fail the primary over; SQL failing too does', async (t) => {
   const primarySql = await startPostgres()
@@ -35,19 +36,20 @@ t.test('SQL failing alone (our network position) is not an outage', async (t) =>
   await primarySql.start()
 })
 
-t.test('STANDBY_CLUSTER_ENDPOINT refusing while the standby replicates does not block a failover', async (t) => {
-  const standbySql = await startPostgres()
-  t.teardown(() => standbySql.destroy())
+t.test('STANDBY_CLUSTER_ENDPOINT refusing while the standby replicates does not block a failover; applications follow once it serves', async (t) => {
   const cloud = await startFakeCloud(t)
+  // Gated by the emulator: offline while the standby replicates, serving once the failover has completed.
+  const standbySql = await startGatedPostgres(() => cloud.emulator.state.isSqlAvailable(STANDBY))
+  t.teardown(() => standbySql.destroy())
   const svc = await startService(t, cloud, { STANDBY_CLUSTER_ENDPOINT: standbySql.url() })
   await svc.fastify.engine.nextCheck()
-  // Offline, as a real standby's SQL endpoint is while its stream replicates.
-  await standbySql.stop()
+  t.match(svc.fastify.engine.snapshot().clusters[1], { id: STANDBY, verdict: 'healthy', reason: /SQL offline as expected while it replicates/ })
   const ok = await svc.post('/admin/failover', {}, admin)
   t.equal(ok.status, 202, JSON.stringify(ok.body))
-  // It serves once the failover has completed.
-  await standbySql.start()
-  await svc.waitForEvent('failover_completed')
+  const completed = await svc.waitForEvent('failover_completed')
+  const switched = await svc.waitForEvent('active_cluster_changed', (e) => e.data.clusterId === STANDBY)
+  t.ok(switched.id > completed.id, 'applications are sent to the standby after COMPLETED, once its SQL answers')
+  t.notOk(svc.events().some((e) => e.type === 'activation_timeout'), 'it answered: the endpoint serves once COMPLETED')
   t.equal(await cloud.patches(), 1)
   t.notOk(svc.events().some((e) => e.type === 'failover_blocked'))
 })

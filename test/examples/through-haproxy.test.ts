@@ -7,9 +7,11 @@ import { createPool, isConnectionError, main, withRetry } from '../../examples/t
 import { untracedEnv } from '../helpers/child-env.js'
 import { startFakeSqlServer, unusedPort } from '../helpers/fake-sql-server.js'
 import { landsOn, startProxiedPair, within } from '../helpers/proxied-pair.js'
+import { ENDPOINT_PORT_QUERY } from '../helpers/sql-gate.js'
 import { admin } from '../helpers/stack.js'
 
-const portQuery = "select current_setting('port')::int as port"
+// The endpoint (gate) a session reached: pair.primary.port or pair.standby.port.
+const portQuery = ENDPOINT_PORT_QUERY
 const portOf = async (client: pg.PoolClient) => (await client.query<{ port: number }>(portQuery)).rows[0]!.port
 
 t.test('isConnectionError: retry what a fresh connection may fix, nothing else', async (t) => {
@@ -65,7 +67,7 @@ t.test('an application through HAProxy keeps working across a failover', async (
     t.equal(pool.idleCount, 2)
 
     // Sleeps on the primary until cut, answers at once on the standby.
-    const slowOnPrimary = `${portQuery}, pg_sleep(case when current_setting('port')::int = ${primary.port} then 600 else 0 end)`
+    const slowOnPrimary = `${portQuery}, pg_sleep(case when current_setting('pcr.endpoint_port')::int = ${primary.port} then 600 else 0 end)`
     const inflight = withRetry(pool, async (client) => (await client.query<{ port: number }>(slowOnPrimary)).rows[0]!.port, { ...retry, log })
     const direct = new pg.Client({ connectionString: primary.url() })
     await direct.connect()

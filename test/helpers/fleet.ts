@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { startEtcdCluster, type EtcdCluster, type EtcdTls } from './etcd.js'
-import { startPostgres, type Postgres } from './postgres.js'
-import { serviceEnv, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
+import { startGatedPostgres, type GatedPostgres } from './sql-gate.js'
+import { PRIMARY, STANDBY, serviceEnv, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
 
 // Several sidecars coordinated through a real etcd cluster, watching the
 // emulator's pair, each probing two real PostgreSQL servers standing in for the
-// clusters' SQL endpoints.
+// clusters' SQL endpoints, each gated by the emulator: it serves while its
+// cluster does, so the standby's refuses while its stream replicates.
 
 export const fleetEnv = {
   HEALTH_CHECK_INTERVAL: '0.1',
@@ -19,8 +20,8 @@ export const fleetEnv = {
 export interface Fleet {
   etcd: EtcdCluster
   cloud: Cloud
-  primarySql: Postgres
-  standbySql: Postgres
+  primarySql: GatedPostgres
+  standbySql: GatedPostgres
   // The environment every sidecar of this fleet shares.
   env: Record<string, string>
   sidecars: Service[]
@@ -34,12 +35,16 @@ export async function startFleet(
   // etcd: how the etcd cluster is started (three plain members unless told).
   options: { cloudTimings?: { failoverSeconds?: number }; etcd?: { size?: number; tls?: EtcdTls } } = {}
 ): Promise<Fleet> {
+  // The emulator starts alongside; until it has, no endpoint serves.
+  const serving = { cloud: undefined as Cloud | undefined }
+  const serves = (id: string) => () => serving.cloud?.emulator.state.isSqlAvailable(id) ?? false
   const [etcd, primarySql, standbySql, cloud] = await Promise.all([
     startEtcdCluster(t, options.etcd),
-    startPostgres(),
-    startPostgres(),
+    startGatedPostgres(serves(PRIMARY)),
+    startGatedPostgres(serves(STANDBY)),
     startFakeCloud(t, { timings: { startingSeconds: 0.3, ...options.cloudTimings } })
   ])
+  serving.cloud = cloud
   t.teardown(() => Promise.all([primarySql.destroy(), standbySql.destroy()]))
   const env = {
     ...fleetEnv,

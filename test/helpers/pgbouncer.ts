@@ -5,6 +5,7 @@ import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { onFreePort, PortTaken, postgresOwner } from './daemon.js'
+import { ENDPOINT_PORT_QUERY } from './sql-gate.js'
 
 // A throwaway PgBouncer 1.18 on a loopback port, with a generated pgbouncer.ini
 // that includes a `[databases]` file the tests (or the sidecar) write. Tests
@@ -171,7 +172,8 @@ export async function portVia(connectionString: string): Promise<number | undefi
   client.on('error', () => {})
   try {
     await client.connect()
-    return Number((await client.query('SHOW port')).rows[0].port)
+    // The endpoint's port: the gate's when the server stands behind one (sql-gate.ts), else its own.
+    return Number((await client.query(ENDPOINT_PORT_QUERY)).rows[0].port)
   } catch {
     return undefined
   } finally {

@@ -15,6 +15,8 @@ const run = promisify(execFile)
 export interface PostgresOptions {
   /** With a password the superuser `postgres` must log in with it (SCRAM); without, anyone is trusted. */
   password?: string
+  /** More `-c name=value` settings, custom ones (`pcr.x`) included. */
+  settings?: Record<string, string>
 }
 
 export interface Postgres {
@@ -106,7 +108,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         'max_wal_senders=0',
         'shared_buffers=2MB',
         'max_connections=20',
-        'autovacuum=off'
+        'autovacuum=off',
+        ...Object.entries(options.settings ?? {}).map(([name, value]) => `${name}=${value}`)
       ]) {
         args.push('-c', setting)
       }

@@ -1,16 +1,18 @@
 import pg from 'pg'
 import type { StartEmulatorOptions } from '../../src/emulator/server.js'
 import { startHaproxy, type Haproxy } from './haproxy.js'
-import { startPostgres, type Postgres } from './postgres.js'
+import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from './sql-gate.js'
 import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
 
 // The whole traffic path on real programs: two PostgreSQL servers standing for
-// the clusters' SQL endpoints, the emulator and the service deciding which one
-// is active, and HAProxy in front asking the service.
+// the clusters' SQL endpoints (each gated by the emulator: it serves while its
+// cluster does, so the standby's refuses while its stream replicates), the
+// emulator and the service deciding which one is active, and HAProxy in front
+// asking the service.
 
 export interface ProxiedPair {
-  primary: Postgres
-  standby: Postgres
+  primary: GatedPostgres
+  standby: GatedPostgres
   cloud: Cloud
   svc: Service
   proxy: Haproxy
@@ -34,9 +36,13 @@ export interface ProxiedPairEnv {
 }
 
 export async function startProxiedPair(t: Teardown, cloudOptions: StartEmulatorOptions = {}, env: ProxiedPairEnv = {}): Promise<ProxiedPair> {
-  const [primary, standby] = await Promise.all([startPostgres(), startPostgres()])
+  // The emulator is started next; until then no endpoint serves.
+  const serving = { cloud: undefined as Cloud | undefined }
+  const serves = (id: string) => () => serving.cloud?.emulator.state.isSqlAvailable(id) ?? false
+  const [primary, standby] = await Promise.all([startGatedPostgres(serves(PRIMARY)), startGatedPostgres(serves(STANDBY))])
   t.teardown(() => Promise.all([primary.destroy(), standby.destroy()]))
   const cloud = await startFakeCloud(t, cloudOptions)
+  serving.cloud = cloud
   const svc = await startService(t, cloud, {
     PRIMARY_SQL_DNS: `127.0.0.1:${primary.port}`,
     STANDBY_SQL_DNS: `127.0.0.1:${standby.port}`,
@@ -71,7 +77,7 @@ export async function startProxiedPair(t: Teardown, cloudOptions: StartEmulatorO
 
 export interface ProxiedSession {
   client: pg.Client
-  /** The port of the PostgreSQL this session reached. */
+  /** The port of the endpoint (gate) this session reached: primary.port or standby.port. */
   port: number
   /** Settles when the session ends, with the error that cut it, if any. */
   ended: Promise<Error | undefined>
@@ -88,7 +94,7 @@ export async function openVia(proxy: Haproxy): Promise<ProxiedSession> {
   const ended = new Promise<Error | undefined>((resolve) => client.once('end', () => resolve(cut)))
   try {
     await client.connect()
-    const { rows } = await client.query<{ port: number }>("select current_setting('port')::int as port")
+    const { rows } = await client.query<{ port: number }>(ENDPOINT_PORT_QUERY)
     return { client, port: rows[0]!.port, ended }
   } catch (err) {
     await client.end()
@@ -96,7 +102,7 @@ export async function openVia(proxy: Haproxy): Promise<ProxiedSession> {
   }
 }
 
-/** The port of the PostgreSQL a new connection through HAProxy reaches; rejects when none does. */
+/** The port of the endpoint a new connection through HAProxy reaches; rejects when none does. */
 export async function landsOn(proxy: Haproxy): Promise<number> {
   const session = await openVia(proxy)
   await session.client.end()

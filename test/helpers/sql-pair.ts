@@ -6,20 +6,23 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { request } from 'undici'
 import { untracedEnv } from './child-env.js'
-import { startPostgres, type Postgres } from './postgres.js'
-import { startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
+import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from './sql-gate.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
 
 // The examples against a whole pair: two real PostgreSQL servers standing in for
 // the clusters' SQL endpoints, the emulator, and the service handing them out.
+// Each endpoint is gated by the emulator: it serves while its cluster does, so the
+// standby's refuses connections while its stream replicates, as in PCR.
 
 /** One password for both servers; not ASCII, so header and URL encoding are exercised too. */
 export const PASSWORD = 'pä$$ wörd:@/%é'
 export const USER = 'postgres'
-export const PORT_QUERY = "select current_setting('port')::int as port"
+/** The port of the endpoint (gate) a session reached: primarySql.port or standbySql.port. */
+export const PORT_QUERY = ENDPOINT_PORT_QUERY
 
 export interface SqlPair {
-  primarySql: Postgres
-  standbySql: Postgres
+  primarySql: GatedPostgres
+  standbySql: GatedPostgres
   cloud: Cloud
   svc: Service
   /** The service's environment, for a second service on the same pair. */
@@ -27,10 +30,17 @@ export interface SqlPair {
 }
 
 export async function startSqlPair(t: Teardown): Promise<SqlPair> {
-  const [primarySql, standbySql] = await Promise.all([startPostgres({ password: PASSWORD }), startPostgres({ password: PASSWORD })])
+  // The emulator is started next; until then no endpoint serves.
+  const serving = { cloud: undefined as Cloud | undefined }
+  const serves = (id: string) => () => serving.cloud?.emulator.state.isSqlAvailable(id) ?? false
+  const [primarySql, standbySql] = await Promise.all([
+    startGatedPostgres(serves(PRIMARY), { password: PASSWORD }),
+    startGatedPostgres(serves(STANDBY), { password: PASSWORD })
+  ])
   t.teardown(() => Promise.all([primarySql.destroy(), standbySql.destroy()]))
   // Stream creation for a failback takes a moment, as in the Cloud.
   const cloud = await startFakeCloud(t, { timings: { startingSeconds: 0.3 } })
+  serving.cloud = cloud
   const env = {
     PRIMARY_SQL_DNS: `127.0.0.1:${primarySql.port}`,
     STANDBY_SQL_DNS: `127.0.0.1:${standbySql.port}`,

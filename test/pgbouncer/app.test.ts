@@ -1,15 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { portVia, startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
-import { startPostgres } from '../helpers/postgres.js'
+import { startGatedPostgres } from '../helpers/sql-gate.js'
 import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
 
 // The whole service with PGBOUNCER_* set: the primary and the standby are two
-// real PostgreSQL servers, and a real PgBouncer sits in front of them.
+// real PostgreSQL servers, and a real PgBouncer sits in front of them. Each server
+// is gated by the current test's emulator: it serves while its cluster does, so the
+// standby's refuses while its stream replicates.
 
-const pgA = await startPostgres()
+let serving: Cloud | undefined
+const pgA = await startGatedPostgres(() => serving?.emulator.state.isSqlAvailable(PRIMARY) ?? false)
 t.teardown(pgA.destroy)
-const pgB = await startPostgres()
+const pgB = await startGatedPostgres(() => serving?.emulator.state.isSqlAvailable(STANDBY) ?? false)
 t.teardown(pgB.destroy)
 const password = 'bouncer-admin-pa55word'
 
@@ -28,6 +31,7 @@ async function serviceWithPgbouncer(t: Test): Promise<{ svc: Service; pgbouncer:
   const pgbouncer = await startPgbouncer({ password })
   t.teardown(pgbouncer.destroy)
   const cloud = await startFakeCloud(t)
+  serving = cloud
   const svc = await startService(t, cloud, {
     PRIMARY_SQL_DNS: `127.0.0.1:${pgA.port}`,
     STANDBY_SQL_DNS: `127.0.0.1:${pgB.port}`,

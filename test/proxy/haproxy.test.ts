@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import { haproxyBin, haproxyConfig } from '../helpers/haproxy.js'
 import { landsOn, openVia, startProxiedPair, within } from '../helpers/proxied-pair.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin } from '../helpers/stack.js'
 
 const exampleEnv = Object.fromEntries(
   readFileSync(new URL('../../proxy/haproxy/haproxy.env.example', import.meta.url), 'utf8')
@@ -52,9 +52,10 @@ t.test('SQL through HAProxy follows the failover and old sessions are cut', asyn
   const held = await openVia(proxy)
   t.equal(held.port, primary.port)
 
-  // The outage is seen through the Cloud API only: the primary's PostgreSQL stays
-  // up, so the held session can only end because HAProxy cut it.
-  await cloud.setNodes(PRIMARY, 'NOT_READY')
+  // A planned failover: the primary keeps serving SQL throughout (its endpoint stays
+  // open, a cluster that lost its majority would refuse), so the held session can
+  // only end because HAProxy cut it.
+  t.equal((await svc.post('/admin/failover', {}, admin)).status, 202)
   const landed: number[] = []
   const switchedAt = await pair.until('a new connection through HAProxy reaches the standby', async () => {
     const port = await landsOn(proxy)

@@ -4,18 +4,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
 import { unusedPort } from '../helpers/fake-sql-server.js'
-import { ADMIN_TOKEN, PRIMARY, admin, startFakeCloud, startService } from '../helpers/stack.js'
-import { startPostgres } from '../helpers/postgres.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { startGatedPostgres } from '../helpers/sql-gate.js'
 import { SECRET_PATH, startReceiver } from '../helpers/webhook-receiver.js'
 
 t.test('no secret reaches the log, the metrics or the events in a full scenario', async (t) => {
   const dbPassword = 'db-pa$$word-3f9a'
   const appPassword = 'app-password-77c1'
-  const primarySql = await startPostgres({ password: dbPassword })
-  const standbySql = await startPostgres({ password: dbPassword })
+  const cloud = await startFakeCloud(t)
+  // Each endpoint serves while its cluster does: the standby's is offline while it replicates.
+  const primarySql = await startGatedPostgres(() => cloud.emulator.state.isSqlAvailable(PRIMARY), { password: dbPassword })
+  const standbySql = await startGatedPostgres(() => cloud.emulator.state.isSqlAvailable(STANDBY), { password: dbPassword })
   t.teardown(() => Promise.all([primarySql.destroy(), standbySql.destroy()]))
   const pgbouncerPassword = 'pgb-pa55word-91e2'
-  const cloud = await startFakeCloud(t)
   const webhook = await startReceiver(t)
   // No PgBouncer listens there: each failed RELOAD is logged, and must not carry the URL's password.
   const pgbouncerAdminUrl = `postgresql://pgb_admin:${pgbouncerPassword}@127.0.0.1:${await unusedPort()}/pgbouncer`
