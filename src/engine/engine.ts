@@ -90,6 +90,7 @@ export type BlockCode =
   | 'in_progress'
   | 'no_stream'
   | 'stream_not_replicating'
+  | 'initial_scan'
   | 'standby_unusable'
   | 'data_loss'
   | 'data_loss_unknown'
@@ -772,6 +773,11 @@ export function createEngine(deps: EngineDeps): Engine {
     if (stream.status === 'FAILING_OVER') return block('in_progress', `stream ${stream.id} is already FAILING_OVER`, request)
     if (stream.status !== 'REPLICATING') {
       return block('stream_not_replicating', `stream ${stream.id} is ${stream.status}; only a REPLICATING stream can fail over`, request)
+    }
+    // REPLICATING begins with the initial scan, a full copy: until it ends there is no
+    // replicated_time, no consistent time to fail over to, and the API refuses the PATCH.
+    if (stream.replicated_time === undefined) {
+      return block('initial_scan', `stream ${stream.id} is REPLICATING but still in its initial scan (no replicated_time yet): there is no consistent time to fail over to`, request)
     }
     const problem = await standbyProblem(stream)
     if (problem !== undefined) return block('standby_unusable', problem, request)

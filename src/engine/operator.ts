@@ -234,6 +234,9 @@ export function createOperator(deps: OperatorDeps): Operator {
     if (stream.status !== 'REPLICATING') {
       return { stream, activeClusterId: s.activeClusterId, ready: false, reason: `the failback stream is ${stream.status}` }
     }
+    if (stream.replicatedTime === null) {
+      return { stream, activeClusterId: s.activeClusterId, ready: false, reason: `the failback stream is in its initial scan (a full copy onto ${stream.standbyClusterId}; no replicated_time yet)` }
+    }
     if (lag === null || lag > maxLagSeconds) {
       return { stream, activeClusterId: s.activeClusterId, ready: false, reason: `replication lag ${lag ?? 'unknown'} s is above ${maxLagSeconds} s` }
     }

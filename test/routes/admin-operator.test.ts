@@ -45,8 +45,9 @@ t.test('setup creates the stream for the configured pair, and refuses when it wo
   t.equal(again.body.code, 'stream_exists')
   const event = await svc.waitForEvent('stream_created')
   t.match(event.message, /will be wiped and re-seeded/)
-  // Once replicating, it can fail over; then setup must refuse: it would wipe the active standby.
+  // Once replicating, past its initial scan, it can fail over; then setup must refuse: it would wipe the active standby.
   await svc.waitForEvent('topology_changed', (e) => e.data.streamStatus === 'REPLICATING')
+  while (svc.fastify.engine.snapshot().stream?.replicatedTime === null) await svc.fastify.engine.nextCheck()
   await failedOver(svc)
   const harmful = await svc.post('/admin/setup', undefined, admin)
   t.equal(harmful.status, 409)
@@ -121,6 +122,7 @@ t.test('failback full, then setup and a second failover: the whole cycle through
   const setup = await svc.post('/admin/setup', undefined, admin)
   t.equal(setup.status, 201)
   await svc.waitForEvent('topology_changed', (e) => e.data.streamId === setup.body.stream.id && e.data.streamStatus === 'REPLICATING')
+  while (svc.fastify.engine.snapshot().stream?.replicatedTime === null) await svc.fastify.engine.nextCheck()
   const second = await svc.post('/admin/failover', {}, admin)
   t.equal(second.status, 202, JSON.stringify(second.body))
   await svc.waitForEvent('failover_completed', (e) => e.data.streamId === second.body.plan.stream_id)
