@@ -217,21 +217,23 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     // The operation waits for the stream to replicate (its own deadline), then fails it over.
     const deadline = clock.now() + settings.waitSeconds * 1000 + timeoutMs
     const waitFor = `the failback (${settings.waitSeconds + options.timeoutSeconds} s)`
-    let shown = ''
-    const show = (line: string) => {
-      if (line !== shown) options.onProgress?.(line)
-      shown = line
-    }
+    // Each new stage or progress line once, and each new reason the sidecar did not answer.
+    const shown = { op: '', error: '' }
     while (op.status === 'running') {
-      show(`failback ${op.phase}: ${op.progress}`)
+      const line = `failback ${op.phase}: ${op.progress}`
+      if (line !== shown.op) options.onProgress?.(line)
+      shown.op = line
       if (clock.now() > deadline) throw new Error(`timed out waiting for ${waitFor}: operation ${op.id} is still ${op.phase} (${op.progress})`)
       await target.next()
       try {
         op = await target.operation(op.id)
+        shown.error = ''
       } catch (err) {
         // The sidecar not answering for a while does not end a failback of hours.
         if (!transientError(err)) throw err
-        show(`failback: the sidecar does not answer (${describe(err)}); still following`)
+        const why = `failback: the sidecar does not answer (${describe(err)}); still following`
+        if (why !== shown.error) options.onProgress?.(why)
+        shown.error = why
       }
     }
     const finished = Date.parse(op.finished_at as string)

@@ -1,5 +1,6 @@
 import t from 'tap'
-import type { ClustersJson, EventJson } from '../../src/cli/backend.js'
+import type { ClustersJson, EventJson, OperationJson } from '../../src/cli/backend.js'
+import { RemoteError } from '../../src/cli/errors.js'
 import { runDrill, type DrillTarget } from '../../src/drill/drill.js'
 import { PRIMARY, STANDBY } from '../helpers/stack.js'
 
@@ -176,4 +177,94 @@ t.test('without activated_at the data-loss window falls back to the last replica
   const report = await runDrill({ ...options, clock: { now: () => outage }, target, timeoutSeconds: 5 })
   t.equal(report.activated_at, null)
   t.equal(report.data_loss_window_seconds, 30)
+})
+
+t.test('a failback of hours: its progress is shown, a sidecar not answering for a while is asked again', async (t) => {
+  const op = (status: 'running' | 'succeeded', phase: string, progress: string): OperationJson => ({
+    id: 'op-1',
+    kind: 'failback',
+    requested_by: 'test',
+    status,
+    phase,
+    progress,
+    stream_id: 'reverse',
+    started_at: '2025-06-02T12:02:00.000Z',
+    updated_at: '2025-06-02T12:02:00.000Z',
+    finished_at: status === 'running' ? null : '2025-06-02T15:02:00.000Z',
+    error: null
+  })
+  const answers: Array<OperationJson | Error> = [
+    op('running', 'initial_scan', 'stream reverse is REPLICATING, initial scan'),
+    new RemoteError(0, 'unreachable', 'cannot reach the sidecar'),
+    new RemoteError(502, 'http_502', 'bad gateway'),
+    op('running', 'catching_up', 'lag 40 s'),
+    op('succeeded', 'done', 'stream reverse COMPLETED; a is active')
+  ]
+  const sent: unknown[] = []
+  const base = scripted({
+    clusters: () => state('healthy', '2025-06-02T12:00:00.000Z'),
+    events: { 2: [{ type: 'failover_completed', message: 'done' }] },
+    switchAt: 2
+  })
+  const target: DrillTarget = {
+    ...base,
+    async failbackFull(input) {
+      sent.push(input)
+      return { operation: op('running', 'stream_starting', 'stream reverse is STARTING') }
+    },
+    async operation() {
+      const next = answers.shift() as OperationJson | Error
+      if (next instanceof Error) throw next
+      return next
+    }
+  }
+  const progress: string[] = []
+  const report = await runDrill({
+    ...options,
+    target,
+    timeoutSeconds: 5,
+    failback: { maxLagSeconds: 60, waitSeconds: 6 * 3600 },
+    onProgress: (line) => progress.push(line)
+  })
+  t.equal(report.result, 'passed', report.error ?? '')
+  t.match(report.failback, { status: 'succeeded', seconds: 3 * 3600 })
+  t.same(sent, [{ max_lag_seconds: 60 }], "no timeout of its own: the sidecar's FAILBACK_TIMEOUT applies")
+  t.same(progress, [
+    'failback stream_starting: stream reverse is STARTING',
+    'failback initial_scan: stream reverse is REPLICATING, initial scan',
+    'failback: the sidecar does not answer (cannot reach the sidecar); still following',
+    'failback: the sidecar does not answer (bad gateway); still following',
+    'failback catching_up: lag 40 s'
+  ])
+})
+
+t.test('a failback whose operation the sidecar no longer knows ends the drill', async (t) => {
+  const base = scripted({
+    clusters: () => state('healthy', '2025-06-02T12:00:00.000Z'),
+    events: { 2: [{ type: 'failover_completed', message: 'done' }] },
+    switchAt: 2
+  })
+  const target: DrillTarget = {
+    ...base,
+    failbackFull: async () => ({
+      operation: {
+        id: 'op-1',
+        kind: 'failback',
+        requested_by: 'test',
+        status: 'running',
+        phase: 'stream_starting',
+        progress: '',
+        stream_id: null,
+        started_at: '2025-06-02T12:02:00.000Z',
+        updated_at: '2025-06-02T12:02:00.000Z',
+        finished_at: null,
+        error: null
+      }
+    }),
+    operation: async () => {
+      throw new RemoteError(404, 'unknown_operation', 'no operation op-1')
+    }
+  }
+  const report = await runDrill({ ...options, target, timeoutSeconds: 5, failback: { maxLagSeconds: 60, timeoutSeconds: 7200, waitSeconds: 7200 } })
+  t.equal(report.error, 'no operation op-1')
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { ProbeResult, SqlProbe } from '../../src/engine/engine.js'
+import { pcr, remote } from '../cli/fixtures/pcr.js'
 import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
 
 // After COMPLETED the former standby's virtual cluster is brought online; with a
@@ -63,6 +64,12 @@ t.test('COMPLETED with a probe for the new primary: 503 "activating" until it an
   t.same(changesTo(svc, STANDBY), [], 'no active_cluster_changed to the new primary yet')
   const running = await svc.get(`/admin/operations/${operationId}`, admin)
   t.match(running.body, { status: 'running', phase: 'activating', progress: new RegExp(`COMPLETED; waiting for ${STANDBY} to answer SQL`) })
+  const early = await svc.post('/admin/failback', { action: 'create-stream' }, admin)
+  t.equal(early.status, 409, 'no failback stream while the new primary activates')
+  t.match(early.body, { code: 'activating', message: new RegExp(`${STANDBY} is activating`) })
+  const status = await pcr([...remote(svc), 'status'])
+  t.equal(status.code, 0, status.stderr)
+  t.match(status.stdout, new RegExp(`^active +none until ${STANDBY} \\(pcr-standby\\) answers SQL \\(activating after the failover\\)$`, 'm'))
 
   probe.answers = true
   const changed = await svc.waitForEvent('active_cluster_changed', (e) => e.data.clusterId === STANDBY)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
-import { directEnv, pcr } from '../cli/fixtures/pcr.js'
+import { directEnv, pcr, remote } from '../cli/fixtures/pcr.js'
 
 // The wait of a full failback for its reverse stream (STARTING, an initial scan that
 // re-seeds the original primary in full, catching up) is FAILBACK_TIMEOUT unless a
@@ -36,4 +36,35 @@ t.test('pcr failback full without --timeout waits FAILBACK_TIMEOUT', { timeout: 
   const run = await pcr(['failback', 'full', '--yes', '--max-lag', '0.001'], { env })
   t.equal(run.code, 1, run.stdout + run.stderr)
   t.match(run.stderr, /failback failed: the failback stream did not reach REPLICATING with lag under 0\.001 s within 0\.3 s/)
+})
+
+t.test('remote mode: without --timeout the CLI follows as long as FAILBACK_TIMEOUT from its environment says, the sidecar applies its own', { timeout: 30_000 }, async (t) => {
+  const cloud = await startFakeCloud(t, { timings: { startingSeconds: 0.1 } })
+  const svc = await startService(t, cloud, { FAILBACK_TIMEOUT: '0.3' })
+  await svc.fastify.engine.nextCheck()
+  t.equal((await svc.post('/admin/failover', {}, admin)).status, 202)
+  await svc.waitForEvent('failover_completed')
+  const run = await pcr([...remote(svc), 'failback', 'full', '--yes', '--max-lag', '0.001'], {
+    env: { FAILBACK_TIMEOUT: '0.3', FAILOVER_TIMEOUT: '5', ACTIVATION_TIMEOUT: '1' }
+  })
+  t.equal(run.code, 1, run.stdout + run.stderr)
+  t.match(run.stderr, /failback failed: the failback stream did not reach REPLICATING with lag under 0\.001 s within 0\.3 s/)
+})
+
+t.test('pcr setup --wait waits through the initial scan, and stops when the stream will not replicate', { timeout: 30_000 }, async (t) => {
+  const cloud = await startFakeCloud(t, { stream: 'none', timings: { startingSeconds: 0.05, initialScanSeconds: 600 } })
+  const env = directEnv(cloud)
+  const running = pcr(['setup', '--yes', '--wait'], { env })
+  // Canceled during its scan: a stream that will never protect the primary.
+  for (;;) {
+    const stream = cloud.emulator.state.snapshot().streams[0] as { id: string; status: string } | undefined
+    if (stream?.status === 'REPLICATING') {
+      cloud.emulator.state.patchStream(stream.id, { status: 'CANCELED' })
+      break
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const run = await running
+  t.equal(run.code, 1, run.stdout + run.stderr)
+  t.match(run.stderr, /^pcr: stream \S+ is CANCELED: it will not replicate$/m)
 })
