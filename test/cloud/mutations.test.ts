@@ -290,3 +290,17 @@ t.test('putDisruption: a refusal is a plain HTTP error, not read back', async (t
   t.match(error, { kind: 'http', status: 400, apiCode: 3 })
   t.same(await methods(ctx), ['PUT putDisruption 400'])
 })
+
+t.test("patchStream: the read-back waits out a Retry-After another call received meanwhile, when it fits", async (t) => {
+  const ctx = await setup(t, { client: { timeoutSeconds: 0.5 } })
+  // The PATCH takes effect and its answer never comes; meanwhile a read is told to wait a second.
+  await ctx.fault({ operation: 'patchStream', kind: 'hang', after: true, count: 1 })
+  await ctx.fault({ operation: 'getCluster', kind: 'status', status: 429, retry_after_seconds: 1, count: 1 })
+  const patch = ctx.client.patchStream(STREAM, { status: 'FAILING_OVER' })
+  t.match(await failure(ctx.client.getCluster(PRIMARY, { budgetMs: 500 })), { kind: 'rate_limited', status: 429 })
+  t.match(await patch, { confirmedBy: 'read_back', value: { status: 'FAILING_OVER' } })
+  t.same(ctx.sleeps, [1000], 'the read-back waited for the gate')
+  // The PATCH and the read race to the API; the read-back comes after both.
+  t.same((await methods(ctx)).slice(0, 2).sort(), ['GET getCluster 429', 'PATCH patchStream null'])
+  t.equal((await methods(ctx))[2], 'GET getStream 200')
+})

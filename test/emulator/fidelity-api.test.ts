@@ -1,5 +1,7 @@
 import t from 'tap'
 import { ERROR_INFO_TYPE } from '../../src/emulator/api-error.js'
+import { createEmulator } from '../../src/emulator/server.js'
+import { createEmulatorState } from '../../src/emulator/state.js'
 import {
   DEFAULT_PRIMARY_ID as PRIMARY,
   DEFAULT_STANDBY_ID as STANDBY,
@@ -278,4 +280,16 @@ t.test('the rate limit may answer 503 (its status is not documented), with Retry
   t.equal(limited.status, 503)
   t.equal(limited.headers.get('retry-after'), '1')
   t.match(limited.body, { code: 14, message: /^rate limit exceeded/, details: [{ reason: 'RATE_LIMIT_EXCEEDED' }] })
+})
+
+t.test('a seed names its range as an IPv4 CIDR, and its keys once each', async (t) => {
+  for (const cidrRange of ['10.0.0.0', '300.0.0.0/8', '10.0.0.0/33', 'fd00::/8']) {
+    t.throws(() => createEmulatorState({ clusters: [{ id: 'a', name: 'a', region: 'r', cidrRange }], stream: 'none' }), /cidrRange must be an IPv4 CIDR range/)
+  }
+  t.throws(() => createEmulator({ apiKeys: [{ key: 'k', roles: [] }, { key: 'k', roles: ['CLUSTER_ADMIN'] }] }), /once/)
+  t.throws(() => createEmulator({ apiKey: '' }), /must not be empty/)
+  const emu = await startTestEmulator(t, { apiKeys: [{ key: 'nobody', roles: [] }] })
+  const refused = await emu.api('GET', `/clusters/${PRIMARY}`, { key: 'nobody' })
+  t.equal(refused.status, 403)
+  t.match(refused.body.message, /the API key has none$/)
 })
