@@ -35,7 +35,15 @@ export async function benchFailover(sizes: Sizes, entry: Entry, log: (line: stri
   // run into the real API's 10 requests/s; what is measured here is the timeline.
   const emulator = await startEmulator({
     rateLimit: false,
-    timings: { failoverSeconds: policy.failoverSeconds, startingSeconds: policy.intervalSeconds, lagSeconds: 1, disruptionApplySeconds: 0 }
+    // The failback stream between outages: its network setup and initial scan scaled down like the rest.
+    timings: {
+      failoverSeconds: policy.failoverSeconds,
+      startingSeconds: policy.intervalSeconds,
+      initialScanSeconds: policy.intervalSeconds,
+      replicationStepSeconds: policy.intervalSeconds,
+      lagSeconds: 1,
+      disruptionApplySeconds: 0
+    }
   })
   const timeoutSeconds = round(policy.intervalSeconds * 0.8)
   let service: Service | undefined
@@ -99,7 +107,8 @@ async function measureOutage(service: Service, emulator: RunningEmulator, pair: 
     'the service to watch a replicating stream',
     async () => {
       const { body } = await getJson(`${service.url}/clusters`)
-      return body.phase === 'normal' && body.active_cluster_id === pair.primary && body.stream?.status === 'REPLICATING'
+      // Past its initial scan (a replicated_time): before, there is nothing to fail over to.
+      return body.phase === 'normal' && body.active_cluster_id === pair.primary && body.stream?.status === 'REPLICATING' && body.stream.replicated_time !== null
     },
     30_000
   )
