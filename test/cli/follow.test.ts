@@ -4,7 +4,7 @@ import type { Backend, OperationJson } from '../../src/cli/backend.js'
 import { createContext } from '../../src/cli/context.js'
 import { RemoteError } from '../../src/cli/errors.js'
 import { follow } from '../../src/cli/follow.js'
-import type { Clock } from '../../src/engine/engine.js'
+import { waitingClock } from '../helpers/waiting-clock.js'
 
 // Following an operation of hours (a failback re-seeds the original primary in
 // full): a sidecar that does not answer for a while is asked again until the
@@ -26,23 +26,10 @@ function operation(status: OperationJson['status'], phase: string, progress: str
   }
 }
 
-// A clock that moves only when the follower waits.
-function fakeClock(): Clock {
-  let now = Date.parse('2026-01-05T10:00:00.000Z')
-  return {
-    now: () => now,
-    setTimeout(fn, ms) {
-      now += ms
-      setImmediate(fn)
-      return undefined
-    },
-    clearTimeout: () => undefined
-  }
-}
 
 function setup(answers: Array<OperationJson | Error>) {
   const printed: string[] = []
-  const ctx = createContext({ env: {}, cwd: '/', stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), clock: fakeClock() })
+  const ctx = createContext({ env: {}, cwd: '/', stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), clock: waitingClock() })
   const backend = {
     pollMs: 60_000,
     async operation() {

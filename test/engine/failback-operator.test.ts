@@ -1,7 +1,8 @@
 import t from 'tap'
 import { CloudApiError } from '../../src/cloud/errors.js'
 import type { Stream } from '../../src/cloud/schemas.js'
-import type { Clock, Engine, FailoverResult } from '../../src/engine/engine.js'
+import type { Engine, FailoverResult } from '../../src/engine/engine.js'
+import { waitingClock } from '../helpers/waiting-clock.js'
 import type { EventInput } from '../../src/engine/events.js'
 import { createOperations, type Operation } from '../../src/engine/operations.js'
 import { createOperator, type OperatorDeps } from '../../src/engine/operator.js'
@@ -18,20 +19,6 @@ const REVERSE = 'reverse-stream'
 const MIN = 60_000
 const HOUR = 60 * MIN
 
-function fakeClock(): Clock & { start: number } {
-  const start = Date.parse('2026-01-05T10:00:00.000Z')
-  let now = start
-  return {
-    start,
-    now: () => now,
-    setTimeout(fn, ms) {
-      now += ms
-      setImmediate(fn)
-      return undefined
-    },
-    clearTimeout: () => undefined
-  }
-}
 
 function stream(status: Stream['status'], extra: Partial<Stream> = {}): Stream {
   return { id: REVERSE, status, primary_cluster_id: STANDBY, standby_cluster_id: PRIMARY, created_at: '2026-01-05T10:00:00.000Z', ...extra }
@@ -61,7 +48,7 @@ function snapshot(s: Stream, phase: Snapshot['phase'] = 'completed'): Snapshot {
 }
 
 interface Rig {
-  clock: ReturnType<typeof fakeClock>
+  clock: ReturnType<typeof waitingClock>
   events: EventInput[]
   progress(): Array<{ phase: string; progress: string }>
   run(options?: { timeoutSeconds?: number }): Promise<Operation>
@@ -69,7 +56,7 @@ interface Rig {
 
 // The reverse stream as the API shows it `elapsed` ms after the failback started.
 function rig(read: (elapsed: number) => Stream, settings: Partial<OperatorDeps['settings']> = {}): Rig {
-  const clock = fakeClock()
+  const clock = waitingClock()
   const events: EventInput[] = []
   let current = snapshot(stream('STARTING'), 'completed')
   const engine = {
