@@ -5,7 +5,7 @@ import { streamStatuses } from './cloud/schemas.js'
 // the TypeScript types and for the OpenAPI document alike.
 
 const nullableTime = z.iso.datetime().nullable()
-const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failing_over', 'activating', 'completed'] as const
+const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failover_scheduled', 'failing_over', 'activating', 'completed'] as const
 const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
 
 export const ErrorBody = z

@@ -4,6 +4,7 @@ import { CloudApiError, PermissionDeniedError, RateLimitedError, RefusedError, U
 import { createHttp, type Method } from './http.js'
 import { backoffDelay, DEFAULT_RETRY, isTransient, parseRetryAfter, type RetryPolicy } from './retry.js'
 import { operationAccess } from './roles.js'
+import { newestFirst } from './stream-time.js'
 import {
   ApiStatus,
   Cluster,
@@ -564,18 +565,5 @@ function sameDisruption(actual: RegionalDisruptorSpecification[], wanted: Region
 }
 
 function newest(streams: Stream[]): Stream | undefined {
-  return streams.reduce<Stream | undefined>(
-    (best, stream) => (best === undefined || epochNanos(stream.created_at) > epochNanos(best.created_at) ? stream : best),
-    undefined
-  )
-}
-
-// An RFC 3339 time, as the schemas accept it (YYYY-MM-DDTHH:MM:SS, any fraction, Z or an
-// offset), in nanoseconds since the epoch. The API writes 0, 3, 6 or 9 fractional digits;
-// Date.parse keeps milliseconds only, so two times in the same millisecond would tie.
-function epochNanos(time: string): bigint {
-  const rest = time.slice(19)
-  const digits = rest.replace(/^(?:\.(\d+))?.*$/, '$1')
-  const zone = rest.replace(/^\.\d+/, '')
-  return BigInt(Date.parse(time.slice(0, 19) + zone)) * 1_000_000n + BigInt(digits.slice(0, 9).padEnd(9, '0'))
+  return [...streams].sort(newestFirst)[0]
 }

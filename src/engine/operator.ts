@@ -16,7 +16,7 @@ export class OperatorError extends Error {
     readonly code: string,
     message: string,
     // The HTTP status the admin API answers with.
-    readonly status: 400 | 404 | 409 | 502
+    readonly status: 400 | 404 | 409 | 502 | 503
   ) {
     super(message)
     this.name = 'OperatorError'
@@ -78,12 +78,14 @@ export interface Operator {
   operation(id: string): Operation | undefined
 }
 
-type Refusal = Extract<FailoverResult, { outcome: 'blocked' | 'failed' }>
+type Refusal = Extract<FailoverResult, { outcome: 'blocked' | 'failed' | 'refused' }>
 type Started = Extract<FailoverResult, { outcome: 'started' | 'adopted' }>
 
 function refusal(result: Refusal): OperatorError {
-  return result.outcome === 'blocked'
-    ? new OperatorError(result.code, result.reason, 409)
+  if (result.outcome === 'blocked') return new OperatorError(result.code, result.reason, 409)
+  // Refused: the API did not apply the PATCH (rate limit, a 4xx); asking again later may work.
+  return result.outcome === 'refused'
+    ? new OperatorError('failover_refused', result.reason, 503)
     : new OperatorError('failover_failed', result.reason, 502)
 }
 
@@ -212,7 +214,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
     }
     const result = await engine.failover(request)
-    if (result.outcome === 'blocked' || result.outcome === 'failed') {
+    if (result.outcome === 'blocked' || result.outcome === 'failed' || result.outcome === 'refused') {
       handle?.discard()
       throw refusal(result)
     }
@@ -262,7 +264,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     await waitForReplication(handle, (stream as StreamView).id, options.maxLagSeconds, timeoutSeconds, step)
     await engine.refresh()
     const outcome = await engine.failover({ requestedBy })
-    if (outcome.outcome === 'blocked' || outcome.outcome === 'failed') throw refusal(outcome)
+    if (outcome.outcome === 'blocked' || outcome.outcome === 'failed' || outcome.outcome === 'refused') throw refusal(outcome)
     // No dry run was asked for, so the failover has started.
     const result = outcome as Started
     step('failing_over', `stream ${result.plan.streamId} is ${result.stream.status}`, result.plan.streamId)

@@ -7,7 +7,17 @@ import type { Verdict } from './verdict.js'
 
 // activating: the stream is COMPLETED and the new primary's SQL probe has not answered
 // yet (nor ACTIVATION_TIMEOUT passed); no cluster is handed to applications meanwhile.
-export type Phase = 'starting' | 'normal' | 'suspect' | 'delay' | 'blocked' | 'failing_over' | 'activating' | 'completed'
+// failover_scheduled: the stream fails over at a future failover_at; the primary serves until then.
+export type Phase =
+  | 'starting'
+  | 'normal'
+  | 'suspect'
+  | 'delay'
+  | 'blocked'
+  | 'failover_scheduled'
+  | 'failing_over'
+  | 'activating'
+  | 'completed'
 
 export type Role = 'primary' | 'standby' | 'detached'
 
@@ -37,6 +47,7 @@ export interface StreamView {
   retainedTime: string | null
   replicationLagSeconds: number | null
   activatedAt: string | null
+  failoverAt: string | null
 }
 
 export interface FailoverView {
@@ -65,7 +76,11 @@ export interface Snapshot {
   lastCheckAt: string | null
   monitorStartedAt: string | null
   lastHealthyAt: string | null
+  // The upper bound of dataLoss: what MAX_DATA_LOSS_SECONDS is compared with.
   estimatedDataLossSeconds: number | null
+  dataLoss: { lowerSeconds: number; upperSeconds: number } | null
+  // Served from STATE_FILE: the API has not been read since the start.
+  stale: { savedAt: string; ageSeconds: number } | null
   failover: FailoverView | null
   checks: number
 }

@@ -1,8 +1,9 @@
 import type { Stream } from '../cloud/schemas.js'
+import { newestFirst } from '../cloud/stream-time.js'
 
-// Which cluster is active and which one is watched, derived from the stream
-// history alone. Nothing about roles is remembered in process memory, so a
-// restarted sidecar, or a second one, reaches the same answer from the same API.
+// Which cluster is active and which one is watched, derived from the newest stream
+// between the pair, so a restarted sidecar, or a second one, reaches the same answer
+// from the same API. Which stream is the newest is remembered (stream-memory.ts).
 
 export interface Pair {
   primaryClusterId: string
@@ -35,14 +36,12 @@ function belongsToPair(stream: Stream, pair: Pair): boolean {
   )
 }
 
-// Newest first: by creation time, then by id so that equal timestamps still give
-// every sidecar the same order.
-export function newestFirst(a: Stream, b: Stream): number {
-  const byTime = Date.parse(b.created_at) - Date.parse(a.created_at)
-  return byTime !== 0 ? byTime : b.id < a.id ? -1 : b.id > a.id ? 1 : 0
+// A stream FAILING_OVER to a future failover_at: the primary serves until that time.
+export function isScheduled(stream: Pick<Stream, 'status' | 'failover_at'>, now: number): boolean {
+  return stream.status === 'FAILING_OVER' && stream.failover_at !== undefined && Date.parse(stream.failover_at) > now
 }
 
-export function deriveTopology(streams: readonly Stream[], pair: Pair): Topology {
+export function deriveTopology(streams: readonly Stream[], pair: Pair, now = Number.NEGATIVE_INFINITY): Topology {
   const stream = streams.filter((s) => belongsToPair(s, pair)).sort(newestFirst)[0]
   if (stream === undefined) {
     return {
@@ -70,7 +69,7 @@ export function deriveTopology(streams: readonly Stream[], pair: Pair): Topology
       }
     case 'FAILING_OVER':
       return {
-        activeClusterId: undefined,
+        activeClusterId: isScheduled(stream, now) ? stream.primary_cluster_id : undefined,
         watchedClusterId: stream.primary_cluster_id,
         failoverTargetId: stream.standby_cluster_id,
         stream

@@ -42,6 +42,8 @@ function snapshot(s: Stream, phase: Snapshot['phase'] = 'completed'): Snapshot {
     monitorStartedAt: null,
     lastHealthyAt: null,
     estimatedDataLossSeconds: null,
+    dataLoss: null,
+    stale: null,
     failover: null,
     checks: 1
   } as Snapshot
@@ -70,7 +72,7 @@ function rig(read: (elapsed: number) => Stream, settings: Partial<OperatorDeps['
     async failover(): Promise<FailoverResult> {
       const s = stream('FAILING_OVER')
       current = snapshot(stream('COMPLETED', { activated_at: new Date(clock.now()).toISOString() }))
-      return { outcome: 'started', plan: { streamId: REVERSE, fromClusterId: STANDBY, toClusterId: PRIMARY, failoverAt: null, estimatedDataLossSeconds: 0 }, stream: streamView(s) }
+      return { outcome: 'started', plan: { streamId: REVERSE, fromClusterId: STANDBY, toClusterId: PRIMARY, failoverAt: null, estimatedDataLossSeconds: 0, dataLoss: { lowerSeconds: 0, upperSeconds: 0 } }, stream: streamView(s) }
     }
   } as unknown as Engine
   const cloud = {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { advance, initialTimeline, nextCheckIn, type TimelineState, type TimelineStep } from '../../src/engine/timeline.js'
 import type { Verdict } from '../../src/engine/verdict.js'
 
-const policy = { threshold: 3, intervalMs: 30_000, delayMs: 60_000 }
+const policy = { threshold: 3, intervalMs: 30_000, delayMs: 60_000, maxGapMs: 90_000 }
 
 // Feeds verdicts one interval apart, starting at 0, and returns the steps.
 function run(verdicts: Verdict[], p = policy, start: TimelineState = initialTimeline) {
@@ -28,7 +28,7 @@ t.test('the double-check falls exactly when the delay ends', async (t) => {
   t.match(s, { phase: 'delay', delayEndsAt: 60_000 + 60_000 })
   t.equal(nextCheckIn(s, 60_000, policy), 30_000)
   t.equal(nextCheckIn(s, 100_000, policy), 20_000, 'shortened to the end of the delay')
-  t.equal(nextCheckIn(s, 130_000, policy), 0, 'never negative')
+  t.equal(nextCheckIn(s, 130_000, policy), 0, 'a double-check that is late is due at once')
   t.equal(nextCheckIn(initialTimeline, 0, policy), 30_000)
   s = advance(s, 'unhealthy', 119_999, policy).state
   t.equal(s.phase, 'delay', 'one millisecond early is not the double-check')
@@ -41,7 +41,7 @@ t.test('a healthy check at any point resets', async (t) => {
     t.same(state, initialTimeline, `after ${prefix.length} failures`)
     t.equal(steps.at(-1), 'recovered')
   }
-  const r = advance({ phase: 'delay', failures: 4, since: 0, delayEndsAt: 10 }, 'healthy', 5, policy)
+  const r = advance({ phase: 'delay', failures: 4, since: 0, lastAt: 0, delayEndsAt: 10, inconclusive: false }, 'healthy', 5, policy)
   t.same(r.step, { kind: 'recovered', from: 'delay', failures: 4 })
   t.same(advance(initialTimeline, 'healthy', 0, policy), { state: initialTimeline }, 'healthy while normal: nothing to say')
 })
@@ -67,24 +67,38 @@ t.test('an unknown double-check is inconclusive and the next check decides', asy
   t.equal(inside.step, undefined, 'unknown inside the delay says nothing')
   const r = advance(s, 'unknown', 120_000, policy)
   t.same(r.step, { kind: 'double_check_inconclusive' })
-  t.equal(r.state, s, 'state unchanged')
+  t.same(r.state, { ...s, inconclusive: true }, 'the count is unchanged')
   s = r.state
-  t.equal(nextCheckIn(s, 120_000, policy), 0, 'the double-check is due again at once')
-  t.equal(advance(s, 'unhealthy', 125_000, policy).state.phase, 'confirmed')
-  t.equal(advance(s, 'healthy', 125_000, policy).state.phase, 'normal')
+  t.equal(advance(s, 'unknown', 150_000, policy).step, undefined, 'said once per delay, not at every unreadable check')
+  t.equal(nextCheckIn(s, 120_000, policy), 30_000, 'tried again at the interval, never at once')
+  t.equal(advance(s, 'unhealthy', 150_000, policy).state.phase, 'confirmed')
+  t.equal(advance(s, 'healthy', 150_000, policy).state.phase, 'normal')
+})
+
+t.test('failures further apart than the longest gap between checks start the count again', async (t) => {
+  const s = run(['unhealthy', 'unhealthy']).state
+  t.match(s, { phase: 'suspect', failures: 2, lastAt: 30_000 })
+  const onTime = advance(s, 'unhealthy', 30_000 + policy.maxGapMs, policy)
+  t.equal(onTime.step?.kind, 'threshold_reached', 'a gap of exactly 2 × interval + timeout still counts')
+  const late = advance(s, 'unhealthy', 30_001 + policy.maxGapMs, policy)
+  t.same(late.expired, { failures: 2, gapMs: policy.maxGapMs + 1 })
+  t.same(late.state, { phase: 'suspect', failures: 1, since: 30_001 + policy.maxGapMs, lastAt: 30_001 + policy.maxGapMs })
+  t.same(late.step, { kind: 'failure_counted', failures: 1 })
+  const confirmed: TimelineState = { phase: 'confirmed', failures: 5, since: 0, lastAt: 100, confirmedAt: 100 }
+  t.equal(advance(confirmed, 'unhealthy', 100 + policy.maxGapMs + 1, policy).state.phase, 'suspect', 'a confirmation expires too')
 })
 
 t.test('confirmed stays confirmed while down, and counts', async (t) => {
-  const s: TimelineState = { phase: 'confirmed', failures: 5, since: 0, confirmedAt: 100 }
+  const s: TimelineState = { phase: 'confirmed', failures: 5, since: 0, lastAt: 100, confirmedAt: 100 }
   const r = advance(s, 'unhealthy', 200, policy)
-  t.same(r.state, { ...s, failures: 6 })
+  t.same(r.state, { ...s, failures: 6, lastAt: 200 })
   t.same(r.step, { kind: 'confirmed', failures: 6, since: 0 })
   t.same(advance(s, 'unknown', 300, policy), { state: s })
   t.equal(advance(s, 'healthy', 300, policy).state.phase, 'normal')
 })
 
 t.test('threshold 1 and delay 0', async (t) => {
-  const p = { threshold: 1, intervalMs: 1000, delayMs: 0 }
+  const p = { threshold: 1, intervalMs: 1000, delayMs: 0, maxGapMs: 3000 }
   const first = advance(initialTimeline, 'unhealthy', 0, p)
   t.same(first.step, { kind: 'threshold_reached', failures: 1, delayEndsAt: 0 })
   t.equal(nextCheckIn(first.state, 0, p), 0, 'the double-check follows at once')

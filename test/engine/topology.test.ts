@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { Stream, StreamStatus } from '../../src/cloud/schemas.js'
-import { deriveTopology, newestFirst } from '../../src/engine/topology.js'
+import { newestFirst } from '../../src/cloud/stream-time.js'
+import { deriveTopology } from '../../src/engine/topology.js'
 
 const A = 'aaaaaaaa-0000-4000-8000-000000000001'
 const B = 'bbbbbbbb-0000-4000-8000-000000000002'
