@@ -25,6 +25,11 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# STATE_FILE's directory, the one place the process writes, owned by the runtime user. A
+# volume, so the state outlives the container; a new named volume takes this ownership.
+RUN mkdir -p /var/lib/pcr-sidecar && chown 1000:1000 /var/lib/pcr-sidecar && chmod 700 /var/lib/pcr-sidecar
+ENV STATE_FILE=/var/lib/pcr-sidecar/state.json
+VOLUME ["/var/lib/pcr-sidecar"]
 # The image's node user, by number: Kubernetes can verify runAsNonRoot only for a numeric user.
 USER 1000:1000
 EXPOSE 8080

@@ -271,7 +271,10 @@ const EnvSchema = z
       .refine((v) => v === 'majority' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1000), 'must be majority or a whole number from 1 to 1000')
       .transform((v): number | 'majority' => (v === 'majority' ? v : Number(v)))
       .prefault('majority'),
-    COORDINATION_STALE_AFTER: secondsValue(false).optional()
+    COORDINATION_STALE_AFTER: secondsValue(false).optional(),
+    // Created at run time, so it need not exist when the process starts.
+    STATE_FILE: optionalText,
+    STATE_MAX_AGE: seconds(3600)
   })
   // Cross-variable rules run even when another variable is invalid, so every
   // problem is reported at once; each rule looks only at values that parsed.
@@ -387,6 +390,10 @@ export interface Config {
   pgbouncer?: PgbouncerConfig
   // Present when COORDINATION=etcd: the sidecars watching this pair elect one to decide.
   etcd?: EtcdConfig
+  // Where the last known active cluster and this process's failover request are kept across restarts.
+  stateFile?: string
+  // How old that active cluster may be and still be served while the Cloud API is unreadable.
+  stateMaxAgeSeconds: number
 }
 
 export interface EtcdConfig {
@@ -535,7 +542,9 @@ export function parseConfig(env: Env): LoadedConfig {
               caFile: e.ETCD_CA_FILE,
               certFile: e.ETCD_CERT_FILE,
               keyFile: e.ETCD_KEY_FILE
-            }
+            },
+      stateFile: e.STATE_FILE,
+      stateMaxAgeSeconds: e.STATE_MAX_AGE
     }
   }
 }

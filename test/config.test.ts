@@ -123,7 +123,9 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     ETCD_KEY_FILE: join(tlsDir, 'key.pem'),
     ETCD_LEASE_TTL: '5',
     QUORUM: '2',
-    COORDINATION_STALE_AFTER: '12.5'
+    COORDINATION_STALE_AFTER: '12.5',
+    STATE_FILE: ' /var/lib/pcr-sidecar/state.json ',
+    STATE_MAX_AGE: '600.5'
   })
   t.same(config, {
     apiKey: required.COCKROACH_API_SECRET_KEY,
@@ -188,8 +190,22 @@ t.test('every variable is read, with fractions for durations', async (t) => {
       caFile: join(tlsDir, 'cert.pem'),
       certFile: join(tlsDir, 'cert.pem'),
       keyFile: join(tlsDir, 'key.pem')
-    }
+    },
+    stateFile: '/var/lib/pcr-sidecar/state.json',
+    stateMaxAgeSeconds: 600.5
   })
+})
+
+t.test('nothing is kept across restarts unless STATE_FILE is set', async (t) => {
+  const { config } = parseConfig(required)
+  t.equal(config.stateFile, undefined)
+  t.equal(config.stateMaxAgeSeconds, 3600, 'an hour: a rolling restart through a Cloud API outage, not longer')
+  // Created at run time: a file that does not exist yet, in a directory that may not either, is accepted.
+  t.equal(parseConfig({ ...required, STATE_FILE: 'no-such-dir/state.json' }).config.stateFile, 'no-such-dir/state.json')
+  t.equal(parseConfig({ ...required, STATE_FILE: ' ' }).config.stateFile, undefined, 'empty is unset')
+  for (const bad of ['0', '-5', 'an hour', 'Infinity']) {
+    t.same(problemsOf({ ...required, STATE_MAX_AGE: bad }), ['STATE_MAX_AGE: must be a number of seconds greater than 0'], bad)
+  }
 })
 
 t.test('coordination is off unless asked for, and has safe defaults when it is', async (t) => {

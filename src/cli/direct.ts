@@ -145,6 +145,7 @@ export function openDirect(options: DirectOptions): Backend {
       return operationBody(operation)
     },
     async close() {
+      operator.close('pcr stopped')
       await traffic?.close()
       await engine.stop()
       await coordination?.stop()

@@ -11,6 +11,7 @@ import { mayCall, operationAccess, type Role } from '../cloud/roles.js'
 import { ApiError, errorBody, errorInfo, grpcCodeFor, grpcCodes, invalidArgument, statusBody, toApiError } from './api-error.js'
 import type { Fault, FaultRegistry, Operation } from './faults.js'
 import { jsonValue, parseWith, protoNames, readJson, type JsonBody } from './json-body.js'
+import { faultyStreamListing } from './listing-faults.js'
 import { parsePageRequest, queryParam } from './pagination.js'
 import type { RateLimiter } from './rate-limit.js'
 import type { LoggedRequest, RequestLog } from './request-log.js'
@@ -39,6 +40,8 @@ interface Input {
   params: Record<'cluster_id' | 'id', string>
   query: Record<string, unknown>
   body(): unknown
+  /** The fault taken for this request, which a listing fault reshapes the answer by. */
+  fault: Fault | undefined
 }
 
 interface Route {
@@ -117,16 +120,17 @@ function routes(state: EmulatorState): Route[] {
       method: 'GET',
       url: '/physical-replication-streams',
       operation: 'listStreams',
-      serve: ({ query }) =>
-        state.listStreams(
-          {
-            primaryClusterId: queryParam(query, 'primary_cluster_id'),
-            standbyClusterId: queryParam(query, 'standby_cluster_id'),
-            clusterId: queryParam(query, 'cluster_id'),
-            showCompleted: booleanParam(query, 'show_completed')
-          },
-          parsePageRequest(query)
-        )
+      serve: ({ query, fault }) => {
+        const filter = {
+          primaryClusterId: queryParam(query, 'primary_cluster_id'),
+          standbyClusterId: queryParam(query, 'standby_cluster_id'),
+          clusterId: queryParam(query, 'cluster_id'),
+          showCompleted: booleanParam(query, 'show_completed')
+        }
+        const page = parsePageRequest(query)
+        if (fault?.kind === 'empty' || fault?.kind === 'truncated') return faultyStreamListing(state, fault.kind, filter, page)
+        return state.listStreams(filter, page)
+      }
     },
     {
       method: 'POST',
@@ -214,13 +218,14 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
     }
   }
 
-  function answer(route: Route, request: FastifyRequest, body: JsonBody): Answer {
+  function answer(route: Route, request: FastifyRequest, body: JsonBody, fault: Fault | undefined): Answer {
     try {
       authorize(route, request)
       const input: Input = {
         params: request.params as Input['params'],
         query: request.query as Record<string, unknown>,
-        body: () => protoNames(jsonValue(body))
+        body: () => protoNames(jsonValue(body)),
+        fault
       }
       return { status: 200, headers: {}, body: route.serve(input) }
     } catch (error) {
@@ -255,6 +260,10 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
         reply.hijack()
         request.raw.socket.destroy()
         return true
+      case 'empty':
+      case 'truncated':
+        // The route serves the listing they reshape.
+        return false
     }
   }
 
@@ -268,9 +277,10 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
         const body = readJson(raw)
         const fault = faults.take(route.operation)
         note(request, { body: body.ok ? (body.value ?? null) : raw, fault: fault?.id ?? null })
-        if (fault !== undefined && fault.after !== true && (await inject(fault, request, reply))) return reply
-        const result = answer(route, request, body)
-        if (fault?.after === true && (await inject(fault, request, reply))) return reply
+        const after = fault !== undefined && 'after' in fault && fault.after === true
+        if (fault !== undefined && !after && (await inject(fault, request, reply))) return reply
+        const result = answer(route, request, body, fault)
+        if (fault !== undefined && after && (await inject(fault, request, reply))) return reply
         return reply.code(result.status).headers(result.headers).send(result.body)
       }
     })

@@ -26,6 +26,15 @@ const common = {
   after: z.boolean().optional()
 }
 
+// A listing fault reshapes the answer the emulator serves, so `after` means
+// nothing to it; it exists for the stream listing only, where a missing
+// stream changes which cluster is active.
+const listing = {
+  operation: z.literal('listStreams', { error: 'empty and truncated faults apply to operation listStreams only' }),
+  count: common.count,
+  duration_seconds: common.duration_seconds
+}
+
 export const FaultSpec = z.discriminatedUnion('kind', [
   z.strictObject({
     ...common,
@@ -38,7 +47,11 @@ export const FaultSpec = z.discriminatedUnion('kind', [
   z.strictObject({ ...common, kind: z.literal('latency'), latency_ms: z.int().positive().max(600_000) }),
   z.strictObject({ ...common, kind: z.literal('hang') }),
   z.strictObject({ ...common, kind: z.literal('malformed') }),
-  z.strictObject({ ...common, kind: z.literal('reset') })
+  z.strictObject({ ...common, kind: z.literal('reset') }),
+  /** A well-formed page with no streams and no next page. */
+  z.strictObject({ ...listing, kind: z.literal('empty') }),
+  /** The matching streams but the newest, on one page with no next page. */
+  z.strictObject({ ...listing, kind: z.literal('truncated') })
 ])
 export type FaultSpec = z.infer<typeof FaultSpec>
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 
 // Long operator actions (a failover followed to COMPLETED, a full failback) run
 // in the background; their progress is read by id. One runs at a time: a second
-// failover or failback while one is running is refused.
+// failover or failback while one is running is refused. Each ends, at the latest,
+// at its deadline or when the service stops (see operator.ts).
 
 export type OperationKind = 'failover' | 'failback'
 export type OperationStatus = 'running' | 'succeeded' | 'failed'
@@ -23,6 +24,9 @@ export interface Operation {
 
 export interface OperationHandle {
   readonly id: string
+  // Aborted once the operation has ended, however it ended: what its flow registered
+  // (listeners, timers) is released on it, and the flow stops at its next step.
+  readonly signal: AbortSignal
   update(phase: string, progress: string, streamId?: string): void
   succeed(progress: string): void
   fail(error: string): void
@@ -36,13 +40,15 @@ export interface Operations {
   running(): Operation | undefined
   get(id: string): Operation | undefined
   list(): Operation[]
+  // Ends the running operation, if any, failed with this reason; returns it.
+  stop(reason: string): Operation | undefined
 }
 
 export function createOperations(options: { now: () => number; capacity?: number }): Operations {
   const records = new Map<string, Operation>()
   const capacity = options.capacity ?? 50
   const stamp = () => new Date(options.now()).toISOString()
-  let current: string | undefined
+  let current: { id: string; handle: OperationHandle } | undefined
 
   return {
     begin(kind, requestedBy, phase) {
@@ -67,26 +73,39 @@ export function createOperations(options: { now: () => number; capacity?: number
         if (records.size <= capacity) break
         if (record.status !== 'running') records.delete(old)
       }
-      current = id
+      const ended = new AbortController()
+      const end = () => {
+        if (current?.id === id) current = undefined
+        ended.abort()
+      }
       const change = (patch: Partial<Operation>) => {
         const record = records.get(id)
         if (record === undefined || record.status !== 'running') return
         records.set(id, { ...record, ...patch, updatedAt: stamp() })
-        if (patch.status !== undefined && current === id) current = undefined
+        if (patch.status !== undefined) end()
       }
-      return {
+      const handle: OperationHandle = {
         id,
+        signal: ended.signal,
         update: (phase, progress, streamId) => change({ phase, progress, ...(streamId === undefined ? {} : { streamId }) }),
         succeed: (progress) => change({ status: 'succeeded', phase: 'done', progress, finishedAt: stamp() }),
         fail: (error) => change({ status: 'failed', error, finishedAt: stamp() }),
         discard: () => {
           records.delete(id)
-          if (current === id) current = undefined
+          end()
         }
       }
+      current = { id, handle }
+      return handle
     },
-    running: () => (current === undefined ? undefined : records.get(current)),
+    running: () => (current === undefined ? undefined : records.get(current.id)),
     get: (id) => records.get(id),
-    list: () => [...records.values()].reverse()
+    list: () => [...records.values()].reverse(),
+    stop(reason) {
+      if (current === undefined) return undefined
+      const { id, handle } = current
+      handle.fail(reason)
+      return records.get(id)
+    }
   }
 }

@@ -3,6 +3,7 @@ import { CloudApiError } from '../cloud/errors.js'
 import type { ClusterDisruptionInfo, RegionalDisruptorSpecification, Stream } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
 import { streamView, type Clock, type Engine, type FailoverPlan, type FailoverResult } from './engine.js'
+import { deadline, pause } from './operation-timers.js'
 import type { Operation, OperationHandle, Operations } from './operations.js'
 import type { Snapshot, StreamView } from './snapshot.js'
 import { isLive } from './topology.js'
@@ -28,7 +29,14 @@ export interface OperatorDeps {
   cloud: Pick<CloudClient, 'createStream' | 'getStream' | 'getCluster' | 'getDisruption' | 'putDisruption'>
   settings: Pick<
     Config,
-    'primaryClusterId' | 'standbyClusterId' | 'healthCheckIntervalSeconds' | 'healthCheckTimeoutSeconds' | 'failbackTimeoutSeconds' | 'failbackProgressIntervalSeconds'
+    | 'primaryClusterId'
+    | 'standbyClusterId'
+    | 'healthCheckIntervalSeconds'
+    | 'healthCheckTimeoutSeconds'
+    | 'failoverTimeoutSeconds'
+    | 'activationTimeoutSeconds'
+    | 'failbackTimeoutSeconds'
+    | 'failbackProgressIntervalSeconds'
   >
   clock: Clock
   operations: Operations
@@ -76,6 +84,8 @@ export interface Operator {
   restore(requestedBy: string, clusterId?: string): Promise<ClusterDisruptionInfo>
   disruptionStatus(): Promise<Array<{ clusterId: string; disruption: ClusterDisruptionInfo }>>
   operation(id: string): Operation | undefined
+  // Ends the running operation failed (the service is stopping) and releases what it holds.
+  close(reason: string): void
 }
 
 type Refusal = Extract<FailoverResult, { outcome: 'blocked' | 'failed' | 'refused' }>
@@ -124,10 +134,20 @@ export function createOperator(deps: OperatorDeps): Operator {
   const pollMs = Math.min(settings.healthCheckIntervalSeconds, 5) * 1000
   const budget = { budgetMs: settings.healthCheckTimeoutSeconds * 1000 }
   const other = (id: string) => (id === settings.primaryClusterId ? settings.standbyClusterId : settings.primaryClusterId)
-  const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms))
 
   function record(type: 'stream_created' | 'operation_started' | 'operation_progress' | 'operation_finished' | 'disruption_changed', message: string, data: Record<string, string | number | boolean | null>, severity: 'info' | 'warn' | 'error' = 'info') {
     engine.record({ type, message, data, severity })
+  }
+
+  function recordFailure(id: string, error: string): void {
+    record('operation_finished', `operation ${id} failed: ${error}`, { operationId: id, status: 'failed' }, 'error')
+  }
+
+  // Once: an operation already ended (its deadline, the service stopping) stays as it ended.
+  function fail(handle: OperationHandle, error: string): void {
+    if (handle.signal.aborted) return
+    handle.fail(error)
+    recordFailure(handle.id, error)
   }
 
   async function apiCall<T>(what: string, call: () => Promise<T>): Promise<T> {
@@ -189,10 +209,14 @@ export function createOperator(deps: OperatorDeps): Operator {
   }
 
   // Done once the stream is COMPLETED and applications are sent to the new primary
-  // (after it answered SQL, or ACTIVATION_TIMEOUT, when it has a probe).
-  function waitForCompletion(handle: OperationHandle, streamId: string): void {
+  // (after it answered SQL, or ACTIVATION_TIMEOUT, when it has a probe). The running
+  // operation fails if the stream is not COMPLETED within FAILOVER_TIMEOUT of the
+  // failover's start (`since`), so that another can begin; the monitor follows the
+  // stream on regardless.
+  function waitForCompletion(handle: OperationHandle, streamId: string, since: number): void {
+    const completed = (s: Snapshot) => s.stream?.id === streamId && s.stream.status === 'COMPLETED'
     const settled = (s: Snapshot): boolean => {
-      if (s.stream?.id !== streamId || s.stream.status !== 'COMPLETED') return false
+      if (!completed(s)) return false
       if (s.phase === 'activating') {
         handle.update('activating', `stream ${streamId} COMPLETED; waiting for ${s.watchedClusterId} to answer SQL before sending applications there`)
         return false
@@ -202,8 +226,24 @@ export function createOperator(deps: OperatorDeps): Operator {
       return true
     }
     if (settled(engine.snapshot())) return
-    const off = engine.onPublish((s) => {
-      if (settled(s)) off()
+    const off = engine.onPublish((s) => void settled(s))
+    handle.signal.addEventListener('abort', () => off(), { once: true })
+    const failoverTimeout = `FAILOVER_TIMEOUT=${settings.failoverTimeoutSeconds} s`
+    deadline(clock, handle.signal, since + settings.failoverTimeoutSeconds * 1000 - clock.now(), () => {
+      // The snapshot, not only the publishes: one may have been missed.
+      const s = engine.snapshot()
+      if (settled(s)) return
+      if (!completed(s)) {
+        const state = s.stream?.id === streamId ? `still ${s.stream.status}` : 'not seen COMPLETED'
+        return fail(handle, `stream ${streamId} ${state} after ${failoverTimeout}`)
+      }
+      // COMPLETED in time: the engine sends applications to the new primary at the
+      // latest at its first check past ACTIVATION_TIMEOUT, answering SQL or not.
+      const activationMs = (settings.activationTimeoutSeconds + settings.healthCheckIntervalSeconds) * 1000
+      deadline(clock, handle.signal, activationMs, () => {
+        if (settled(engine.snapshot())) return
+        fail(handle, `stream ${streamId} COMPLETED, but ${s.watchedClusterId} still activating after ${failoverTimeout} and ACTIVATION_TIMEOUT=${settings.activationTimeoutSeconds} s`)
+      })
     })
   }
 
@@ -213,6 +253,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       const running = operations.running() as Operation
       throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
     }
+    const since = clock.now()
     const result = await engine.failover(request)
     if (result.outcome === 'blocked' || result.outcome === 'failed' || result.outcome === 'refused') {
       handle?.discard()
@@ -220,9 +261,12 @@ export function createOperator(deps: OperatorDeps): Operator {
     }
     if (result.outcome === 'dry_run') return { outcome: 'dry_run', plan: result.plan }
     const h = handle as OperationHandle
-    h.update('failing_over', `stream ${result.plan.streamId} is ${result.stream.status}`, result.plan.streamId)
-    record('operation_started', `operation ${h.id} (${kind}) started by ${request.requestedBy}`, { operationId: h.id, kind, streamId: result.plan.streamId })
-    waitForCompletion(h, result.plan.streamId)
+    // The service stopping during the request has ended the operation: nothing to follow.
+    if (!h.signal.aborted) {
+      h.update('failing_over', `stream ${result.plan.streamId} is ${result.stream.status}`, result.plan.streamId)
+      record('operation_started', `operation ${h.id} (${kind}) started by ${request.requestedBy}`, { operationId: h.id, kind, streamId: result.plan.streamId })
+      waitForCompletion(h, result.plan.streamId, since)
+    }
     return { outcome: result.outcome, plan: result.plan, stream: result.stream, operationId: h.id }
   }
 
@@ -252,6 +296,9 @@ export function createOperator(deps: OperatorDeps): Operator {
     }
     const timeoutSeconds = options.timeoutSeconds ?? settings.failbackTimeoutSeconds
     const s = await freshTopology()
+    // Each step that acts (creating a stream, failing over) first checks that the
+    // operation has not ended meanwhile (the service stopping).
+    handle.signal.throwIfAborted()
     let stream = reverseStream(s)
     if (stream === null || !isLive(stream)) {
       step('creating_stream', `creating a stream from ${s.activeClusterId} to ${settings.primaryClusterId}`)
@@ -263,18 +310,22 @@ export function createOperator(deps: OperatorDeps): Operator {
     }
     await waitForReplication(handle, (stream as StreamView).id, options.maxLagSeconds, timeoutSeconds, step)
     await engine.refresh()
+    handle.signal.throwIfAborted()
+    const since = clock.now()
     const outcome = await engine.failover({ requestedBy })
     if (outcome.outcome === 'blocked' || outcome.outcome === 'failed' || outcome.outcome === 'refused') throw refusal(outcome)
+    handle.signal.throwIfAborted()
     // No dry run was asked for, so the failover has started.
     const result = outcome as Started
     step('failing_over', `stream ${result.plan.streamId} is ${result.stream.status}`, result.plan.streamId)
-    waitForCompletion(handle, result.plan.streamId)
+    waitForCompletion(handle, result.plan.streamId, since)
   }
 
   // The reverse stream goes STARTING (network setup), then REPLICATING with an initial
   // scan, a full re-seed of the original primary that can take hours, then catches up.
   // Each stage is reported when reached and every FAILBACK_PROGRESS_INTERVAL after; the
-  // API failing meanwhile is polled through until the deadline.
+  // API failing meanwhile is polled through until the deadline. The failover that
+  // follows has its own, FAILOVER_TIMEOUT (waitForCompletion).
   async function waitForReplication(
     handle: OperationHandle,
     streamId: string,
@@ -283,11 +334,12 @@ export function createOperator(deps: OperatorDeps): Operator {
     step: (phase: string, progress: string, streamId?: string) => void
   ): Promise<void> {
     const started = clock.now()
-    const deadline = started + timeoutSeconds * 1000
+    const endsAt = started + timeoutSeconds * 1000
     const everyMs = settings.failbackProgressIntervalSeconds * 1000
     let reported: { phase: string; at: number } | undefined
     let stage: { phase: string; progress: string; since: number } | undefined
     for (;;) {
+      handle.signal.throwIfAborted()
       let current: Stream | undefined
       let next: { phase: string; progress: string }
       try {
@@ -295,7 +347,7 @@ export function createOperator(deps: OperatorDeps): Operator {
         next = failbackStage(current, maxLagSeconds)
       } catch (err) {
         if (refusedByApi(err)) throw new OperatorError('refused', `reading the failback stream: ${describe(err)}`, 409)
-        next = { phase: 'stream_unreadable', progress: `stream ${streamId} could not be read (${describe(err)}); still polling until ${new Date(deadline).toISOString()}` }
+        next = { phase: 'stream_unreadable', progress: `stream ${streamId} could not be read (${describe(err)}); still polling until ${new Date(endsAt).toISOString()}` }
       }
       const now = clock.now()
       if (stage?.phase !== next.phase) stage = { ...next, since: now }
@@ -304,7 +356,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       if (current !== undefined && current.status !== 'STARTING' && current.status !== 'REPLICATING') {
         throw new OperatorError('stream_not_replicating', `the failback stream is ${current.status}`, 409)
       }
-      if (now > deadline) {
+      if (now > endsAt) {
         throw new OperatorError(
           'timeout',
           `the failback stream did not reach REPLICATING with lag under ${maxLagSeconds} s within ${timeoutSeconds} s (FAILBACK_TIMEOUT, or timeout_seconds); last: ${stage.progress}`,
@@ -316,7 +368,7 @@ export function createOperator(deps: OperatorDeps): Operator {
         step(stage.phase, `${stage.progress}${within}; ${duration(now - started)} of at most ${duration(timeoutSeconds * 1000)}`, streamId)
         reported = { phase: stage.phase, at: now }
       }
-      await sleep(pollMs)
+      await pause(clock, handle.signal, pollMs)
     }
   }
 
@@ -355,10 +407,7 @@ export function createOperator(deps: OperatorDeps): Operator {
         throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
       }
       record('operation_started', `operation ${handle.id} (failback) started by ${requestedBy}`, { operationId: handle.id, kind: 'failback', streamId: null })
-      runFailbackFull(handle, requestedBy, options).catch((err: unknown) => {
-        handle.fail(describe(err))
-        record('operation_finished', `operation ${handle.id} failed: ${describe(err)}`, { operationId: handle.id, status: 'failed' }, 'error')
-      })
+      runFailbackFull(handle, requestedBy, options).catch((err: unknown) => fail(handle, describe(err)))
       return operations.get(handle.id) as Operation
     },
     async disrupt(requestedBy, request) {
@@ -390,6 +439,10 @@ export function createOperator(deps: OperatorDeps): Operator {
         }))
       )
     },
-    operation: (id) => operations.get(id)
+    operation: (id) => operations.get(id),
+    close(reason) {
+      const stopped = operations.stop(reason)
+      if (stopped !== undefined) recordFailure(stopped.id, reason)
+    }
   }
 }

@@ -10,19 +10,19 @@ declare module 'fastify' {
 }
 
 // Operator actions (setup, failover, failback, drills) over the same client and
-// engine as the monitor.
+// engine as the monitor. An operation still running when the server closes ends
+// failed, releasing its listeners and timers.
 export default fp(
   async (fastify, opts: AppOptions) => {
-    fastify.decorate(
-      'operator',
-      createOperator({
-        engine: fastify.engine,
-        cloud: fastify.cloud,
-        settings: opts.config,
-        clock: fastify.clock,
-        operations: createOperations({ now: () => fastify.clock.now() })
-      })
-    )
+    const operator = createOperator({
+      engine: fastify.engine,
+      cloud: fastify.cloud,
+      settings: opts.config,
+      clock: fastify.clock,
+      operations: createOperations({ now: () => fastify.clock.now() })
+    })
+    fastify.decorate('operator', operator)
+    fastify.addHook('onClose', async () => operator.close('service stopped'))
   },
   { name: 'operator', dependencies: ['engine', 'cloud'] }
 )

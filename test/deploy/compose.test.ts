@@ -1,10 +1,10 @@
 import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parse } from 'yaml'
 import { parseConfig } from '../../src/config.js'
 import { parseEmulatorEnv } from '../../src/emulator/standalone.js'
-import { execForm, root, runtimeArg } from '../helpers/deploy/dockerfile.js'
+import { execForm, root, runtime, runtimeArg } from '../helpers/deploy/dockerfile.js'
 import { isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
 
 // docker-compose.yml against the Dockerfile, the configuration and Compose's profile rules:
@@ -24,16 +24,19 @@ interface Service {
   cap_drop?: string[]
   security_opt?: string[]
   stop_grace_period?: string
+  volumes?: string[]
 }
 
-const services = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }).services as Record<string, Service>
+const file = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> }
+const services = file.services
 const rules = parseDockerignore(readFileSync(join(root, '.dockerignore'), 'utf8'))
 const commandOf = (s: Service) => s.command ?? execForm(runtimeArg('CMD'))
 const runsServer = (s: Service) => commandOf(s).join(' ') === 'node dist/src/server.js'
 // What .env provides for the real services; the defaults of the configuration otherwise.
 const account = { COCKROACH_API_SECRET_KEY: 'key', PRIMARY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000001', STANDBY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000002' }
 const configOf = (s: Service) => parseConfig({ ...(s.env_file === undefined ? {} : account), ...s.environment }).config
-const decides = (s: Service) => (runsServer(s) || commandOf(s).at(-1) === 'monitor') && configOf(s).autoFailover
+const isSidecar = (s: Service) => runsServer(s) || commandOf(s).at(-1) === 'monitor'
+const decides = (s: Service) => isSidecar(s) && configOf(s).autoFailover
 
 // Compose: services without profiles always; others when a profile is active or when named.
 function selected(profiles: string[], named: string[] = []): string[] {
@@ -147,4 +150,21 @@ t.test('hardened like the Kubernetes manifests, and stopped only after close-wit
     t.ok(s.security_opt?.includes('no-new-privileges:true'), `${name}: no privilege escalation`)
     t.ok(Number(/^(\d+)s$/.exec(s.stop_grace_period ?? '')?.[1]) * 1000 > delayMs, `${name}: stop_grace_period beyond ${delayMs} ms`)
   }
+})
+
+t.test("each sidecar keeps the image's state file on a named volume of its own", async (t) => {
+  // What the image sets (ENV); .env and the service's environment come over it.
+  const imageEnv = Object.fromEntries(runtime.steps.filter((s) => s.op === 'ENV').map((s) => s.args.split('=')))
+  const owners = new Map<string, string>()
+  for (const [name, s] of Object.entries(services).filter(([, s]) => isSidecar(s))) {
+    const stateFile = parseConfig({ ...imageEnv, ...account, ...s.environment }).config.stateFile
+    t.ok(stateFile !== undefined, `${name}: keeps a state file`)
+    const mount = (s.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === dirname(stateFile as string))
+    t.ok(mount, `${name}: a volume holds ${stateFile}, writable under read_only: true`)
+    const [volume = ''] = mount ?? []
+    t.ok(file.volumes !== undefined && volume in file.volumes, `${name}: ${volume} is a named volume, kept across containers`)
+    t.notOk(owners.has(volume), `${name}: ${volume} is no other service's: one writer per state file`)
+    owners.set(volume, name)
+  }
+  t.same([...owners.values()].sort(), ['demo', 'failover-automation', 'service'])
 })

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { execFile, spawn } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, join, relative } from 'node:path'
+import { basename, dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
 import { parseConfig } from '../../src/config.js'
@@ -20,6 +20,9 @@ t.setTimeout(300_000)
 const rules = parseDockerignore(readFileSync(join(root, '.dockerignore'), 'utf8'))
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true })
 const steps = (op: string, stage = runtime) => stage.steps.filter((s) => s.op === op).map((s) => s.args)
+const demoAccount = { COCKROACH_API_SECRET_KEY: 'k', PRIMARY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000001', STANDBY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000002' }
+const stateFile = '/var/lib/pcr-sidecar/state.json'
+const stateDir = dirname(stateFile)
 
 t.test('the Dockerfile: a slim Node 24 base, built with dev dependencies, run with production ones as a non-root user', async (t) => {
   t.same(stages.map((s) => s.name), ['build', 'deps', '2'], 'build, production dependencies, runtime')
@@ -28,11 +31,15 @@ t.test('the Dockerfile: a slim Node 24 base, built with dev dependencies, run wi
   const [build, deps] = stages as [Stage, Stage]
   t.ok(steps('RUN', build).some((r) => /^npm ci\b(?!.*--omit)/.test(r)), 'the build installs the dev dependencies')
   t.ok(steps('RUN', deps).every((r) => /^npm ci --omit=dev\b/.test(r)), 'deps installs the production ones only')
-  t.same(steps('RUN'), [], 'the runtime stage runs nothing: no package manager, no cache')
   t.same(steps('COPY'), ['package.json ./', '--from=deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist'], 'only dist/ and production node_modules')
-  t.same(steps('ENV'), ['NODE_ENV=production'])
+  t.same(steps('ENV'), ['NODE_ENV=production', `STATE_FILE=${stateFile}`])
+  t.equal(parseConfig({ ...demoAccount, ...envOf(steps('ENV')) }).config.stateFile, stateFile, 'the image keeps its state')
   const [uid, gid] = runtimeArg('USER').split(':').map(Number)
   t.ok(Number.isInteger(uid) && Number.isInteger(gid) && uid !== 0 && gid !== 0, 'a numeric, non-root user and group')
+  t.same(steps('RUN'), [`mkdir -p ${stateDir} && chown ${runtimeArg('USER')} ${stateDir} && chmod 700 ${stateDir}`], "the runtime stage runs one thing, no package manager: STATE_FILE's directory, the user's alone")
+  t.same(execForm(runtimeArg('VOLUME')), [stateDir], 'a volume, so the state outlives the container')
+  const order = runtime.steps.map((s) => s.op)
+  t.ok(order.indexOf('RUN') < order.indexOf('USER'), 'created as root, before the user switch')
   t.equal(runtimeArg('EXPOSE'), String(defaultPort()), 'EXPOSE is the default PORT')
   t.equal(runtimeArg('STOPSIGNAL'), 'SIGTERM', 'the signal close-with-grace handles')
   t.match(runtimeArg('HEALTHCHECK'), /^--interval=\S+ --timeout=\S+ --start-period=\S+ CMD \[/)
@@ -59,6 +66,8 @@ t.test('the image built by hand from the context serves /health with the demo co
 
   // As BuildKit does: stages run side by side, a COPY --from waits for its stage.
   const built = new Map<string, Promise<string>>()
+  // Where the runtime stage's directories outside /app are made (the image's /).
+  const imageRoot = join(work, 'image-root')
   for (const stage of stages) {
     built.set(stage.name, (async () => {
       const dir = join(work, stage.name)
@@ -66,7 +75,7 @@ t.test('the image built by hand from the context serves /health with the demo co
       for (const { op, args } of stage.steps) {
         if (op === 'WORKDIR') t.equal(args, '/app', `${stage.name} works in /app`)
         if (op === 'COPY') await copy(args, context, built, dir)
-        if (op === 'RUN') await runStep(args, dir)
+        if (op === 'RUN') await runStep(args, dir, imageRoot)
       }
       return dir
     })())
@@ -80,7 +89,14 @@ t.test('the image built by hand from the context serves /health with the demo co
   // point to an empty directory that must stay empty (read-only root filesystem).
   const { PATH = '', _TAPJS_PROCESSINFO_COVERAGE_ = '' } = untracedEnv()
   const base = { PATH, _TAPJS_PROCESSINFO_COVERAGE_, HOME: scratch, TMPDIR: scratch, ...envOf(steps('ENV')) }
-  const start = (argv: string[], env: Record<string, string>) => startProcess(t, argv, app, { ...base, ...env })
+  // Each container gets its own copy of the image's VOLUME, as Docker gives it an anonymous one.
+  const containers: string[] = []
+  const start = (argv: string[], env: Record<string, string>) => {
+    const container = join(work, `container-${containers.length + 1}`)
+    containers.push(container)
+    for (const volume of execForm(runtimeArg('VOLUME'))) cpSync(join(imageRoot, volume), join(container, volume), { recursive: true })
+    return startProcess(t, argv, app, { ...base, STATE_FILE: join(container, stateFile), ...env })
+  }
 
   const emulator = start(compose.services.emulator.command, { ...compose.services.emulator.environment, EMULATOR_HOST: '127.0.0.1', EMULATOR_PORT: '0' })
   const cloudUrl = (await emulator.waitFor(/listening on (http:\/\/\S+)/))[1] as string
@@ -108,11 +124,13 @@ t.test('the image built by hand from the context serves /health with the demo co
   t.equal(await emulator.exited, 0, 'the emulator stops cleanly too')
   t.same(snapshot(app), before, 'nothing written under /app')
   t.same(readdirSync(scratch), [], 'nothing written to HOME or TMPDIR')
+  for (const container of containers) {
+    t.ok(readdirSync(join(container, stateDir)).every((f) => f === basename(stateFile)), 'nothing in the volume but the state file')
+  }
 })
 
 function defaultPort(): number {
-  const id = 'c0ffee00-0000-4000-8000-00000000000'
-  return parseConfig({ COCKROACH_API_SECRET_KEY: 'k', PRIMARY_CLUSTER_ID: `${id}1`, STANDBY_CLUSTER_ID: `${id}2` }).config.port
+  return parseConfig(demoAccount).config.port
 }
 
 function envOf(lines: string[]): Record<string, string> {
@@ -131,9 +149,13 @@ async function copy(args: string, context: string, built: Map<string, Promise<st
 }
 
 // The RUN steps this Dockerfile may have; anything else must be taught to this test first.
-async function runStep(command: string, dir: string): Promise<void> {
+async function runStep(command: string, dir: string, imageRoot: string): Promise<void> {
   const env = untracedEnv({ npm_config_prefer_offline: 'true' })
-  if (/^npm ci --omit=dev( --no-audit| --no-fund)*$/.test(command)) {
+  const stateDirectory = /^mkdir -p (\/\S+) && chown \d+:\d+ \1 && chmod 700 \1$/.exec(command)?.[1]
+  if (stateDirectory !== undefined) {
+    // No chown: the test's own user stands in for the image's.
+    mkdirSync(join(imageRoot, stateDirectory), { recursive: true, mode: 0o700 })
+  } else if (/^npm ci --omit=dev( --no-audit| --no-fund)*$/.test(command)) {
     await run('npm', command.split(' ').slice(1), { cwd: dir, env })
   } else if (/^npm ci( --no-audit| --no-fund)*$/.test(command)) {
     // The checkout's full install from the same lockfile stands in for a second one.

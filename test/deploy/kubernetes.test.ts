@@ -1,7 +1,7 @@
 import t from 'tap'
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { parseConfig } from '../../src/config.js'
 import { root, runtimeArg } from '../helpers/deploy/dockerfile.js'
@@ -78,8 +78,16 @@ for (const file of apps) {
         })
     )
     const secrets = { COCKROACH_API_SECRET_KEY: 'key', ADMIN_TOKEN: 'an-admin-token-of-32-characters!', ...(file.includes('etcd') ? { ETCD_PASSWORD: 'etcd-password' } : {}) }
-    const { config, warnings } = parseConfig({ ...(data as Record<string, string>), ...files, ...secrets })
+    const inline = Object.fromEntries(sidecar.env.filter((e: Obj) => e.value !== undefined && !e.value.includes('$(')).map((e: Obj) => [e.name, e.value]))
+    const { config, warnings } = parseConfig({ ...(data as Record<string, string>), ...files, ...inline, ...secrets })
     t.same(warnings, [])
+
+    // The state file: on a writable volume of the pod, since the root filesystem is read-only.
+    t.ok(config.stateFile?.startsWith('/'), `STATE_FILE is set: ${config.stateFile}`)
+    const stateMount = sidecar.volumeMounts.find((m: Obj) => m.mountPath === dirname(config.stateFile as string))
+    t.ok(stateMount !== undefined && stateMount.readOnly !== true, "a writable volume is mounted at the state file's directory")
+    const stateVolume = pod.volumes.find((v: Obj) => v.name === stateMount?.name)
+    t.ok(stateVolume?.emptyDir !== undefined || stateVolume?.persistentVolumeClaim !== undefined, 'an emptyDir (it survives container restarts) or a claim')
 
     const port = (name: string) => sidecar.ports.find((p: Obj) => p.name === name)?.containerPort
     t.equal(port('pcr-http'), config.port, 'pcr-http is PORT')
@@ -133,7 +141,7 @@ t.test('app-with-sidecar-etcd.yaml: the coordination settings', async (t) => {
   )
   t.ok(pod.topologySpreadConstraints?.some((c: Obj) => c.topologyKey === 'kubernetes.io/hostname'), 'observers spread over nodes')
   t.same(env('ETCD_PASSWORD'), { secretKeyRef: { name: 'pcr-sidecar-etcd', key: 'password' } })
-  const [mount] = sidecar.volumeMounts
+  const mount = sidecar.volumeMounts.find((m: Obj) => m.name === 'etcd-tls')
   t.equal(mount.readOnly, true)
   const volume = pod.volumes.find((v: Obj) => v.name === mount.name)
   t.equal(volume.secret.secretName, 'pcr-sidecar-etcd')

@@ -118,6 +118,9 @@ t.test('POST /faults validates the fault', async (t) => {
     [{ operation: 'getCluster', kind: 'reset', count: 1.5 }, /count/],
     [{ operation: 'getCluster', kind: 'reset', duration_seconds: 0 }, /duration_seconds/],
     [{ operation: 'getCluster', kind: 'reset', after: 'yes' }, /after/],
+    [{ operation: 'getStream', kind: 'empty' }, /operation: empty and truncated faults apply to operation listStreams only/],
+    [{ operation: '*', kind: 'truncated' }, /operation: empty and truncated faults apply to operation listStreams only/],
+    [{ operation: 'listStreams', kind: 'empty', after: true }, /Unrecognized key: "after"/],
     ['[', /not valid JSON/]
   ]
   for (const [body, message] of cases) {

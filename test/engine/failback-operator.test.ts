@@ -92,6 +92,8 @@ function rig(read: (elapsed: number) => Stream, settings: Partial<OperatorDeps['
       standbyClusterId: STANDBY,
       healthCheckIntervalSeconds: 30,
       healthCheckTimeoutSeconds: 10,
+      failoverTimeoutSeconds: 900,
+      activationTimeoutSeconds: 60,
       failbackTimeoutSeconds: 6 * 3600,
       failbackProgressIntervalSeconds: 600,
       ...settings
