@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { AppOptions } from '../src/app-options.js'
 import { HealthBody, ReadyBody } from '../src/api-schemas.js'
-import { configuredRole, unavailableReason } from '../src/api-views.js'
+import { activeBody, configuredRole, unavailableReason } from '../src/api-views.js'
 
 export default async function healthRoutes(fastify: FastifyInstance, opts: AppOptions) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
@@ -49,7 +49,8 @@ export default async function healthRoutes(fastify: FastifyInstance, opts: AppOp
       const s = fastify.engine.snapshot()
       const unseen =
         fastify.coordination === undefined ? undefined : s.clusters.find((c) => c.id === s.activeClusterId && c.verdict === 'unhealthy')
-      const ready = s.activeClusterId !== null && unseen === undefined
+      // The same predicate as /connection: ready exactly when it can answer.
+      const ready = activeBody(s, config) !== undefined && unseen === undefined
       const reason =
         unseen !== undefined
           ? `this sidecar judges the active cluster ${unseen.id} unhealthy: ${unseen.reason}`

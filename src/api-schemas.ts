@@ -50,6 +50,19 @@ export const ClusterActiveBody = z
   })
   .meta({ id: 'ClusterActive' })
 
+const DataLossBody = z
+  .object({
+    lower: z.number().describe('writes after the cut up to the last check that saw the primary healthy'),
+    upper: z.number().describe('up to the first check that saw it unhealthy (or now); MAX_DATA_LOSS_SECONDS is compared with this')
+  })
+  .nullable()
+  .describe('what a failover would lose, in seconds; precise to about one check interval')
+
+const StaleBody = z
+  .object({ saved_at: z.string(), age_seconds: z.number() })
+  .nullable()
+  .describe('the active cluster comes from STATE_FILE: the Cloud API has not been read since the start')
+
 export const ActiveBody = z
   .object({
     cluster_id: z.string(),
@@ -58,7 +71,8 @@ export const ActiveBody = z
     port: z.number().int(),
     database: z.string(),
     sslmode: z.string(),
-    phase: z.enum(phases)
+    phase: z.enum(phases),
+    stale: StaleBody
   })
   .meta({ id: 'Active' })
 
@@ -106,7 +120,8 @@ export const StreamBody = z
     replicated_time: z.string().nullable(),
     retained_time: z.string().nullable(),
     replication_lag_seconds: z.number().nullable(),
-    activated_at: z.string().nullable()
+    activated_at: z.string().nullable(),
+    failover_at: z.string().nullable().describe('a scheduled failover: the time it fails over to')
   })
   .meta({ id: 'Stream' })
 
@@ -149,7 +164,9 @@ export const ClustersBody = z
     auto_failover: z.boolean(),
     last_check_at: nullableTime,
     last_healthy_at: nullableTime,
-    estimated_data_loss_seconds: z.number().nullable(),
+    estimated_data_loss_seconds: z.number().nullable().describe('the upper bound of data_loss_seconds'),
+    data_loss_seconds: DataLossBody,
+    stale: StaleBody,
     clusters: z.array(ClusterBody),
     stream: StreamBody.nullable(),
     failover: FailoverBody.nullable(),
@@ -196,7 +213,8 @@ export const FailoverPlanBody = z
     from_cluster_id: z.string(),
     to_cluster_id: z.string(),
     failover_at: z.string().nullable(),
-    estimated_data_loss_seconds: z.number().nullable()
+    estimated_data_loss_seconds: z.number().nullable(),
+    data_loss_seconds: DataLossBody
   })
   .meta({ id: 'FailoverPlan' })
 

@@ -33,8 +33,17 @@ export function activeBody(s: Snapshot, config: Pick<Config, 'primaryClusterId' 
     port: active.sqlPort,
     database: config.databaseName,
     sslmode: config.dbSslmode,
-    phase: s.phase
+    phase: s.phase,
+    stale: staleBody(s)
   }
+}
+
+function staleBody(s: Snapshot): z.infer<typeof ActiveBody>['stale'] {
+  return s.stale === null ? null : { saved_at: s.stale.savedAt, age_seconds: s.stale.ageSeconds }
+}
+
+function dataLossBody(d: Snapshot['dataLoss']): z.infer<typeof ClustersBody>['data_loss_seconds'] {
+  return d === null ? null : { lower: d.lowerSeconds, upper: d.upperSeconds }
 }
 
 // The 503 of the routes that name the active cluster.
@@ -52,7 +61,8 @@ export function streamBody(s: StreamView): z.infer<typeof StreamBody> {
     replicated_time: s.replicatedTime,
     retained_time: s.retainedTime,
     replication_lag_seconds: s.replicationLagSeconds,
-    activated_at: s.activatedAt
+    activated_at: s.activatedAt,
+    failover_at: s.failoverAt
   }
 }
 
@@ -101,6 +111,8 @@ export function clustersBody(s: Snapshot, primaryClusterId: string, coordination
     last_check_at: s.lastCheckAt,
     last_healthy_at: s.lastHealthyAt,
     estimated_data_loss_seconds: s.estimatedDataLossSeconds,
+    data_loss_seconds: dataLossBody(s.dataLoss),
+    stale: staleBody(s),
     clusters: s.clusters.map((c) => clusterBody(c, primaryClusterId)),
     stream: s.stream === null ? null : streamBody(s.stream),
     failover:
@@ -125,7 +137,8 @@ export function planBody(p: FailoverPlan): z.infer<typeof FailoverPlanBody> {
     from_cluster_id: p.fromClusterId,
     to_cluster_id: p.toClusterId,
     failover_at: p.failoverAt,
-    estimated_data_loss_seconds: p.estimatedDataLossSeconds
+    estimated_data_loss_seconds: p.estimatedDataLossSeconds,
+    data_loss_seconds: dataLossBody(p.dataLoss)
   }
 }
 

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { AppOptions } from '../app-options.js'
 import { createCoordination, type Coordination } from '../coordination/coordination.js'
 import { createEngine, systemClock, type Clock, type Engine, type SqlProbe } from '../engine/engine.js'
+import { createStateStore } from '../engine/state-file.js'
 import { createSqlProbe } from '../sql/probe.js'
 
 declare module 'fastify' {
@@ -41,7 +42,8 @@ export default fp(
       cloud: coordination?.cloud ?? fastify.cloud,
       probes,
       clock,
-      coordinator: opts.coordinator ?? coordination?.coordinator
+      coordinator: opts.coordinator ?? coordination?.coordinator,
+      store: config.stateFile === undefined ? undefined : createStateStore({ path: config.stateFile, pair: { primaryClusterId: config.primaryClusterId, standbyClusterId: config.standbyClusterId } })
     })
     coordination?.attach(engine)
     const log = fastify.log.child({ component: 'engine' })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startGatedPostgres } from '../helpers/sql-gate.js'
 import { PRIMARY, startFakeCloud } from '../helpers/stack.js'
-import { maxFds, violations, watchableOutages } from './invariants.js'
+import { maxFds, violations, watchableOutages, watchableResumptions } from './invariants.js'
 import { removeTempDirs, runSchedule, type ChaosContext } from './runner.js'
 import { scheduleArbitrary } from './schedule.js'
 import { killAllSidecars } from './sidecar.js'
@@ -39,6 +39,8 @@ export interface ChaosSummary {
   patches: number
   /** Outages invariant 2 applied to (long, the API reachable, no restart before the PATCH was due). */
   outagesToAct: number
+  /** Times invariant 2 applied again within an outage, once the API took requests again (after a refused PATCH, or dark). */
+  resumptionsToAct: number
   violations: number
   maxRssMb: number
   /** The most open file descriptors a service process had. */
@@ -56,6 +58,7 @@ export const emptySummary = (): ChaosSummary => ({
   sqlStops: 0,
   patches: 0,
   outagesToAct: 0,
+  resumptionsToAct: 0,
   violations: 0,
   maxRssMb: 0,
   maxFds: 0
@@ -185,18 +188,20 @@ export async function runChaos(ctx: ChaosContext, options: ChaosOptions): Promis
       const trace = await runSchedule(ctx, schedule)
       const found = violations(trace)
       const toAct = watchableOutages(trace).length
+      const resumed = watchableResumptions(trace).length
       summary.schedules += 1
       summary.faults += trace.faults.length
       summary.restarts += trace.kills.length
       summary.sqlStops += trace.sqlUp.filter((c) => !c.value).length
       summary.patches += trace.patches.length
       summary.outagesToAct += toAct
+      summary.resumptionsToAct += resumed
       summary.violations += found.length
       summary.maxRssMb = Math.max(summary.maxRssMb, Math.round(trace.maxRssKb / 1024))
       summary.maxFds = Math.max(summary.maxFds, maxFds(trace))
       options.log?.(
         `schedule ${summary.schedules}: ${trace.faults.length} faults, ${trace.kills.length} restarts, ${trace.patches.length} PATCH, ` +
-          `${toAct} outages for invariant 2, ${Math.round(trace.maxRssKb / 1024)} MB, ${maxFds(trace)} fds, ${found.length} violations ` +
+          `${toAct} outages for invariant 2 (${resumed} once the API was back), ${Math.round(trace.maxRssKb / 1024)} MB, ${maxFds(trace)} fds, ${found.length} violations ` +
           `(${((Date.now() - began) / 1000).toFixed(1)} s)`
       )
       for (const v of found) options.log?.(`  violation ${v}`)

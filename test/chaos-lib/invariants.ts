@@ -1,7 +1,7 @@
 import { PRIMARY, STANDBY } from '../helpers/stack.js'
 import { policy, type Change, type Trace } from './runner.js'
 
-// The six chaos invariants, judged on a trace against the schedule's ground
+// The seven chaos invariants, judged on a trace against the schedule's ground
 // truth. Where the exact moment of a change is unsure (between asking for it and
 // its answer), each invariant takes the reading that cannot blame the service
 // for what it could not have seen.
@@ -118,6 +118,29 @@ export function watchableOutages(trace: Trace): Span[] {
   })
 }
 
+/**
+ * The API back within an outage, and invariant 2's time to act from there: each
+ * blinding (a fault burst with its Retry-After, a restart, a stall) that ends
+ * inside an outage, where the primary stays down, and nothing blinds, for
+ * mustActMs after it. An API dark since before the outage: the service must see
+ * it once the API is back. A PATCH refused with Retry-After was not asked: the
+ * service must ask again. Not after any other PATCH (it reached the stream, or
+ * its outcome was unclear and it counts as asked), nor from an outage's start,
+ * which watchableOutages judges.
+ */
+export function watchableResumptions(trace: Trace): Array<{ outage: Span; from: number }> {
+  const blinded = [...blind(trace), ...stalls(trace)]
+  const out: Array<{ outage: Span; from: number }> = []
+  for (const [d, u] of downSpans(trace, false)) {
+    const ends = [...new Set(blinded.map(([, b1]) => b1))].filter((b1) => b1 > d && b1 + mustActMs <= u).sort((a, b) => a - b)
+    for (const from of ends) {
+      if (trace.patches.some((p) => !p.refused && p.at < from)) break
+      if (!blinded.some((b) => overlaps(b, [from, from + mustActMs]))) out.push({ outage: [d, u], from })
+    }
+  }
+  return out
+}
+
 function activeOf(status: string): string | null {
   if (status === 'FAILING_OVER') return null
   return status === 'COMPLETED' ? STANDBY : PRIMARY
@@ -138,6 +161,13 @@ export function violations(trace: Trace): string[] {
   // 2. A long outage the service could watch is acted on.
   for (const [d, u] of watchableOutages(trace)) {
     if (!trace.patches.some((p) => p.at >= d && p.at <= u)) found.push(`2: primary down from ${rel(d)} to ${rel(u)} with the API reachable, and no PATCH`)
+  }
+
+  // ... and so is one that goes on once the API is back (a refused PATCH tried again).
+  for (const { outage: [d, u], from } of watchableResumptions(trace)) {
+    if (!trace.patches.some((p) => p.at >= from && p.at <= u)) {
+      found.push(`2: primary down from ${rel(d)} to ${rel(u)}, the API reachable again from ${rel(from)}, and no PATCH since`)
+    }
   }
 
   // 3. One PATCH at most reaches the stream, across restarts, and none follows it. A
@@ -186,6 +216,18 @@ export function violations(trace: Trace): string[] {
     else if (s.count > first + fdMargin) {
       found.push(`6: process ${s.pid} had ${s.count} open file descriptors at ${rel(s.at)}, ${first} after warm-up`)
       baseline.set(s.pid, Infinity)
+    }
+  }
+
+  // 7. A completed failover supersedes the old primary (a run has one stream): once
+  // /connection has named the standby, it never names the old primary again,
+  // whatever the API shows or hides and across restarts.
+  if (trace.streams.some((s) => s.status === 'COMPLETED')) {
+    const named = (id: string) => trace.answers.filter((a) => a.path === '/connection' && a.status === 200 && a.clusterId === id)
+    const moved = named(STANDBY)[0]
+    const back = moved === undefined ? [] : named(PRIMARY).filter((a) => (a.sent ?? a.at) >= moved.at)
+    if (moved !== undefined && back.length > 0) {
+      found.push(`7: /connection named the superseded primary ${back.length} times from ${rel(back[0]!.at)} to ${rel(back.at(-1)!.at)}, after naming the standby at ${rel(moved.at)}`)
     }
   }
   return found

@@ -38,6 +38,8 @@ export interface Patch {
   at: number
   status: number | null
   reached: boolean
+  /** Answered, unserved, 429 or 503 with Retry-After: the API said to ask again later, so it was not asked. */
+  refused: boolean
 }
 
 export interface Trace {
@@ -219,20 +221,28 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
     await Promise.all(restarts)
     for (const k of trace.kills) k.readyAt = sidecar.readyTimes.find((r) => r >= k.at) ?? Infinity
     const servedFirst = new Set(trace.faults.filter((f) => f.burst.after).map((f) => f.id))
+    const waitFor = new Set(trace.faults.filter((f) => 'retry_after_seconds' in f.burst).map((f) => f.id))
     trace.patches = cloud.emulator.requests
       .list()
       .filter((r) => r.method === 'PATCH')
-      .map((r) => ({
-        at: Date.parse(r.at),
-        status: r.status,
-        reached: r.fault === null ? r.status !== null && r.status < 300 : servedFirst.has(r.fault)
-      }))
+      .map((r) => {
+        const reached = r.fault === null ? r.status !== null && r.status < 300 : servedFirst.has(r.fault)
+        // The emulator's own rate limit answers 429 with Retry-After.
+        const refused = !reached && (r.fault === null ? r.status === 429 : waitFor.has(r.fault))
+        return { at: Date.parse(r.at), status: r.status, reached, refused }
+      })
     return trace
   } finally {
     await sidecar.stop()
     removeTempDir(cwd)
     await cloud.control('DELETE', '/faults')
   }
+}
+
+/** The emulator's fault for a burst; `after` only when set, as the listing faults refuse it. */
+export function faultSpec(burst: FaultBurst): Record<string, unknown> {
+  const { at: _at, ms, after, ...spec } = burst
+  return { ...spec, ...(after && { after }), duration_seconds: ms / 1000 }
 }
 
 interface CompileDeps {
@@ -283,13 +293,14 @@ function compile(schedule: Schedule, deps: CompileDeps): Action[] {
   }
 
   for (const burst of schedule.faults) {
-    const { at, ms, ...spec } = burst
+    // A Retry-After answered at the end of the burst closes the client's gate for that much longer.
+    const waitMs = 'retry_after_seconds' in burst ? burst.retry_after_seconds * 1000 : 0
     actions.push({
-      at,
+      at: burst.at,
       run: async () => {
         const from = Date.now()
-        const { id } = await cloud.control('POST', '/faults', { ...spec, duration_seconds: ms / 1000 })
-        trace.faults.push({ burst, id, from, until: Date.now() + ms + policy.timeoutMs + 100 })
+        const { id } = await cloud.control('POST', '/faults', faultSpec(burst))
+        trace.faults.push({ burst, id, from, until: Date.now() + burst.ms + policy.timeoutMs + 100 + waitMs })
       }
     })
   }

@@ -13,10 +13,12 @@ export const faultOperations = ['*', 'listStreams', 'getCluster', 'listNodes', '
 
 export type FaultKind =
   | { kind: 'status'; status: 500 | 502 | 503 }
-  | { kind: 'status'; status: 429; retry_after_seconds: number }
+  | { kind: 'status'; status: 429 | 503; retry_after_seconds: number }
   | { kind: 'hang' }
   | { kind: 'malformed' }
   | { kind: 'reset' }
+  /** The stream listing without streams, or without the newest: emulator operation listStreams only. */
+  | { kind: 'empty' | 'truncated' }
 
 export type FaultBurst = FaultKind & {
   at: number
@@ -49,13 +51,29 @@ const segment: fc.Arbitrary<PrimarySegment> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('flapping' as const), ms: ms(400, 2000), periodMs: ms(100, 400) }) }
 )
 
+// What the API answers to make a client wait: 429 or 503 with Retry-After.
+const refusal: fc.Arbitrary<FaultKind> = fc.record({
+  kind: fc.constant('status' as const),
+  status: fc.constantFrom(429 as const, 503 as const),
+  retry_after_seconds: fc.integer({ min: 0, max: 1 })
+})
+
 const faultKind: fc.Arbitrary<FaultKind> = fc.oneof(
   fc.record({ kind: fc.constant('status' as const), status: fc.constantFrom(500 as const, 502 as const, 503 as const) }),
-  fc.record({ kind: fc.constant('status' as const), status: fc.constant(429 as const), retry_after_seconds: fc.integer({ min: 0, max: 1 }) }),
+  refusal,
   fc.record({ kind: fc.constant('hang' as const) }),
   fc.record({ kind: fc.constant('malformed' as const) }),
   fc.record({ kind: fc.constant('reset' as const) })
 )
+
+const listingKind = fc.constantFrom<FaultKind>({ kind: 'empty' }, { kind: 'truncated' })
+
+/** A listing fault: the emulator takes them on listStreams only, and without `after`. */
+const listingBurst = (at: fc.Arbitrary<number>): fc.Arbitrary<FaultBurst> =>
+  fc.tuple(listingKind, at, ms(100, 1200)).map(([kind, at, ms]) => ({ ...kind, at, operation: 'listStreams', ms, after: false }))
+
+// A refusal only matters while a PATCH is being sent, so the PATCH gets more than its share.
+const operation = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...faultOperations) }, { weight: 2, arbitrary: fc.constant('patchStream' as const) })
 
 /** What a quiet long outage must last: invariant 2's threshold × interval + delay + two intervals, and room for a loaded machine (kept equal to invariants.ts's mustActMs). */
 export const quietOutageMinMs = 3 * 100 + 200 + 2 * 100 + 800
@@ -64,9 +82,15 @@ const quietLeadInMs = 300 + 100 + 1000 + 300 + 150
 export function scheduleArbitrary(options: { totalMs: number }): fc.Arbitrary<Schedule> {
   const { totalMs } = options
   const at = ms(0, totalMs - 200)
-  const burst: fc.Arbitrary<FaultBurst> = fc
-    .tuple(faultKind, fc.record({ at, operation: fc.constantFrom(...faultOperations), ms: ms(100, 1200), after: fc.boolean() }))
-    .map(([kind, rest]) => ({ ...kind, ...rest }))
+  const burst: fc.Arbitrary<FaultBurst> = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(faultKind, fc.record({ at, operation, ms: ms(100, 1200), after: fc.boolean() }))
+        .map(([kind, rest]) => ({ ...kind, ...rest }))
+    },
+    { weight: 1, arbitrary: listingBurst(at) }
+  )
   const any = fc.record({
     primary: fc.array(segment, { minLength: 1, maxLength: 5 }),
     faults: fc.array(burst, { maxLength: 5 }),
@@ -102,7 +126,53 @@ export function scheduleArbitrary(options: { totalMs: number }): fc.Arbitrary<Sc
         totalMs
       }
     })
-  return fc.oneof({ weight: 3, arbitrary: any }, { weight: 1, arbitrary: quiet })
+  // The failover is asked for, and the PATCH refused by a 429 or 503 with Retry-After:
+  // the primary stays down to the end, long enough to try again once the API takes it.
+  const refusedPatch = fc
+    .record({ leadMs: ms(300, 600), refusal, fromMs: ms(0, 400), burstMs: ms(400, 1000) })
+    .map(({ leadMs, refusal, fromMs, burstMs }): Schedule => ({
+      ...calm(totalMs, leadMs),
+      faults: [{ ...refusal, at: leadMs + fromMs, operation: 'patchStream', ms: burstMs, after: false }]
+    }))
+  // The whole API dark from before the primary dies until after: nothing to see, then an
+  // outage seen only once the API is back, with time left to act on it.
+  const dark = fc
+    .record({ leadMs: ms(300, 800), kind: faultKind, beforeMs: ms(100, 600), afterMs: ms(100, 800) })
+    .map(({ leadMs, kind, beforeMs, afterMs }): Schedule => ({
+      ...calm(totalMs, leadMs),
+      faults: [{ ...kind, at: leadMs - Math.min(beforeMs, leadMs), operation: '*', ms: Math.min(beforeMs, leadMs) + afterMs, after: false }]
+    }))
+  // A quiet long outage, failed over, then the primary back and the listing empty or
+  // without the stream: nothing may send applications back to the old primary.
+  const listingAfterFailover = fc
+    .record({ leadMs: ms(300, 1000), downMs: ms(quietOutageMinMs + 400, quietOutageMinMs + 1200), faults: fc.array(listingBurst(ms(0, 2000)), { minLength: 1, maxLength: 3 }) })
+    .map(({ leadMs, downMs, faults }): Schedule => {
+      const windowEnd = leadMs + quietOutageMinMs
+      return {
+        ...calm(totalMs, leadMs),
+        primary: [{ kind: 'healthy', ms: leadMs }, { kind: 'down', ms: downMs }, { kind: 'healthy', ms: totalMs }],
+        faults: faults.map((f) => ({ ...f, at: windowEnd + f.at })).filter((f) => f.at < totalMs - 100)
+      }
+    })
+  return fc.oneof(
+    { weight: 3, arbitrary: any },
+    { weight: 1, arbitrary: quiet },
+    { weight: 1, arbitrary: refusedPatch },
+    { weight: 1, arbitrary: dark },
+    { weight: 1, arbitrary: listingAfterFailover }
+  )
+}
+
+/** The primary healthy for leadMs, then down to the end; nothing else happens. */
+function calm(totalMs: number, leadMs: number): Schedule {
+  return {
+    primary: [{ kind: 'healthy', ms: leadMs }, { kind: 'down', ms: totalMs }],
+    faults: [],
+    kills: [],
+    killAfterPatchMs: null,
+    sqlOutages: [],
+    totalMs
+  }
 }
 
 export type PrimaryState = 'healthy' | 'down' | 'one-node-down'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { detectionMs, fdMargin, fdWarmupMs, maxFds, mustActMs, stallMs, violations, watchableOutages } from '../chaos-lib/invariants.js'
+import { detectionMs, fdMargin, fdWarmupMs, maxFds, mustActMs, stallMs, violations, watchableOutages, watchableResumptions } from '../chaos-lib/invariants.js'
 import { quietOutageMinMs } from '../chaos-lib/schedule.js'
 import type { Trace } from '../chaos-lib/runner.js'
 import { PRIMARY, STANDBY } from '../helpers/stack.js'
@@ -39,7 +39,7 @@ const outage = (from: number, to: number) => ({
   ]
 })
 
-const served = (at: number) => ({ at, status: 200, reached: true })
+const served = (at: number) => ({ at, status: 200, reached: true, refused: false })
 
 const numbers = (found: string[]) => found.map((v) => v.split(':')[0])
 
@@ -89,9 +89,37 @@ t.test('2: counts the outages it applies to; what follows the PATCH does not exc
   t.equal(watchableOutages(trace({ ...long, answers: [slow(500 + mustActMs + 10, 500 + mustActMs + 500)] })).length, 1, 'a stall after the PATCH was due')
 })
 
+t.test('2: a PATCH refused with Retry-After is asked again once the API takes it', async (t) => {
+  const long = outage(500, 2900 + mustActMs + 100)
+  const burst = { kind: 'status' as const, status: 429 as const, retry_after_seconds: 1, at: 0, operation: 'patchStream' as const, ms: 500, after: false }
+  // The burst's span ends a timeout and its Retry-After past the burst.
+  const refusing = { faults: [{ burst, id: 'fault-1', from: 1000, until: 1000 + 500 + 400 + 1000 }] }
+  const refused = { at: 1100, status: 429, reached: false, refused: true }
+  t.same(numbers(violations(trace({ ...long, ...refusing, patches: [refused] }))), ['2'], 'never asked again')
+  t.same(watchableResumptions(trace({ ...long, ...refusing, patches: [refused] })), [{ outage: [501, 2900 + mustActMs + 100], from: 2900 }])
+  t.same(violations(trace({ ...long, ...refusing, patches: [refused, served(2900 + mustActMs - 10)] })), [], 'asked again in time')
+  t.same(numbers(violations(trace({ ...long, ...refusing, patches: [refused, served(2900 + mustActMs + 150)] }))), ['2'], 'not once the primary is back')
+  const unclear = { ...refused, status: 503, refused: false }
+  t.same(violations(trace({ ...long, ...refusing, patches: [unclear] })), [], 'an unclear outcome counts as asked')
+  const short = outage(500, 2900 + mustActMs - 10)
+  t.same(violations(trace({ ...short, ...refusing, patches: [refused] })), [], 'the primary back before the time to act was over')
+  const longer = outage(500, 3500 + mustActMs + 100)
+  const restart = { kills: [{ at: 3000, readyAt: 3500 }] }
+  t.same(watchableResumptions(trace({ ...longer, ...refusing, ...restart, patches: [refused] })).map((r) => r.from), [3500], 'a restart in the time to act: judged from when it listens')
+})
+
+t.test('2: an outage begun while the API was dark is acted on once it is back', async (t) => {
+  const long = outage(1000, 1000 + 700 + mustActMs + 100)
+  const dark = { faults: [{ burst: { kind: 'hang' as const, at: 0, operation: '*' as const, ms: 500, after: false }, id: 'fault-1', from: 800, until: 1700 }] }
+  t.equal(watchableOutages(trace({ ...long, ...dark })).length, 0, 'not from its start')
+  t.same(numbers(violations(trace({ ...long, ...dark }))), ['2'])
+  t.same(violations(trace({ ...long, ...dark, patches: [served(1700 + mustActMs)] })), [])
+  t.same(violations(trace({ ...long, ...dark, patches: [served(1500)] })), [], 'a PATCH before the API was back is not asked twice')
+})
+
 t.test('3: one PATCH at most reaches the stream, and none follows it', async (t) => {
   t.same(numbers(violations(trace({ ...outage(0, 3000), patches: [served(1000), served(2000)] }))), ['3'])
-  const refused = { at: 1000, status: 503, reached: false }
+  const refused = { at: 1000, status: 503, reached: false, refused: false }
   t.same(violations(trace({ ...outage(0, 3000), patches: [refused, served(2000)] })), [], 'a refused PATCH may be retried after a restart')
   t.same(numbers(violations(trace({ ...outage(0, 3000), patches: [served(1000), { ...refused, at: 2000 }] }))), ['3'])
 })
@@ -122,6 +150,25 @@ t.test('4: /connection follows the stream history', async (t) => {
   t.same(violations(trace({ ...outage(0, 5000), patches: [served(1990)], streams: gap, answers: late })), [], 'the last sample before a gap may still hold')
   const tooLate = [{ at: 3700, path: '/connection' as const, status: 503, code: 'failing_over' }]
   t.same(numbers(violations(trace({ ...outage(0, 5000), patches: [served(1990)], streams: gap, answers: tooLate }))), ['4'], 'but not a check later')
+})
+
+t.test('7: once the standby was named after a completed failover, the old primary never is again', async (t) => {
+  const streams = Array.from({ length: 250 }, (_, i) => ({
+    at: i * 20,
+    status: i * 20 < 2000 ? 'REPLICATING' : i * 20 < 2500 ? 'FAILING_OVER' : 'COMPLETED'
+  }))
+  const connection = (at: number, clusterId: string) => ({ at, sent: at - 5, path: '/connection' as const, status: 200, clusterId })
+  const failedOver = { ...outage(0, 5000), patches: [served(1990)], streams }
+  t.same(violations(trace({ ...failedOver, answers: [connection(1000, PRIMARY), connection(2600, STANDBY), connection(4000, STANDBY)] })), [])
+  const back = [connection(2600, STANDBY), connection(3000, PRIMARY), connection(3020, PRIMARY)]
+  // An empty listing since before the failover: invariant 4 cannot tell what the service saw.
+  const listing = { burst: { kind: 'empty' as const, at: 0, operation: 'listStreams' as const, ms: 2500, after: false }, id: 'fault-1', from: 1500, until: 4400 }
+  t.same(violations(trace({ ...failedOver, faults: [listing], answers: back })), [
+    '7: /connection named the superseded primary 2 times from +3000 ms to +3020 ms, after naming the standby at +2600 ms'
+  ])
+  t.same(numbers(violations(trace({ ...failedOver, answers: back }))), ['4', '4', '7'], 'and without the fault, invariant 4 too')
+  const never = streams.map((s) => ({ ...s, status: 'REPLICATING' }))
+  t.same(numbers(violations(trace({ ...failedOver, streams: never, faults: [listing], answers: back }))), ['4'], 'no completed failover, nothing superseded')
 })
 
 t.test('5: no exit of its own, no undocumented 5xx', async (t) => {

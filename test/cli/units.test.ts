@@ -67,6 +67,8 @@ const clusters: ClustersJson = {
   last_check_at: null,
   last_healthy_at: null,
   estimated_data_loss_seconds: null,
+  data_loss_seconds: null,
+  stale: null,
   clusters: [
     { id: PRIMARY, name: null, configured_role: 'primary', role: 'primary', state: null, operation_status: null, verdict: 'unhealthy', reason: '0 of 3 nodes live', nodes_live: null, nodes_total: null, sql_dns: null, last_checked_at: null },
     { id: STANDBY, name: 'pcr-standby', configured_role: 'standby', role: 'standby', state: 'CREATED', operation_status: null, verdict: 'healthy', reason: '3 of 3 nodes live', nodes_live: 3, nodes_total: 3, sql_dns: 'standby.example', last_checked_at: null }
@@ -80,7 +82,8 @@ const clusters: ClustersJson = {
     replicated_time: null,
     retained_time: null,
     replication_lag_seconds: null,
-    activated_at: null
+    activated_at: null,
+    failover_at: null
   },
   failover: {
     stream_id: 'stream-0',
@@ -102,7 +105,7 @@ t.test('formatting: what the tables show when fields are missing or flags are se
   t.match(lines.join('\n'), 'failover  stream stream-0 (auto, monitor): completed at 2025-06-02T11:01:00.000Z, past FAILOVER_TIMEOUT')
 
   t.equal(
-    planText({ outcome: 'dry_run', plan: { stream_id: 's', from_cluster_id: 'a', to_cluster_id: 'b', failover_at: '2025-06-02T12:00:00Z', estimated_data_loss_seconds: null } }),
+    planText({ outcome: 'dry_run', plan: { stream_id: 's', from_cluster_id: 'a', to_cluster_id: 'b', failover_at: '2025-06-02T12:00:00Z', estimated_data_loss_seconds: null, data_loss_seconds: null } }),
     'stream s: a → b, to 2025-06-02T12:00:00Z, estimated data loss unknown'
   )
   t.same(
@@ -178,7 +181,7 @@ t.test('a followed operation that ends failed is exit 1 with its error', async (
     what: 'failover',
     json: false,
     timeoutSeconds: 1,
-    start: async () => ({ outcome: 'started', plan: { stream_id: 's', from_cluster_id: 'a', to_cluster_id: 'b', failover_at: null, estimated_data_loss_seconds: 1 }, operation_id: 'op-1' })
+    start: async () => ({ outcome: 'started', plan: { stream_id: 's', from_cluster_id: 'a', to_cluster_id: 'b', failover_at: null, estimated_data_loss_seconds: 1, data_loss_seconds: { lower: 0, upper: 1 } }, operation_id: 'op-1' })
   })
   await t.rejects(run, { exitCode: 1, message: 'failover failed: the stream was canceled' })
   t.same(printed, ['failover started: stream s: a → b, to the latest consistent time, estimated data loss 1 s', '    0.0 s  failing_over  failed: the stream was canceled'])

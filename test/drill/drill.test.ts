@@ -36,6 +36,8 @@ function state(verdict: 'healthy' | 'unknown', replicatedTime: string | null): C
     last_check_at: null,
     last_healthy_at: null,
     estimated_data_loss_seconds: null,
+    data_loss_seconds: null,
+    stale: null,
     clusters: [cluster(PRIMARY, 'primary'), cluster(STANDBY, 'standby')],
     stream: {
       id: 'stream-0',
@@ -46,7 +48,8 @@ function state(verdict: 'healthy' | 'unknown', replicatedTime: string | null): C
       replicated_time: replicatedTime,
       retained_time: null,
       replication_lag_seconds: null,
-      activated_at: null
+      activated_at: null,
+      failover_at: null
     },
     failover: null
   }

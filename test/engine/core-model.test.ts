@@ -134,3 +134,31 @@ t.test(`safety over ${runs} generated sequences`, async (t) => {
   t.ok(patched > runs / 10, `the sequences reach a PATCH often enough to mean something (${patched} of ${runs})`)
   t.comment(`${runs} sequences in ${Date.now() - started} ms`)
 })
+
+// The quiet tail: after whatever came before, the primary is down for good and the API
+// answers. A refused PATCH, a dark period, a restart or an inconsistent listing must
+// not have used up the failover: it happens before the run ends.
+t.test(`a failover is never given up: ${Math.ceil(runs / 5)} generated sequences with a quiet tail`, async (t) => {
+  const answers = fc.constantFrom<PatchAnswer>('applied', 'rate_limited', 'refused', 'unclear_applied', 'error_read_back_replicating')
+  fc.assert(
+    fc.property(policyArb, scriptArb(['failover', 'look', 'restart', 'restart_without_state'], answers), (policy, script) => {
+      const auto = { ...policy, autoFailover: true, maxDataLossSeconds: undefined }
+      const start = script.horizonMs
+      const tail = auto.threshold * auto.intervalMs + auto.delayMs + 6 * auto.intervalMs + 2 * auto.timeoutMs + 2000
+      const quiet: Script = {
+        ...script,
+        primary: [...script.primary, { down: true, ms: tail }],
+        // Faults and operator actions stop where the tail begins.
+        dark: script.dark.map((w) => ({ ...w, ms: Math.min(w.ms, Math.max(0, start - w.at)) })),
+        listings: script.listings.map((w) => ({ ...w, ms: Math.min(w.ms, Math.max(0, start - w.at)) })),
+        latencies: script.latencies.map((l) => Math.min(l, Math.floor(auto.timeoutMs / 3))),
+        horizonMs: start + tail
+      }
+      const trace = play(quiet, auto)
+      if (trace.world.appliedAt() === undefined) {
+        throw new Error(`no failover by ${quiet.horizonMs} ms; PATCHes: ${JSON.stringify(trace.patches)}; last events: ${trace.events.slice(-6).map((e) => `${e.at} ${e.type}`).join(', ')}`)
+      }
+    }),
+    { numRuns: Math.ceil(runs / 5) }
+  )
+})
