@@ -50,6 +50,8 @@ export function transientError(err: unknown): boolean {
 // The admin API's status and code, whether they came over HTTP or from the operator in-process.
 function codeForAnswer(status: number, code: string): number {
   if (status === 502 && code === 'failover_failed') return EXIT.failed
+  // The Cloud API did not apply the PATCH (a 4xx, a rate limit): a refusal, not an outage.
+  if (status === 503 && code === 'failover_refused') return EXIT.failed
   if (status === 0 || status >= 500) return EXIT.unreachable
   if (status === 400 || status === 401 || status === 403 || status === 404) return EXIT.usage
   return code === 'api_unavailable' || code === 'unknown' ? EXIT.unreachable : EXIT.failed

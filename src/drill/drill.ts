@@ -170,7 +170,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       seenEvent = e.id
       const phase = eventPhases[e.type]
       if (phase !== undefined) mark(phase, Date.parse(e.at))
-      if (e.type === 'failover_blocked' && !blocks.includes(e.message)) blocks.push(e.message)
+      // A PATCH the Cloud API did not apply is tried again: like a block, it is what keeps the failover from happening.
+      if ((e.type === 'failover_blocked' || e.type === 'failover_refused') && !blocks.includes(e.message)) blocks.push(e.message)
+      // A PATCH that may have taken effect is never sent again: the drill ends.
       if (e.type === 'failover_failed') throw new Error(e.message)
     }
   }

@@ -201,6 +201,8 @@ export function createEngine(deps: EngineDeps): Engine {
         for (const listener of checkListeners) listener({ clusterId, verdict: judgement.verdict, reason: judgement.reason, durationMs })
       }
     }
+    // Readers see each step's outcome before the shell waits on the next read.
+    publish()
     return out.actions
   }
 
@@ -271,7 +273,6 @@ export function createEngine(deps: EngineDeps): Engine {
         if (action.type === 'result') result = action.result
         else input = (await perform(action, deadline)) ?? input
       }
-      publish()
     }
     return result
   }
@@ -318,9 +319,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   // Pausing does no I/O: it takes effect at once, even in the middle of a check.
   function toggle(input: Input & { kind: 'pause' | 'resume' }): boolean {
-    const changed = apply(input).some((a) => a.type === 'result' && 'changed' in a.result && a.result.changed)
-    publish()
-    return changed
+    return apply(input).some((a) => a.type === 'result' && 'changed' in a.result && a.result.changed)
   }
 
   return {
@@ -328,7 +327,6 @@ export function createEngine(deps: EngineDeps): Engine {
       if (running) return
       running = true
       apply(load())
-      publish()
       arm()
     },
     async stop() {
@@ -337,7 +335,6 @@ export function createEngine(deps: EngineDeps): Engine {
       clock.clearTimeout(timer)
       await inFlight
       apply({ kind: 'stop' })
-      publish()
     },
     snapshot: () => current,
     events: (limit) => log.recent(limit),

@@ -176,12 +176,29 @@ t.test('a failover that never comes: the drill times out, says why, and restores
   t.equal(await cloud.patches(), 0)
 })
 
-t.test('a failover request that fails ends the drill at once; the cluster is restored', async (t) => {
+t.test('a failover request that may have taken effect ends the drill at once; the cluster is restored', async (t) => {
   const cloud = await startFakeCloud(t)
-  await cloud.control('POST', '/faults', { operation: 'patchStream', kind: 'status', status: 400, message: 'not today' })
+  // No answer to the PATCH, and the stream cannot be read back: the PATCH may have been applied.
+  await cloud.control('POST', '/faults', { operation: 'patchStream', kind: 'reset' })
+  await cloud.control('POST', '/faults', { operation: 'getStream', kind: 'status', status: 500 })
   const run = await pcr(['drill', '--yes'], { env: directEnv(cloud) })
   t.equal(run.code, 1)
-  t.match(run.stdout, /^drill FAILED \(direct: .*\): failover request for stream \S+ failed: patchStream: refused, HTTP 400.*not today.*; not retried$/m)
+  t.match(run.stdout, /^drill FAILED \(direct: .*\): failover request for stream \S+ has no clear outcome: patchStream: .*; it may have taken effect, so it is followed, not sent again$/m)
+  t.equal(await cloud.patches(), 1, 'not sent again')
+  t.notOk(await stillDisrupted(cloud))
+})
+
+t.test('a failover the Cloud API refuses is asked again; if it never goes through, the drill times out, says why, and restores the cluster', async (t) => {
+  const cloud = await startFakeCloud(t)
+  await cloud.control('POST', '/faults', { operation: 'patchStream', kind: 'status', status: 400, message: 'not today' })
+  const run = await pcr(['drill', '--yes', '--timeout', '2'], { env: directEnv(cloud) })
+  t.equal(run.code, 1)
+  t.match(
+    run.stdout,
+    new RegExp(`^drill FAILED \\(direct: .*\\): timed out after 2 s waiting for the failover to ${STANDBY}; the sidecar said: the Cloud API did not apply the failover of stream \\S+: patchStream: refused, HTTP 400.*not today.*; tried again at the next confirmed check$`, 'm')
+  )
+  t.match(run.stdout, /^ {2}blocked {11}the Cloud API did not apply the failover/m)
+  t.ok((await cloud.patches()) > 1, 'the refused PATCH was sent again')
   t.notOk(await stillDisrupted(cloud))
 })
 

@@ -144,7 +144,9 @@ t.test(`a failover is never given up: ${Math.ceil(runs / 5)} generated sequences
     fc.property(policyArb, scriptArb(['failover', 'look', 'restart', 'restart_without_state'], answers), (policy, script) => {
       const auto = { ...policy, autoFailover: true, maxDataLossSeconds: undefined }
       const start = script.horizonMs
-      const tail = auto.threshold * auto.intervalMs + auto.delayMs + 6 * auto.intervalMs + 2 * auto.timeoutMs + 2000
+      // Detection, then each scripted refusal costs a check and its Retry-After (1 s here).
+      const retry = Math.max(auto.intervalMs, 1000) + auto.timeoutMs
+      const tail = auto.threshold * auto.intervalMs + auto.delayMs + (script.patches.length + 6) * retry + 2000
       const quiet: Script = {
         ...script,
         primary: [...script.primary, { down: true, ms: tail }],

@@ -33,7 +33,9 @@ t.test('load-balancer checks and /active follow a failover', async (t) => {
     port: 26257,
     database: 'defaultdb',
     sslmode: 'disable',
-    phase: 'normal'
+    phase: 'normal',
+    // Served from a live check, not from STATE_FILE.
+    stale: null
   })
 
   await cloud.setNodes(PRIMARY, 'NOT_READY')

@@ -73,8 +73,11 @@ async function testMonitoring(ctx: Context, command: Command, checks: number): P
   return ctx.withBackend(command, {}, async (backend) => {
     let code: number = EXIT.ok
     for (let i = 1; i <= checks; i++) {
-      if (i > 1) await ctx.sleep(backend.pollMs)
-      const c = await backend.refresh()
+      // Direct mode: each line is a check the engine counts (started here, a check
+      // interval apart), not an operator's look, which would never leave phase normal.
+      // Remote mode: the sidecar's own checks, a poll interval apart.
+      if (backend.mode === 'direct' || i > 1) await backend.next()
+      const c = await backend.clusters()
       ctx.out.line(`check ${i}/${checks}: ${checkLine(c)}`)
       const watched = c.clusters.find((k) => k.id === c.watched_cluster_id)?.verdict
       if (watched === 'unknown') code = EXIT.unreachable
@@ -95,7 +98,7 @@ export function registerTest(program: Command, ctx: Context): void {
 
   test
     .command('monitoring')
-    .description('run a few checks, a poll interval apart, and print what each one sees')
+    .description('run a few checks, HEALTH_CHECK_INTERVAL apart (remote: a poll interval), and print what each one sees')
     .option('--checks <n>', 'how many checks', count, 3)
     .action(ctx.action((opts: { checks: number }, command: Command) => testMonitoring(ctx, command, opts.checks)))
 
