@@ -179,9 +179,11 @@ t.test('a failover that never comes: the drill times out, says why, and restores
 t.test('a failover request that may have taken effect ends the drill at once; the cluster is restored', async (t) => {
   const cloud = await startFakeCloud(t)
   // No answer to the PATCH, and the stream cannot be read back: the PATCH may have been applied.
+  // The first getStream (the read before the PATCH) goes through; every later one fails.
   await cloud.control('POST', '/faults', { operation: 'patchStream', kind: 'reset' })
+  await cloud.control('POST', '/faults', { operation: 'getStream', kind: 'latency', latency_ms: 1, count: 1 })
   await cloud.control('POST', '/faults', { operation: 'getStream', kind: 'status', status: 500 })
-  const run = await pcr(['drill', '--yes'], { env: directEnv(cloud) })
+  const run = await pcr(['drill', '--yes', '--timeout', '10'], { env: directEnv(cloud) })
   t.equal(run.code, 1)
   t.match(run.stdout, /^drill FAILED \(direct: .*\): failover request for stream \S+ has no clear outcome: patchStream: .*; it may have taken effect, so it is followed, not sent again$/m)
   t.equal(await cloud.patches(), 1, 'not sent again')
