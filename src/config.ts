@@ -114,6 +114,7 @@ export const hookableEvents = [
   'failover_blocked',
   'failover_patched',
   'failover_adopted',
+  'failover_refused',
   'failover_failed',
   'failover_timeout',
   'failover_completed',

@@ -65,7 +65,7 @@ export function createMetrics(): Metrics {
   const events = new Counter({ name: 'pcr_events_total', help: 'Engine events by type', labelNames: ['type'], registers })
   const failovers = new Counter({
     name: 'pcr_failovers_total',
-    help: 'Failovers by trigger and result (requested, started, adopted, failed, completed, timeout)',
+    help: 'Failovers by trigger and result (requested, started, adopted, refused, failed, completed, timeout)',
     labelNames: ['trigger', 'result'],
     registers
   })
@@ -165,6 +165,9 @@ export function createMetrics(): Metrics {
         return
       case 'failover_failed':
         failovers.inc({ trigger, result: 'failed' })
+        return
+      case 'failover_refused':
+        failovers.inc({ trigger, result: 'refused' })
         return
       case 'failover_timeout':
         failovers.inc({ trigger, result: 'timeout' })

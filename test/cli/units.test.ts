@@ -26,6 +26,7 @@ t.test('exit codes: 1 failed or refused, 2 usage or configuration, 3 unreachable
     [new RemoteError(502, 'api_error', 'the API failed'), 3],
     [new RemoteError(503, 'x', 'down'), 3],
     [new RemoteError(502, 'failover_failed', 'refused'), 1],
+    [new RemoteError(503, 'failover_refused', 'the API did not apply the PATCH'), 1],
     [new RemoteError(400, 'invalid_request', 'bad'), 2],
     [new RemoteError(401, 'unauthorized', 'token'), 2],
     [new RemoteError(403, 'admin_disabled', 'off'), 2],

@@ -39,6 +39,7 @@ for (const status of [429, 503]) {
     t.ok(!Number.isNaN(Date.parse(String(refused?.data.retryAt))), 'retryAt is a time')
     t.notOk(svc.events().some((e) => e.type === 'failover_blocked' && e.data.code === 'already_patched'), 'never blocked as already patched')
     t.equal(await cloud.patches(), 2, 'the refused PATCH, then the one that went through')
+    t.match((await svc.get('/metrics')).body, /pcr_failovers_total\{trigger="auto",result="refused"\} 1/)
     t.equal((await svc.get('/clusters')).body.active_cluster_id, STANDBY)
   })
 }
