@@ -3,6 +3,8 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { z } from 'zod'
+import { API_RATE_LIMIT, DEFAULT_RATE_LIMIT } from './cloud/rate-budget.js'
+import { steadyRequestsPerSecond } from './engine/request-rate.js'
 import { evidenceModes, type EvidenceMode } from './engine/verdict.js'
 
 // The environment schema. Names and defaults of the Python tool are kept as they
@@ -275,7 +277,16 @@ const EnvSchema = z
     COORDINATION_STALE_AFTER: secondsValue(false).optional(),
     // Created at run time, so it need not exist when the process starts.
     STATE_FILE: optionalText,
-    STATE_MAX_AGE: seconds(3600)
+    STATE_MAX_AGE: seconds(3600),
+    CLOUD_API_RATE_LIMIT: z
+      .string()
+      .trim()
+      .pipe(
+        z.coerce
+          .number<string>({ error: 'must be a number of requests a second greater than 0' })
+          .refine((v) => Number.isFinite(v) && v > 0, 'must be a number of requests a second greater than 0')
+      )
+      .prefault(String(DEFAULT_RATE_LIMIT))
   })
   // Cross-variable rules run even when another variable is invalid, so every
   // problem is reported at once; each rule looks only at values that parsed.
@@ -395,6 +406,7 @@ export interface Config {
   stateFile?: string
   // How old that active cluster may be and still be served while the Cloud API is unreadable.
   stateMaxAgeSeconds: number
+  cloudApiRateLimit: number
 }
 
 export interface EtcdConfig {
@@ -469,6 +481,7 @@ export function parseConfig(env: Env): LoadedConfig {
   if (!e.FAILOVER_TO_LATEST && at !== undefined && !hasOffset(at)) {
     warnings.push(`FAILOVER_AT_TIMESTAMP ${at} has no UTC offset: taken as UTC (${e.FAILOVER_AT_TIMESTAMP})`)
   }
+  warnings.push(...rateWarnings(e.HEALTH_CHECK_INTERVAL, e.CLOUD_API_RATE_LIMIT))
   if (e.HEALTH_CHECK_TIMEOUT >= e.HEALTH_CHECK_INTERVAL) {
     warnings.push('HEALTH_CHECK_TIMEOUT is not shorter than HEALTH_CHECK_INTERVAL: checks will run back to back')
   }
@@ -545,11 +558,29 @@ export function parseConfig(env: Env): LoadedConfig {
               keyFile: e.ETCD_KEY_FILE
             },
       stateFile: e.STATE_FILE,
-      stateMaxAgeSeconds: e.STATE_MAX_AGE
+      stateMaxAgeSeconds: e.STATE_MAX_AGE,
+      cloudApiRateLimit: e.CLOUD_API_RATE_LIMIT
     }
   }
 }
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): LoadedConfig {
   return parseConfig(readEnv(env, join(cwd, '.env')))
+}
+
+// The API allows 10 requests a second per key, shared by every sidecar and operator using
+// it: a monitor that needs half of its own budget leaves too little for a failover.
+function rateWarnings(intervalSeconds: number, limit: number): string[] {
+  const warnings: string[] = []
+  if (limit > API_RATE_LIMIT) {
+    warnings.push(`CLOUD_API_RATE_LIMIT=${limit} is above the Cloud API's ${API_RATE_LIMIT} requests a second per key: expect refusals, which are waited out`)
+  }
+  const steady = steadyRequestsPerSecond(intervalSeconds)
+  if (steady > limit / 2) {
+    warnings.push(
+      `the monitor alone sends about ${steady.toFixed(2)} Cloud API requests a second at HEALTH_CHECK_INTERVAL=${intervalSeconds}, ` +
+        `more than half of CLOUD_API_RATE_LIMIT=${limit}: failovers, failbacks and other sidecars sharing the key will wait for slots`
+    )
+  }
+  return warnings
 }

@@ -37,7 +37,9 @@ export function openDirect(options: DirectOptions): Backend {
     baseUrl: config.apiUrl,
     apiKey: config.apiKey,
     timeoutSeconds: config.healthCheckTimeoutSeconds,
-    onRequest: options.metrics?.observeApiRequest
+    rateLimit: config.cloudApiRateLimit,
+    onRequest: options.metrics?.observeApiRequest,
+    onWait: options.metrics?.observeApiWait
   })
   const probes: Record<string, SqlProbe & { close(): Promise<void> }> = {}
   for (const [id, endpoint] of [

@@ -2,6 +2,7 @@ import { setTimeout as timer } from 'node:timers/promises'
 import type { z } from 'zod'
 import { CloudApiError, PermissionDeniedError, RateLimitedError, RefusedError, UnclearOutcomeError } from './errors.js'
 import { createHttp, type Method } from './http.js'
+import { createRateBudget, DEFAULT_RATE_LIMIT, type Priority, type RateBudget } from './rate-budget.js'
 import { backoffDelay, DEFAULT_RETRY, isTransient, parseRetryAfter, type RetryPolicy } from './retry.js'
 import { operationAccess } from './roles.js'
 import { newestFirst } from './stream-time.js'
@@ -20,11 +21,14 @@ import {
   type Stream
 } from './schemas.js'
 
-// The Cloud API client. GETs retry transient failures within the caller's budget;
-// mutations are sent once and, when the answer is unclear, the resource is read back.
-// A Retry-After closes a gate shared by every operation of the client.
+// The Cloud API client. Every request waits for a slot in the client's rate budget
+// (rate-budget.ts) and for the Retry-After gate, shared by every operation of the
+// client. A refusal (429, or 503 with Retry-After) means "not processed": GETs and the
+// other mutations are sent again once the gate opens, within the caller's budget;
+// the PATCH is left to the decision core. GETs also retry other transient failures;
+// mutations whose answer is unclear are read back.
 
-export type { Method }
+export type { Method, Priority }
 
 export type Operation =
   | 'getCluster'
@@ -37,7 +41,9 @@ export type Operation =
   | 'createStream'
   | 'patchStream'
 
-export type RequestOutcome = 'ok' | 'http_error' | 'timeout' | 'network' | 'invalid_response' | 'rate_limited_local'
+// rate_limited: the API refused the request (429, or 503 with Retry-After); rate_limited_local:
+// the Retry-After gate was shut past the caller's budget, so the request was not sent.
+export type RequestOutcome = 'ok' | 'http_error' | 'rate_limited' | 'timeout' | 'network' | 'invalid_response' | 'rate_limited_local'
 
 // One event per request sent (but not for one its caller aborted), and one per request
 // the Retry-After gate kept back.
@@ -48,6 +54,13 @@ export interface RequestEvent {
   outcome: RequestOutcome
   durationMs: number
   attempt: number
+}
+
+// Time a request spent before it was sent: in the rate budget's queue, or behind a Retry-After.
+export interface WaitEvent {
+  operation: Operation
+  cause: 'budget' | 'retry_after'
+  waitMs: number
 }
 
 export interface CloudClientOptions {
@@ -64,6 +77,9 @@ export interface CloudClientOptions {
   random?: () => number
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
   onRequest?: (event: RequestEvent) => void
+  onWait?: (event: WaitEvent) => void
+  // CLOUD_API_RATE_LIMIT, requests a second (DEFAULT_RATE_LIMIT); or a budget shared with other clients.
+  rateLimit?: number | RateBudget
 }
 
 export interface CallOptions {
@@ -71,6 +87,8 @@ export interface CallOptions {
   budgetMs?: number
   // Aborting rejects the call with the signal's reason.
   signal?: AbortSignal
+  // Order in the rate budget's queue; normal by default.
+  priority?: Priority
 }
 
 // What a mutation returned, and whether the API's answer or a read-back showed it.
@@ -120,6 +138,9 @@ export interface CloudClient {
 // our clock says the call began still counts as ours when reading back a createStream.
 const CREATE_CLOCK_SKEW_MS = 30_000
 
+// Streams a discovery page holds: the pair's newest is normally the first.
+const DISCOVERY_PAGE = '10'
+
 interface ApiRequest {
   operation: Operation
   method: Method
@@ -131,8 +152,7 @@ interface ApiRequest {
 interface Call {
   deadline: number
   signal?: AbortSignal
-  // Read-backs may wait out a Retry-After their own mutation received, if it fits.
-  waitForGate?: boolean
+  priority: Priority
 }
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: CloudApiError }
@@ -152,6 +172,7 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry }
   const pageLimit = options.pageLimit?.toString()
   const http = createHttp({ baseUrl: options.baseUrl, apiKey: options.apiKey, connections: options.connections ?? 4 })
+  const budget = typeof options.rateLimit === 'object' ? options.rateLimit : createRateBudget(options.rateLimit ?? DEFAULT_RATE_LIMIT)
   // Epoch ms before which no request leaves this client (the latest Retry-After seen).
   let gateUntil = 0
   let closing: Promise<void> | undefined
@@ -162,12 +183,13 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
   }
 
   function begin(call: CallOptions | undefined): Call {
-    return { deadline: now() + (call?.budgetMs ?? 3 * timeoutMs), signal: call?.signal }
+    return { deadline: now() + (call?.budgetMs ?? 3 * timeoutMs), signal: call?.signal, priority: call?.priority ?? 'normal' }
   }
 
-  // Knowing whether a mutation took effect is worth one full attempt past the budget.
+  // Knowing whether a mutation took effect is worth one full attempt past the budget,
+  // and goes ahead of reads that decide nothing.
   function readBack(call: Call): Call {
-    return { deadline: Math.max(call.deadline, now() + timeoutMs), signal: call.signal, waitForGate: true }
+    return { deadline: Math.max(call.deadline, now() + timeoutMs), signal: call.signal, priority: 'decide' }
   }
 
   function fits(waitMs: number, call: Call): boolean {
@@ -219,7 +241,9 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
         new CloudApiError('invalid_response', `invalid response (HTTP ${status}): ${problem}${note}`, { operation, status })
       )
     }
-    report(request, attempt, started, 'http_error', status)
+    // The rate limiter's status is undocumented: 429 and 503 with Retry-After are treated alike.
+    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(result.retryAfter, now()) : undefined
+    report(request, attempt, started, status === 429 || retryAfterMs !== undefined ? 'rate_limited' : 'http_error', status)
     const api = ApiStatus.safeParse(json.ok ? json.value : undefined)
     const apiCode = api.data?.code
     const apiMessage = api.data?.message === undefined ? undefined : clean(api.data.message)
@@ -229,8 +253,6 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
       const text = permissionDenied(operation, apiCode, apiMessage) + note
       return failed(new PermissionDeniedError(text, { operation, status, apiCode, apiMessage, requiredRoles }))
     }
-    // The rate limiter's status is undocumented: 429 and 503 with Retry-After are treated alike.
-    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(result.retryAfter, now()) : undefined
     if (retryAfterMs === undefined) return failed(new CloudApiError('http', answer, { operation, status, apiCode, apiMessage }))
     const until = new Date(now() + retryAfterMs)
     gateUntil = Math.max(gateUntil, until.getTime())
@@ -254,54 +276,97 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
   function gateClosed(request: ApiRequest, attempt: number): RateLimitedError {
     report(request, attempt, now(), 'rate_limited_local')
     const until = new Date(gateUntil)
-    return new RateLimitedError(`rate limited until ${until.toISOString()}; request not sent`, {
+    return new RateLimitedError(`rate limited until ${until.toISOString()}, past this call's budget; request not sent`, {
       operation: request.operation,
       retryAfterMs: gateUntil - now(),
       until
     })
   }
 
-  async function runGet<T>(request: ApiRequest, schema: z.ZodType<T>, call: Call): Promise<T> {
-    // The gate instant this call has already waited for; the gate stays shut to it only
-    // if another answer pushed the gate further meanwhile.
-    let waited = 0
-    const initialWait = gateUntil - now()
-    if (call.waitForGate && initialWait > 0 && fits(initialWait, call)) {
-      waited = gateUntil
-      await sleep(initialWait, call.signal)
-    }
-    for (let attempt = 1; ; attempt++) {
+  function waited(request: ApiRequest, cause: WaitEvent['cause'], waitMs: number): void {
+    if (waitMs > 0) options.onWait?.({ operation: request.operation, cause, waitMs })
+  }
+
+  // Waits until the request may go: the Retry-After gate open and a slot in the rate
+  // budget. The gate is waited out when it and a full attempt fit the budget; the slot
+  // is waited for as long as half the remaining budget is left for the attempt.
+  // A Call's deadline may move: see the slot below.
+  async function clear(request: ApiRequest, attempt: number, call: Call): Promise<void> {
+    for (;;) {
       refuseIfClosed(request)
-      if (gateUntil > Math.max(now(), waited)) throw gateClosed(request, attempt)
+      const gateWait = gateUntil - now()
+      if (gateWait > 0) {
+        if (!fits(gateWait, call)) throw gateClosed(request, attempt)
+        await sleep(gateWait, call.signal)
+        waited(request, 'retry_after', gateWait)
+        continue
+      }
       const remaining = call.deadline - now()
       if (remaining <= 0) {
-        throw new CloudApiError('timeout', 'call budget spent before the request could be sent', {
-          operation: request.operation
-        })
+        throw new CloudApiError('timeout', 'call budget spent before the request could be sent', { operation: request.operation })
       }
-      const result = await attemptOnce(request, schema, attempt, Math.min(timeoutMs, remaining), call.signal)
-      if (result.ok) return result.value
-      if (!isTransient(result.error) || attempt >= policy.attempts) throw result.error
-      // Retry only if the wait and a full attempt still fit the budget: a retry is never cut short.
-      const wait = Math.max(backoffDelay(attempt, policy, random), gateUntil - now())
-      if (!fits(wait, call)) throw result.error
-      waited = gateUntil
-      await sleep(wait, call.signal)
+      // Up to one window of waiting for a slot is the client's own doing, not the API's:
+      // it does not come out of the call's budget.
+      const maxWaitMs = remaining - Math.min(timeoutMs, remaining / 2) + budget.windowMs
+      const grant = await budget.take(call.priority, { signal: call.signal, maxWaitMs })
+      call.deadline += Math.min(grant.waitedMs, budget.windowMs)
+      waited(request, 'budget', grant.waitedMs)
+      if (!grant.granted) {
+        throw new CloudApiError(
+          'timeout',
+          `no request slot within the call's budget: the client's rate budget (${budget.requests} requests per ${budget.windowMs / 1000} s) is taken, ${budget.waiting()} waiting`,
+          { operation: request.operation }
+        )
+      }
+      // A Retry-After that came back meanwhile holds this request too.
+      if (gateUntil <= now()) return
     }
   }
 
-  // A mutation goes out once, whatever happens.
-  async function runMutation<T>(request: ApiRequest, schema: z.ZodType<T>, call: Call): Promise<Attempt<T>> {
-    refuseIfClosed(request)
-    if (gateUntil > now()) throw gateClosed(request, 1)
-    return attemptOnce(request, schema, 1, Math.min(timeoutMs, call.deadline - now()), call.signal)
+  // After a failed attempt: how long to wait before the next, or undefined to give up.
+  // A refusal was not processed and does not count against the attempts.
+  function retryWait(error: CloudApiError, attempt: number, failures: number, call: Call): number | undefined {
+    if (!isTransient(error) || (!isRefusal(error) && failures >= policy.attempts)) return undefined
+    // Backoff grows with every try, refusals included, so an API that keeps refusing is not pressed.
+    const wait = Math.max(backoffDelay(attempt, policy, random), gateUntil - now())
+    return fits(wait, call) ? wait : undefined
+  }
+
+  async function runGet<T>(request: ApiRequest, schema: z.ZodType<T>, call: Call): Promise<T> {
+    let failures = 0
+    for (let attempt = 1; ; attempt++) {
+      await clear(request, attempt, call)
+      const result = await attemptOnce(request, schema, attempt, Math.min(timeoutMs, call.deadline - now()), call.signal)
+      if (result.ok) return result.value
+      if (!isRefusal(result.error)) failures += 1
+      // Retry only if the wait and a full attempt still fit the budget: a retry is never cut short.
+      const wait = retryWait(result.error, attempt, failures, call)
+      if (wait === undefined) throw result.error
+      await sleep(wait, call.signal)
+      if (isRefusal(result.error)) waited(request, 'retry_after', wait)
+    }
+  }
+
+  // A mutation goes out once, unless the API refused it unprocessed and `resend` allows
+  // sending it again; the PATCH does not, as its refusals are the decision core's to weigh.
+  async function runMutation<T>(request: ApiRequest, schema: z.ZodType<T>, call: Call, resend: boolean): Promise<Attempt<T>> {
+    for (let attempt = 1; ; attempt++) {
+      await clear(request, attempt, call)
+      const result = await attemptOnce(request, schema, attempt, Math.min(timeoutMs, call.deadline - now()), call.signal)
+      if (result.ok || !resend || !isRefusal(result.error)) return result
+      const wait = retryWait(result.error, attempt, 0, call)
+      if (wait === undefined) return result
+      await sleep(wait, call.signal)
+      waited(request, 'retry_after', wait)
+    }
   }
 
   async function collect<A extends { pagination?: { next_page?: string } }, T>(
     request: ApiRequest,
     schema: z.ZodType<A>,
     pick: (answer: A) => T[],
-    call: Call
+    call: Call,
+    enough: (items: T[]) => boolean = () => false
   ): Promise<T[]> {
     // Every page shares the call's budget, which also bounds a pagination that never ends.
     // The API names a next page after one that is exactly full, so an empty page ends the
@@ -310,11 +375,12 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
     const followed = new Set<string>()
     let page: string | undefined
     do {
-      const query = { ...request.query, 'pagination.page': page, 'pagination.limit': pageLimit }
+      const query = { 'pagination.limit': pageLimit, ...request.query, 'pagination.page': page }
       const answer = await runGet({ ...request, query }, schema, call)
       const found = pick(answer)
       if (found.length === 0) break
       items.push(...found)
+      if (enough(items)) break
       if (page !== undefined) followed.add(page)
       page = answer.pagination?.next_page || undefined
       if (page !== undefined && followed.has(page)) {
@@ -327,16 +393,22 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
     return items
   }
 
-  function listStreamsWithin(filter: ListStreamsFilter, call: Call): Promise<Stream[]> {
+  function listStreamsWithin(
+    filter: ListStreamsFilter,
+    call: Call,
+    limit = pageLimit,
+    enough?: (streams: Stream[]) => boolean
+  ): Promise<Stream[]> {
     const query = {
       primary_cluster_id: filter.primaryClusterId,
       standby_cluster_id: filter.standbyClusterId,
       cluster_id: filter.clusterId,
       show_completed: filter.showCompleted?.toString(),
-      'pagination.sort_order': filter.sortOrder
+      'pagination.sort_order': filter.sortOrder,
+      'pagination.limit': limit
     }
     const request: ApiRequest = { operation: 'listStreams', method: 'GET', path: '/api/v1/physical-replication-streams', query }
-    return collect(request, PhysicalReplicationStreamList, (answer) => answer.physical_replication_streams, call)
+    return collect(request, PhysicalReplicationStreamList, (answer) => answer.physical_replication_streams, call, enough)
   }
 
   // Reads after an unclear or refused mutation; a failed read is an outcome to report, not to throw.
@@ -383,7 +455,7 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
         path: `${clusterPath(id)}/disrupt`,
         body: { regional_disruptor_specifications: specs }
       }
-      const result = await runMutation(request, ClusterDisruptionInfo, call)
+      const result = await runMutation(request, ClusterDisruptionInfo, call, true)
       if (result.ok) return { value: result.value, confirmedBy: 'answer' }
       if (!isUnclear(result.error)) throw result.error
       const read = await tryRead(() => runGet(getDisruptionRequest(id), ClusterDisruptionInfo, readBack(call)))
@@ -407,7 +479,7 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
         path: '/api/v1/physical-replication-streams',
         body
       }
-      const result = await runMutation(request, PhysicalReplicationStream, call)
+      const result = await runMutation(request, PhysicalReplicationStream, call, true)
       if (result.ok) return { value: result.value, confirmedBy: 'answer' }
       if (!isUnclear(result.error)) throw result.error
       const filter = { primaryClusterId: body.primary_cluster_id, standbyClusterId: body.standby_cluster_id, showCompleted: true }
@@ -428,7 +500,7 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
     async patchStream(id, change, options) {
       const call = begin(options)
       const request: ApiRequest = { ...getStreamRequest(id), operation: 'patchStream', method: 'PATCH', body: change }
-      const result = await runMutation(request, PhysicalReplicationStream, call)
+      const result = await runMutation(request, PhysicalReplicationStream, { ...call, priority: 'decide' }, false)
       if (result.ok) return { value: result.value, confirmedBy: 'answer' }
       const error = result.error
       const status = error.status
@@ -450,15 +522,18 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
       throw new UnclearOutcomeError(`${unclear(error)}; ${seen}`, { ...causedBy(error), stream })
     },
 
+    // Newest first, a small page at a time, until a page holds a stream of the pair: one
+    // request a check, however long the cluster's history grows.
     async discoverStream(primaryId, standbyId, call) {
-      const streams = await listStreamsWithin({ clusterId: primaryId, showCompleted: true }, begin(call))
-      return newest(
+      const ofPair = (streams: Stream[]) =>
         streams.filter(
           (stream) =>
             (stream.primary_cluster_id === primaryId && stream.standby_cluster_id === standbyId) ||
             (stream.primary_cluster_id === standbyId && stream.standby_cluster_id === primaryId)
         )
-      )
+      const filter: ListStreamsFilter = { clusterId: primaryId, showCompleted: true, sortOrder: 'DESC' }
+      const streams = await listStreamsWithin(filter, begin(call), pageLimit ?? DISCOVERY_PAGE, (read) => ofPair(read).length > 0)
+      return newest(ofPair(streams))
     },
 
     // Waits for requests in flight (each bounded by its timeout); closing twice is harmless.
@@ -515,6 +590,11 @@ function permissionDenied(operation: Operation, apiCode: number | undefined, api
     `permission denied: the API key may not call ${operationId}, which needs one of the roles ` +
     `${requiredRoles.join(', ')} (${describeAnswer(403, apiCode, quoted)})`
   )
+}
+
+// Not processed, try later: a 429, or a 503 with Retry-After (the rate limit's other status).
+function isRefusal(error: CloudApiError): boolean {
+  return error.kind === 'rate_limited' || error.status === 429
 }
 
 // No answer, a server error, or a success we could not read: the mutation may have taken effect.

@@ -1,4 +1,4 @@
-import type { CloudClient } from '../cloud/client.js'
+import type { CallOptions, CloudClient, Priority } from '../cloud/client.js'
 import { CloudApiError, RateLimitedError, RefusedError } from '../cloud/errors.js'
 import type { Config } from '../config.js'
 import type { Coordinator } from './coordinator.js'
@@ -206,12 +206,19 @@ export function createEngine(deps: EngineDeps): Engine {
     return out.actions
   }
 
-  async function observe(clusterId: string, probe: boolean, deadline: number): Promise<Input & { kind: 'standby' }> {
+  // The reads of one check run one after another (the stream, then each cluster and its
+  // nodes) within HEALTH_CHECK_TIMEOUT. Each gets at least a third of it, whatever the
+  // reads before it took, and the time they left over besides.
+  function within(deadline: number, readsAfter: number, priority: Priority): CallOptions {
+    const share = policy.timeoutMs / 3
+    return { budgetMs: Math.max(share, deadline - clock.now() - readsAfter * share), priority }
+  }
+
+  async function observe(clusterId: string, probe: boolean, deadline: number, priority: Priority): Promise<Input & { kind: 'standby' }> {
     const startedAt = clock.now()
-    const budget = () => ({ budgetMs: Math.max(1, deadline - clock.now()) })
     const sqlPromise = probe ? probes[clusterId]?.check() : undefined
-    const observation: Observation = { cluster: await reading(() => cloud.getCluster(clusterId, budget())) }
-    if (observation.cluster.ok) observation.nodes = await reading(() => cloud.listNodes(clusterId, budget()))
+    const observation: Observation = { cluster: await reading(() => cloud.getCluster(clusterId, within(deadline, 1, priority))) }
+    if (observation.cluster.ok) observation.nodes = await reading(() => cloud.listNodes(clusterId, within(deadline, 0, priority)))
     if (sqlPromise !== undefined) {
       const sql = await sqlPromise
       observation.sql = sql.ok ? { ok: true } : { ok: false, error: sql.error }
@@ -220,26 +227,28 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   // Performs the one I/O action a step asked for and returns its result as the next input.
-  async function perform(action: Action, deadline: number): Promise<Input | undefined> {
-    const budget = { budgetMs: Math.max(1, deadline - clock.now()) }
-    const fresh = { budgetMs: policy.timeoutMs }
+  // A look (an operator's read) waits behind what a decision rests on.
+  async function perform(action: Action, deadline: number, priority: Priority): Promise<Input | undefined> {
+    const fresh: CallOptions = { budgetMs: policy.timeoutMs, priority: 'decide' }
     switch (action.type) {
-      case 'list':
-        return { kind: 'listed', reading: await reading(() => cloud.discoverStream(policy.pair.primaryClusterId, policy.pair.standbyClusterId, budget)) }
+      case 'list': {
+        const call = within(deadline, 2, priority)
+        return { kind: 'listed', reading: await reading(() => cloud.discoverStream(policy.pair.primaryClusterId, policy.pair.standbyClusterId, call)) }
+      }
       case 'confirm':
-        return { kind: 'confirmed', streamId: action.streamId, reading: await reading(() => cloud.getStream(action.streamId, budget)) }
+        return { kind: 'confirmed', streamId: action.streamId, reading: await reading(() => cloud.getStream(action.streamId, within(deadline, 2, priority))) }
       case 'observe': {
         // Both clusters are read at once, within the one check's deadline.
         const [watched, other] = await Promise.all([
-          observe(action.watched, action.probeWatched, deadline),
-          action.other === undefined ? undefined : observe(action.other, action.probeOther === true, deadline)
+          observe(action.watched, action.probeWatched, deadline, priority),
+          action.other === undefined ? undefined : observe(action.other, action.probeOther === true, deadline, priority)
         ])
         return { kind: 'observed', watched: watched.observed, other: other?.observed, leader: coordinator.deferTo?.() }
       }
       case 'fresh':
         return { kind: 'fresh', reading: await reading(() => cloud.getStream(action.streamId, fresh)) }
       case 'standby':
-        return observe(action.clusterId, false, clock.now() + policy.timeoutMs)
+        return observe(action.clusterId, false, clock.now() + policy.timeoutMs, 'decide')
       case 'coordinate':
         try {
           const { type: _, ...context } = action
@@ -264,6 +273,7 @@ export function createEngine(deps: EngineDeps): Engine {
   // result the core gave, if any.
   async function drive(first: Input): Promise<Extract<Action, { type: 'result' }>['result'] | undefined> {
     const deadline = clock.now() + policy.timeoutMs
+    const priority: Priority = first.kind === 'tick' && first.look === true ? 'background' : 'decide'
     let input: Input | undefined = first
     let result: Extract<Action, { type: 'result' }>['result'] | undefined
     while (input !== undefined) {
@@ -271,7 +281,7 @@ export function createEngine(deps: EngineDeps): Engine {
       input = undefined
       for (const action of actions) {
         if (action.type === 'result') result = action.result
-        else input = (await perform(action, deadline)) ?? input
+        else input = (await perform(action, deadline, priority)) ?? input
       }
     }
     return result

@@ -1,4 +1,4 @@
-import type { CloudClient } from '../cloud/client.js'
+import type { CallOptions, CloudClient } from '../cloud/client.js'
 import { CloudApiError } from '../cloud/errors.js'
 import type { ClusterDisruptionInfo, RegionalDisruptorSpecification, Stream } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
@@ -132,7 +132,11 @@ function failbackStage(s: Stream, maxLagSeconds: number): { phase: string; progr
 export function createOperator(deps: OperatorDeps): Operator {
   const { engine, cloud, settings, clock, operations } = deps
   const pollMs = Math.min(settings.healthCheckIntervalSeconds, 5) * 1000
-  const budget = { budgetMs: settings.healthCheckTimeoutSeconds * 1000 }
+  // An operator's request outlasts a Retry-After (the API names up to a minute when pressed):
+  // what was asked for is done, not given up on one refusal.
+  const budget: CallOptions = { budgetMs: Math.max(3 * settings.healthCheckTimeoutSeconds, 60) * 1000 }
+  // Polling decides nothing: it waits behind the monitor's checks, and a poll that fails is reported and repeated.
+  const poll: CallOptions = { budgetMs: 3 * settings.healthCheckTimeoutSeconds * 1000, priority: 'background' }
   const other = (id: string) => (id === settings.primaryClusterId ? settings.standbyClusterId : settings.primaryClusterId)
 
   function record(type: 'stream_created' | 'operation_started' | 'operation_progress' | 'operation_finished' | 'disruption_changed', message: string, data: Record<string, string | number | boolean | null>, severity: 'info' | 'warn' | 'error' = 'info') {
@@ -343,7 +347,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       let current: Stream | undefined
       let next: { phase: string; progress: string }
       try {
-        current = await cloud.getStream(streamId, budget)
+        current = await cloud.getStream(streamId, poll)
         next = failbackStage(current, maxLagSeconds)
       } catch (err) {
         if (refusedByApi(err)) throw new OperatorError('refused', `reading the failback stream: ${describe(err)}`, 409)

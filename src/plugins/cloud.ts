@@ -8,8 +8,8 @@ declare module 'fastify' {
   }
 }
 
-// One Cloud API client for the monitor and the admin routes alike, so both share
-// its connection pool and its Retry-After gate.
+// One Cloud API client for the monitor, the admin routes and coordination alike, so
+// all share its connection pool, its rate budget and its Retry-After gate.
 export default fp(
   async (fastify, opts: AppOptions) => {
     const { config } = opts
@@ -19,7 +19,9 @@ export default fp(
         baseUrl: config.apiUrl,
         apiKey: config.apiKey,
         timeoutSeconds: config.healthCheckTimeoutSeconds,
-        onRequest: (event) => fastify.metrics.observeApiRequest(event)
+        rateLimit: config.cloudApiRateLimit,
+        onRequest: (event) => fastify.metrics.observeApiRequest(event),
+        onWait: (event) => fastify.metrics.observeApiWait(event)
       })
     fastify.decorate('cloud', client)
     // A client handed in belongs to whoever made it.

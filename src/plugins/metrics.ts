@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { RequestEvent } from '../cloud/client.js'
+import type { RequestEvent, WaitEvent } from '../cloud/client.js'
 import { streamStatuses } from '../cloud/schemas.js'
 import type { CoordinationStatus } from '../coordination/coordination.js'
 import type { Engine } from '../engine/engine.js'
@@ -16,6 +16,7 @@ import type { AppOptions } from '../app-options.js'
 export interface Metrics {
   registry: Registry
   observeApiRequest(event: RequestEvent): void
+  observeApiWait(event: WaitEvent): void
   observeAdminAuth(outcome: AdminAuthOutcome): void
   attach(engine: Engine): void
   attachCoordination(status: () => CoordinationStatus): void
@@ -48,6 +49,19 @@ export function createMetrics(): Metrics {
     help: 'Cloud API request latency',
     labelNames: ['operation'],
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers
+  })
+  const throttled = new Counter({
+    name: 'pcr_cloud_api_throttled_total',
+    help: 'Cloud API requests refused by its rate limit (429, or 503 with Retry-After), by operation',
+    labelNames: ['operation'],
+    registers
+  })
+  const apiWait = new Histogram({
+    name: 'pcr_cloud_api_wait_seconds',
+    help: "Time a Cloud API request waited before it was sent: for a slot in the client's rate budget (budget) or behind a Retry-After (retry_after)",
+    labelNames: ['operation', 'cause'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers
   })
   const checks = new Counter({
@@ -184,7 +198,11 @@ export function createMetrics(): Metrics {
     observeApiRequest(event) {
       const status = event.status !== undefined ? String(event.status) : event.outcome
       apiRequests.inc({ operation: event.operation, status })
+      if (event.outcome === 'rate_limited') throttled.inc({ operation: event.operation })
       if (event.outcome !== 'rate_limited_local') apiLatency.observe({ operation: event.operation }, event.durationMs / 1000)
+    },
+    observeApiWait(event) {
+      apiWait.observe({ operation: event.operation, cause: event.cause }, event.waitMs / 1000)
     },
     observeAdminAuth(outcome) {
       adminAuth.inc({ outcome })

@@ -192,26 +192,27 @@ t.test('an answer that does not fit the schema is invalid_response naming the fi
   t.match(error.message, /^getStream: invalid response \(HTTP 200\): created_at: /)
 })
 
-t.test('a Retry-After closes the gate for every operation until it passes', async (t) => {
-  const { client, fault, requests, events, advance } = await setup(t)
+t.test('a Retry-After holds every operation: a call waits it out when it fits its budget, and fails at once without sending when not', async (t) => {
+  const { client, fault, requests, events, sleeps, advance } = await setup(t)
   await fault({ operation: 'listNodes', kind: 'status', status: 429, retry_after_seconds: 5, count: 1 })
-  const limited = await failure(client.listNodes(PRIMARY))
+  const limited = await failure(client.listNodes(PRIMARY, { budgetMs: 4000 }))
   t.ok(limited instanceof RateLimitedError)
   t.match(limited, { kind: 'rate_limited', status: 429, apiCode: 8, retryAfterMs: 5000 })
   t.equal(limited.until?.getTime(), START + 5000)
   t.match(limited.message, /^listNodes: rate limited until 2025-06-02T12:00:05\.000Z: HTTP 429 \(code 8\)/)
 
+  const short = { budgetMs: 4000 }
   for (const call of [
-    () => client.getCluster(PRIMARY, { budgetMs: 60_000 }),
-    () => client.getStream(STREAM),
-    () => client.patchStream(STREAM, { status: 'FAILING_OVER' }),
-    () => client.createStream({ primary_cluster_id: PRIMARY, standby_cluster_id: 'x' }),
-    () => client.putDisruption(PRIMARY, [])
+    () => client.getCluster(PRIMARY, short),
+    () => client.getStream(STREAM, short),
+    () => client.patchStream(STREAM, { status: 'FAILING_OVER' }, short),
+    () => client.createStream({ primary_cluster_id: PRIMARY, standby_cluster_id: 'x' }, short),
+    () => client.putDisruption(PRIMARY, [], short)
   ]) {
     const error = await failure(call())
     t.ok(error instanceof RateLimitedError)
     t.match(error, { kind: 'rate_limited', status: undefined, retryAfterMs: 5000, until: new Date(START + 5000) })
-    t.match(error.message, /rate limited until 2025-06-02T12:00:05\.000Z; request not sent$/)
+    t.match(error.message, /rate limited until 2025-06-02T12:00:05\.000Z, past this call's budget; request not sent$/)
   }
   t.equal((await requests()).length, 1, 'nothing else reached the API')
   t.same(
@@ -224,11 +225,12 @@ t.test('a Retry-After closes the gate for every operation until it passes', asyn
       ['putDisruption', 'rate_limited_local', undefined]
     ]
   )
+  t.same(sleeps, [], 'no call waited')
 
-  advance(4999)
-  t.match(await failure(client.getCluster(PRIMARY)), { retryAfterMs: 1 })
-  advance(1)
-  t.equal((await client.getCluster(PRIMARY)).id, PRIMARY, 'open again when the time has come')
+  advance(1000)
+  t.equal((await client.getCluster(PRIMARY, { budgetMs: 60_000 })).id, PRIMARY, 'a call with the time to spare waits')
+  t.same(sleeps, [4000], 'exactly until the gate opens')
+  t.equal((await requests()).length, 2)
 })
 
 t.test('503 with Retry-After is a rate limit too', async (t) => {
@@ -264,13 +266,14 @@ t.test("the emulator's own rate limit is waited out", async (t) => {
   t.same(sleeps, [1000])
 })
 
-t.test('a call does not pass a gate another call moved further while it waited', async (t) => {
+t.test('a call waits again for a gate another call moved further while it waited', async (t) => {
   let inFlight: Promise<unknown> | undefined
   const ctx = await setup(t, {
     emulator: { rateLimit: { perSecond: 1 } },
     client: {
       timeoutSeconds: 1,
       sleep: async (ms) => {
+        ctx.sleeps.push(ms)
         ctx.advance(ms / 2)
         // Halfway through the wait, a request sent before the gate closed comes back rate limited.
         await inFlight
@@ -282,10 +285,11 @@ t.test('a call does not pass a gate another call moved further while it waited',
   await ctx.fault({ operation: 'getStream', kind: 'latency', latency_ms: 100, count: 1 })
   await ctx.fault({ operation: 'getCluster', kind: 'status', status: 429, retry_after_seconds: 1, count: 1 })
   inFlight = failure(ctx.client.getStream(STREAM, { budgetMs: 500 }))
-  const error = await failure(ctx.client.getCluster(PRIMARY, { budgetMs: 5000 }))
+  const cluster = await ctx.client.getCluster(PRIMARY, { budgetMs: 5000 })
   t.match(await inFlight, { kind: 'rate_limited', status: 429, until: new Date(START + 1500) })
-  t.match(error, { kind: 'rate_limited', status: undefined, until: new Date(START + 1500) })
-  t.equal((await ctx.requests('getCluster')).length, 1)
+  t.equal(cluster.id, PRIMARY)
+  t.same(ctx.sleeps, [1000, 500], 'its own Retry-After, then the rest of the one moved meanwhile')
+  t.same((await ctx.requests('getCluster')).map((r) => r.status), [429, 200], 'never sent before the gate opened')
 })
 
 t.test('list pages share one budget', async (t) => {

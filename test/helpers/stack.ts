@@ -5,6 +5,7 @@ import { parseConfig, type Config } from '../../src/config.js'
 import type { EngineEvent } from '../../src/engine/events.js'
 import { createLogger, secretsOf } from '../../src/logger.js'
 import { DEFAULT_API_KEY, DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID, DEFAULT_STREAM_ID } from '../../src/emulator/seed.js'
+import type { LoggedRequest } from '../../src/emulator/request-log.js'
 import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../src/emulator/server.js'
 
 // The service and the Cloud API emulator, both on real sockets, on a timeline
@@ -24,6 +25,8 @@ export const fastEnv = {
   HEALTH_CHECK_TIMEOUT: '1',
   FAILURE_THRESHOLD: '3',
   FAILOVER_DELAY: '0.1',
+  // The emulator's limit below, scaled with the timeline (20 times faster than the API's).
+  CLOUD_API_RATE_LIMIT: '160',
   ADMIN_TOKEN,
   LOG_LEVEL: 'debug'
 }
@@ -147,7 +150,7 @@ export interface Cloud {
   // Every node of the cluster NOT_READY (or LIVE again), or only those named.
   setNodes(clusterId: string, status: 'LIVE' | 'NOT_READY', names?: string[]): Promise<void>
   patches(): Promise<number>
-  requests(): Promise<Array<{ method: string; path: string; operation: string | null }>>
+  requests(): Promise<LoggedRequest[]>
 }
 
 function cloudControl(emulator: RunningEmulator): Cloud {

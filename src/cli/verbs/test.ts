@@ -16,7 +16,7 @@ async function testConnection(ctx: Context): Promise<number> {
   const config = ctx.config()
   const { clock } = ctx.io
   // One attempt per request: this is a diagnosis, not a monitor riding out a blip.
-  const cloud = createCloudClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, timeoutSeconds: config.healthCheckTimeoutSeconds, retry: { attempts: 1 } })
+  const cloud = createCloudClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, timeoutSeconds: config.healthCheckTimeoutSeconds, rateLimit: config.cloudApiRateLimit, retry: { attempts: 1 } })
   let code: number = EXIT.ok
   const check = (ok: boolean, text: string, failure: number = EXIT.failed) => {
     ctx.out.line(`${ok ? '✓' : '✗'} ${text}`)

@@ -16,7 +16,7 @@ import type { CorePolicy, CoreState, ObservedCluster, Reading } from './types.js
 const maxFailoverPollMs = 2000
 // The cluster that is not watched only matters for display; it is read again, fresh,
 // right before any failover.
-const otherClusterRefreshMs = 30_000
+export const otherClusterRefreshMs = 30_000
 
 const unknownJudgement: Judgement = { verdict: 'unknown', reason: 'not checked yet', nodesLive: undefined, nodesTotal: undefined }
 
