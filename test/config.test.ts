@@ -125,7 +125,8 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     QUORUM: '2',
     COORDINATION_STALE_AFTER: '12.5',
     STATE_FILE: ' /var/lib/pcr-sidecar/state.json ',
-    STATE_MAX_AGE: '600.5'
+    STATE_MAX_AGE: '600.5',
+    CLOUD_API_RATE_LIMIT: '2.5'
   })
   t.same(config, {
     apiKey: required.COCKROACH_API_SECRET_KEY,
@@ -192,7 +193,8 @@ t.test('every variable is read, with fractions for durations', async (t) => {
       keyFile: join(tlsDir, 'key.pem')
     },
     stateFile: '/var/lib/pcr-sidecar/state.json',
-    stateMaxAgeSeconds: 600.5
+    stateMaxAgeSeconds: 600.5,
+    cloudApiRateLimit: 2.5
   })
 })
 
@@ -434,6 +436,25 @@ t.test('settings that are valid but suspicious give warnings', async (t) => {
   t.same(warnings, [
     'FAILOVER_AT_TIMESTAMP is ignored because FAILOVER_TO_LATEST is true',
     'HEALTH_CHECK_TIMEOUT is not shorter than HEALTH_CHECK_INTERVAL: checks will run back to back'
+  ])
+})
+
+t.test('CLOUD_API_RATE_LIMIT: 8 a second by default, any positive rate, and a warning when the monitor alone takes half of it', async (t) => {
+  t.equal(parseConfig(required).config.cloudApiRateLimit, 8)
+  t.equal(parseConfig({ ...required, CLOUD_API_RATE_LIMIT: '0.5' }).config.cloudApiRateLimit, 0.5)
+  for (const bad of ['0', '-1', 'fast', 'Infinity']) {
+    t.same(problemsOf({ ...required, CLOUD_API_RATE_LIMIT: bad }), ['CLOUD_API_RATE_LIMIT: must be a number of requests a second greater than 0'], bad)
+  }
+  // 3 requests a check and 2 more every 30 s: 3.07 a second at a 1 s interval, under 4.
+  t.same(parseConfig({ ...required, HEALTH_CHECK_INTERVAL: '1', HEALTH_CHECK_TIMEOUT: '0.5' }).warnings, [])
+  t.same(parseConfig({ ...required, HEALTH_CHECK_INTERVAL: '0.5', HEALTH_CHECK_TIMEOUT: '0.4' }).warnings, [
+    'the monitor alone sends about 6.07 Cloud API requests a second at HEALTH_CHECK_INTERVAL=0.5, more than half of CLOUD_API_RATE_LIMIT=8: failovers, failbacks and other sidecars sharing the key will wait for slots'
+  ])
+  t.same(parseConfig({ ...required, CLOUD_API_RATE_LIMIT: '0.1' }).warnings, [
+    'the monitor alone sends about 0.17 Cloud API requests a second at HEALTH_CHECK_INTERVAL=30, more than half of CLOUD_API_RATE_LIMIT=0.1: failovers, failbacks and other sidecars sharing the key will wait for slots'
+  ])
+  t.same(parseConfig({ ...required, CLOUD_API_RATE_LIMIT: '20' }).warnings, [
+    "CLOUD_API_RATE_LIMIT=20 is above the Cloud API's 10 requests a second per key: expect refusals, which are waited out"
   ])
 })
 

@@ -311,11 +311,13 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
       const grant = await budget.take(call.priority, { signal: call.signal, maxWaitMs })
       call.deadline += Math.min(grant.waitedMs, budget.windowMs)
       waited(request, 'budget', grant.waitedMs)
+      // Not sent, like a request the API refused: a PATCH kept back here was never asked.
       if (!grant.granted) {
-        throw new CloudApiError(
-          'timeout',
-          `no request slot within the call's budget: the client's rate budget (${budget.requests} requests per ${budget.windowMs / 1000} s) is taken, ${budget.waiting()} waiting`,
-          { operation: request.operation }
+        report(request, attempt, now(), 'rate_limited_local')
+        const until = new Date(now() + budget.windowMs)
+        throw new RateLimitedError(
+          `no slot in the client's rate budget (${budget.requests} requests per ${budget.windowMs / 1000} s, ${budget.waiting()} waiting) within this call's budget; request not sent`,
+          { operation: request.operation, retryAfterMs: budget.windowMs, until }
         )
       }
       // A Retry-After that came back meanwhile holds this request too.
