@@ -1,4 +1,5 @@
 import t from 'tap'
+import { requestsPerCheck } from '../../src/engine/request-rate.js'
 import { directEnv, pcr, remote } from '../cli/fixtures/pcr.js'
 import { admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
 
@@ -81,4 +82,36 @@ t.test('pcr failback full --yes through a service at 10 requests a second succee
   const { busiest, refused } = await load(cloud)
   t.ok(busiest <= 10, `busiest second ${busiest}`)
   t.equal(refused, 0)
+})
+
+t.test('a refusal of an operator read is waited out, counted, and its wait measured', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud)
+  await cloud.control('POST', '/faults', { operation: 'getDisruption', kind: 'status', status: 429, retry_after_seconds: 1, count: 1 })
+  const res = await svc.post('/admin/simulate', { action: 'status' }, admin)
+  t.equal(res.status, 200, JSON.stringify(res.body))
+  const metrics = (await svc.get('/metrics')).body as string
+  t.match(metrics, /^pcr_cloud_api_throttled_total\{operation="getDisruption"\} 1$/m)
+  t.match(metrics, /^pcr_cloud_api_wait_seconds_count\{operation="getDisruption",cause="retry_after"\} 1$/m)
+  t.match(metrics, /^pcr_cloud_api_requests_total\{operation="getDisruption",status="429"\} 1$/m)
+})
+
+t.test('a steady check costs the requests README and request-rate.ts state: the newest stream page, the watched cluster, its nodes', async (t) => {
+  const cloud = await startFakeCloud(t)
+  // 0.3 s between checks: the log is cleared well before the next one starts.
+  const svc = await startService(t, cloud, { HEALTH_CHECK_INTERVAL: '0.3' })
+  // The first check also reads the other cluster; the next is due only in 30 s.
+  await svc.fastify.engine.nextCheck()
+  await cloud.control('DELETE', '/requests')
+  for (let i = 0; i < 10; i++) await svc.fastify.engine.nextCheck()
+  await svc.close()
+  const requests = await cloud.requests()
+  const checks = requests.filter((r) => r.operation === 'listStreams').length
+  t.ok(checks >= 10, `${checks} checks`)
+  t.same(
+    [...new Set(requests.map((r) => r.operation))].sort(),
+    ['getCluster', 'listNodes', 'listStreams'],
+    'nothing else is read'
+  )
+  t.equal(requests.length, checks * requestsPerCheck, `${requests.length} requests for ${checks} checks`)
 })
