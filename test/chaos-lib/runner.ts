@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
 import type { Postgres } from '../helpers/postgres.js'
-import { PRIMARY, STANDBY, STREAM, type Cloud } from '../helpers/stack.js'
+import { fastEnv, PRIMARY, STANDBY, STREAM, type Cloud } from '../helpers/stack.js'
 import { primaryPlan, type FaultBurst, type PrimaryState, type Schedule } from './schedule.js'
 import { startSidecar, type UnexpectedExit } from './sidecar.js'
 
@@ -80,6 +80,8 @@ function sidecarEnv(ctx: ChaosContext): Record<string, string> {
     HEALTH_CHECK_TIMEOUT: String(policy.timeoutMs / 1000),
     FAILURE_THRESHOLD: String(policy.threshold),
     FAILOVER_DELAY: String(policy.delayMs / 1000),
+    // The emulator's limit (200/s, the real 10/s scaled with the fast timeline), and the sidecar's share of it.
+    CLOUD_API_RATE_LIMIT: fastEnv.CLOUD_API_RATE_LIMIT,
     PRIMARY_CLUSTER_ENDPOINT: ctx.postgres.url(),
     UNHEALTHY_EVIDENCE: 'both',
     HOST: '127.0.0.1',

@@ -58,7 +58,7 @@ t.test('admin API at 10 requests a second: a manual failover then a full failbac
 
 t.test('pcr failback full --yes in direct mode at 10 requests a second succeeds', { timeout: 120_000 }, async (t) => {
   const cloud = await startFakeCloud(t, { ...limit, timings: { startingSeconds: 0.1 } })
-  const env = directEnv(cloud)
+  const env = directEnv(cloud, { CLOUD_API_RATE_LIMIT: '8' })
   const failover = await pcr(['failover', '--yes'], { env })
   t.equal(failover.code, 0, failover.stdout + failover.stderr)
   const failback = await pcr(['failback', 'full', '--yes'], { env })
