@@ -7,7 +7,7 @@ import { round } from './stats.js'
 // listStreams, so those count the checks.
 
 // The Cloud API's own limit (and the emulator's default).
-const limitPerSecond = 10
+export const limitPerSecond = 10
 
 export function cloudCost(requests: readonly LoggedRequest[], intervalSeconds: number, observedSeconds: number): CloudCost {
   const byOperation: Record<string, number> = {}
@@ -29,7 +29,8 @@ export function cloudCost(requests: readonly LoggedRequest[], intervalSeconds: n
   }
 }
 
-function peakPerSecond(times: number[]): number {
+/** The most requests in any one-second window. */
+export function peakPerSecond(times: number[]): number {
   times.sort((a, b) => a - b)
   let peak = 0
   let first = 0

@@ -5,9 +5,10 @@ import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { startSidecar, type Sidecar } from '../test/chaos-lib/sidecar.js'
 import { startFleet } from '../test/helpers/fleet.js'
-import { startService, type Teardown } from '../test/helpers/stack.js'
+import { startService } from '../test/helpers/stack.js'
 import { root } from './processes.js'
 import { round, spread } from './stats.js'
+import { withTeardown } from './teardown.js'
 
 // npm run bench:coordination: what a fleet costs the Cloud API, and how long it
 // is without a leader when the leader dies.
@@ -34,15 +35,6 @@ const ttl = Number(values.ttl)
 if (![seconds, interval, rounds, ttl].every((v) => Number.isFinite(v) && v > 0) || !Number.isInteger(rounds) || !Number.isInteger(ttl)) {
   process.stderr.write(`bench:coordination: every option must be a positive number (rounds and ttl whole)\n${usage}\n`)
   process.exit(2)
-}
-
-async function withTeardown<T>(run: (t: Teardown) => Promise<T>): Promise<T> {
-  const teardowns: Array<() => unknown> = []
-  try {
-    return await run({ teardown: (fn) => void teardowns.push(fn) })
-  } finally {
-    for (const fn of teardowns.reverse()) await fn()
-  }
 }
 
 const env = { HEALTH_CHECK_INTERVAL: String(interval), HEALTH_CHECK_TIMEOUT: String(Math.min(10, interval)), LOG_LEVEL: 'warn', ETCD_LEASE_TTL: String(ttl) }

@@ -139,6 +139,48 @@ export const CloudCost = z.object({
   rateLimited: count
 })
 
+const Window = z.object({
+  requests: count,
+  seconds: z.number().positive(),
+  /** The most requests in any one-second window, and how many the API refused (429 or 503). */
+  busiestSecond: count,
+  refused: count
+})
+
+/** bench/results/cloud-budget.json (npm run bench:cloud-budget). */
+export const CloudBudget = z.object({
+  at: z.iso.datetime(),
+  /** The short interval the fleets ran at; the emulator's limit and each budget scaled by 30 s ÷ it. */
+  intervalSeconds: z.number().positive(),
+  scale: z.number().positive(),
+  windowSeconds: z.number().positive(),
+  steady: z.array(
+    z.object({
+      coordination: z.enum(['local', 'etcd']),
+      sidecars: z.int().positive(),
+      /** Checks the sidecars ran (pcr_checks_total of the watched cluster), and those that read the API (its listStreams). */
+      sidecarChecks: count,
+      apiChecks: z.int().positive(),
+      requests: count,
+      refused: count,
+      byOperation: z.record(z.string(), count),
+      /** Measured at intervalSeconds, and what steadyRequestsPerSecond(intervalSeconds) × intervalSeconds says. */
+      perCheck: z.number().positive(),
+      modelPerCheck: z.number().positive(),
+      /** The stream listing, the watched cluster and its nodes, per API check; the other cluster's reads per refresh. */
+      watchedPerCheck: z.number().positive(),
+      otherPerRefresh: z.number().positive(),
+      /** Computed for the default timeline from the measured figures, and the model's figure. */
+      perHourAtDefault: z.number().nonnegative(),
+      modelPerHourAtDefault: z.number().nonnegative()
+    })
+  ),
+  /** Local sidecars on one key from which the steady rate at the default timeline exceeds half the API's limit, and all of it. */
+  etcdRequiredFrom: z.object({ perSidecarHour: z.number().positive(), halfLimit: z.int().positive(), limit: z.int().positive() }),
+  /** One sidecar at the default timeline, the emulator at the API's real limit. */
+  busiest: z.object({ limitPerSecond: z.int().positive(), failover: Window, failback: Window })
+})
+
 export const Results = z.object({
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
@@ -173,3 +215,4 @@ export type Memory = z.infer<typeof Memory>
 export type Startup = z.infer<typeof Startup>
 export type CloudCost = z.infer<typeof CloudCost>
 export type Results = z.infer<typeof Results>
+export type CloudBudget = z.infer<typeof CloudBudget>

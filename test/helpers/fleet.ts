@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { startEtcdCluster, type EtcdCluster, type EtcdTls } from './etcd.js'
+import type { RateLimit } from '../../src/emulator/rate-limit.js'
 import { startGatedPostgres, type GatedPostgres } from './sql-gate.js'
 import { PRIMARY, STANDBY, serviceEnv, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
 
@@ -32,8 +33,8 @@ export interface Fleet {
 
 export async function startFleet(
   t: Teardown,
-  // etcd: how the etcd cluster is started (three plain members unless told).
-  options: { cloudTimings?: { failoverSeconds?: number }; etcd?: { size?: number; tls?: EtcdTls } } = {}
+  // etcd: how the etcd cluster is started (three plain members unless told); rateLimit: the emulator's.
+  options: { cloudTimings?: { failoverSeconds?: number }; etcd?: { size?: number; tls?: EtcdTls }; rateLimit?: RateLimit } = {}
 ): Promise<Fleet> {
   // The emulator starts alongside; until it has, no endpoint serves.
   const serving = { cloud: undefined as Cloud | undefined }
@@ -42,7 +43,7 @@ export async function startFleet(
     startEtcdCluster(t, options.etcd),
     startGatedPostgres(serves(PRIMARY)),
     startGatedPostgres(serves(STANDBY)),
-    startFakeCloud(t, { timings: { startingSeconds: 0.3, ...options.cloudTimings } })
+    startFakeCloud(t, { timings: { startingSeconds: 0.3, ...options.cloudTimings }, ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) })
   ])
   serving.cloud = cloud
   t.teardown(() => Promise.all([primarySql.destroy(), standbySql.destroy()]))
@@ -88,7 +89,13 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 // Cloud API requests this sidecar's own client has sent.
-export async function apiRequestsOf(svc: Service): Promise<number> {
-  const metric = await svc.fastify.metrics.registry.getSingleMetric('pcr_cloud_api_requests_total')?.get()
-  return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0)
+export function apiRequestsOf(svc: Service): Promise<number> {
+  return counterTotal(svc, 'pcr_cloud_api_requests_total')
+}
+
+// A counter of this sidecar summed over its series, or over those with the given labels.
+export async function counterTotal(svc: Service, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await svc.fastify.metrics.registry.getSingleMetric(name)?.get()
+  const matching = (metric?.values ?? []).filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+  return matching.reduce((sum, v) => sum + v.value, 0)
 }
