@@ -1,4 +1,5 @@
 import t from 'tap'
+import { peakPerSecond } from '../../bench/cloud-cost.js'
 import { requestsPerCheck } from '../../src/engine/request-rate.js'
 import { directEnv, pcr, remote } from '../cli/fixtures/pcr.js'
 import { admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
@@ -23,12 +24,7 @@ async function finished(svc: Service, id: string) {
 // The most requests the emulator took in any one second, and how many it refused.
 async function load(cloud: Cloud) {
   const requests = await cloud.requests()
-  const times = requests.map((r) => Date.parse(r.at)).sort((a, b) => a - b)
-  let busiest = 0
-  for (let last = 0, first = 0; last < times.length; last++) {
-    while ((times[last] as number) - (times[first] as number) >= 1000) first++
-    busiest = Math.max(busiest, last - first + 1)
-  }
+  const busiest = peakPerSecond(requests.map((r) => Date.parse(r.at)))
   return { busiest, refused: requests.filter((r) => r.status === 429 || r.status === 503).length, total: requests.length }
 }
 
