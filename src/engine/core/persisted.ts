@@ -7,7 +7,7 @@ import type { CorePolicy, CoreState } from './types.js'
 // stream seen and the PATCH record. The topology itself is read again from the API.
 
 export function persisted(s: CoreState, policy: CorePolicy, now: number): PersistedState {
-  const stream = s.topology?.stream
+  const stream = newestKnown(s)
   const served = s.target ?? s.restored?.served
   return {
     version: 1,
@@ -33,10 +33,14 @@ export function persisted(s: CoreState, policy: CorePolicy, now: number): Persis
   }
 }
 
+// Before the API is read again, the stream from the file is all a restarted process
+// knows; it is written back so a second restart still holds it against an empty listing.
+const newestKnown = (s: CoreState) => s.topology?.stream ?? s.remembered
+
 // What the file says, without its time: it is written again only when this changes.
 export function persistedKey(s: CoreState, policy: CorePolicy): string {
   const served = s.target ?? s.restored?.served
-  const stream = s.topology?.stream
+  const stream = newestKnown(s)
   const patch = s.patch
   return [
     served?.clusterId,
