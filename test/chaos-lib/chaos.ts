@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startGatedPostgres } from '../helpers/sql-gate.js'
 import { PRIMARY, startFakeCloud } from '../helpers/stack.js'
-import { maxFds, violations, watchableOutages, watchableResumptions } from './invariants.js'
-import { removeTempDirs, runSchedule, type ChaosContext } from './runner.js'
-import { scheduleArbitrary } from './schedule.js'
+import { busiestSecond, maxFds, violations, watchableOutages, watchableResumptions } from './invariants.js'
+import { apiRateLimit, removeTempDirs, runSchedule, type ChaosContext } from './runner.js'
+import { scheduleArbitrary, storms } from './schedule.js'
 import { killAllSidecars } from './sidecar.js'
 
 // Seeded schedules through fast-check: each is played for real and judged; a
@@ -34,6 +34,8 @@ export interface ChaosOptions extends CheckOptions {
 export interface ChaosSummary {
   schedules: number
   faults: number
+  /** Rate-limit storms: the whole API, or several operations, refusing with Retry-After. */
+  storms: number
   restarts: number
   sqlStops: number
   patches: number
@@ -45,6 +47,8 @@ export interface ChaosSummary {
   maxRssMb: number
   /** The most open file descriptors a service process had. */
   maxFds: number
+  /** The most API requests a service process sent in any one second (invariant 8 bounds it). */
+  maxRequestsPerSecond: number
   /** fast-check's report (seed, path, shrunk counterexample, the violations) when a schedule failed. */
   failure?: string
   /** The command that replays the failure. */
@@ -54,6 +58,7 @@ export interface ChaosSummary {
 export const emptySummary = (): ChaosSummary => ({
   schedules: 0,
   faults: 0,
+  storms: 0,
   restarts: 0,
   sqlStops: 0,
   patches: 0,
@@ -61,7 +66,8 @@ export const emptySummary = (): ChaosSummary => ({
   resumptionsToAct: 0,
   violations: 0,
   maxRssMb: 0,
-  maxFds: 0
+  maxFds: 0,
+  maxRequestsPerSecond: 0
 })
 
 /** The command that replays fast-check's run `path` of `seed`: what the runner prints on a failure. */
@@ -158,7 +164,7 @@ export async function openChaosContext(): Promise<ChaosRun> {
       return { sidecarPids, tempDirs }
     })())
   try {
-    const cloud = await startFakeCloud({ teardown: (f) => closers.push(f) }, { timings: { failoverSeconds: 0.5 } })
+    const cloud = await startFakeCloud({ teardown: (f) => closers.push(f) }, { rateLimit: { perSecond: apiRateLimit }, timings: { failoverSeconds: 0.5 } })
     // The primary's SQL endpoint, gated by the emulator: it serves while the primary does.
     const postgres = await startGatedPostgres(() => cloud.emulator.state.isSqlAvailable(PRIMARY))
     closers.push(() => postgres.destroy())
@@ -189,8 +195,11 @@ export async function runChaos(ctx: ChaosContext, options: ChaosOptions): Promis
       const found = violations(trace)
       const toAct = watchableOutages(trace).length
       const resumed = watchableResumptions(trace).length
+      const stormed = storms(schedule).length
+      const busiest = busiestSecond(trace)
       summary.schedules += 1
       summary.faults += trace.faults.length
+      summary.storms += stormed
       summary.restarts += trace.kills.length
       summary.sqlStops += trace.sqlUp.filter((c) => !c.value).length
       summary.patches += trace.patches.length
@@ -199,9 +208,10 @@ export async function runChaos(ctx: ChaosContext, options: ChaosOptions): Promis
       summary.violations += found.length
       summary.maxRssMb = Math.max(summary.maxRssMb, Math.round(trace.maxRssKb / 1024))
       summary.maxFds = Math.max(summary.maxFds, maxFds(trace))
+      summary.maxRequestsPerSecond = Math.max(summary.maxRequestsPerSecond, busiest)
       options.log?.(
-        `schedule ${summary.schedules}: ${trace.faults.length} faults, ${trace.kills.length} restarts, ${trace.patches.length} PATCH, ` +
-          `${toAct} outages for invariant 2 (${resumed} once the API was back), ${Math.round(trace.maxRssKb / 1024)} MB, ${maxFds(trace)} fds, ${found.length} violations ` +
+        `schedule ${summary.schedules}: ${trace.faults.length} faults (${stormed} storms), ${trace.kills.length} restarts, ${trace.patches.length} PATCH, ` +
+          `${toAct} outages for invariant 2 (${resumed} once the API was back), ${Math.round(trace.maxRssKb / 1024)} MB, ${maxFds(trace)} fds, ${busiest} requests in the busiest second, ${found.length} violations ` +
           `(${((Date.now() - began) / 1000).toFixed(1)} s)`
       )
       for (const v of found) options.log?.(`  violation ${v}`)

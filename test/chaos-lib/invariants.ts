@@ -1,7 +1,7 @@
 import { PRIMARY, STANDBY } from '../helpers/stack.js'
-import { policy, type Change, type Trace } from './runner.js'
+import { policy, serviceRateLimit, type Change, type Trace } from './runner.js'
 
-// The seven chaos invariants, judged on a trace against the schedule's ground
+// The eight chaos invariants, judged on a trace against the schedule's ground
 // truth. Where the exact moment of a change is unsure (between asking for it and
 // its answer), each invariant takes the reading that cannot blame the service
 // for what it could not have seen.
@@ -230,7 +230,23 @@ export function violations(trace: Trace): string[] {
       found.push(`7: /connection named the superseded primary ${back.length} times from ${rel(back[0]!.at)} to ${rel(back.at(-1)!.at)}, after naming the standby at ${rel(moved.at)}`)
     }
   }
+  // 8. Never spins: refused or not, a process sends no more than its budget in any second.
+  const busiest = busiestSecond(trace)
+  if (busiest > serviceRateLimit) found.push(`8: a process sent ${busiest} API requests within one second; its budget is ${serviceRateLimit}`)
   return found
+}
+
+/** The most API requests one process sent in any second: each restart starts another process. */
+export function busiestSecond(trace: Trace): number {
+  const cuts = trace.kills.map((k) => k.at).sort((a, b) => a - b)
+  const times = [...trace.requests].sort((a, b) => a - b)
+  let busiest = 0
+  for (let last = 0, first = 0; last < times.length; last++) {
+    const from = cuts.findLast((c) => c <= times[last]!) ?? -Infinity
+    while (times[first]! <= times[last]! - 1000 || times[first]! < from) first++
+    busiest = Math.max(busiest, last - first + 1)
+  }
+  return busiest
 }
 
 /** The most open file descriptors any process of the trace had. */

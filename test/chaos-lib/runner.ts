@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { API_RATE_LIMIT, DEFAULT_RATE_LIMIT } from '../../src/cloud/rate-budget.js'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
 import type { Postgres } from '../helpers/postgres.js'
 import { fastEnv, PRIMARY, STANDBY, STREAM, type Cloud } from '../helpers/stack.js'
@@ -14,6 +15,11 @@ import { startSidecar, type UnexpectedExit } from './sidecar.js'
 // /connection and /health.
 
 export const policy = { intervalMs: 100, timeoutMs: 300, threshold: 3, delayMs: 200 }
+// The policy checks ten times as often as the issue's operator (every second): the API's
+// limit per key, and the service's default share of it, are ten times theirs too.
+const speedup = 1000 / policy.intervalMs
+export const apiRateLimit = API_RATE_LIMIT * speedup
+export const serviceRateLimit = DEFAULT_RATE_LIMIT * speedup
 const pollMs = 20
 
 /** A change of the world: `begin` before it was asked for, `end` once it had surely happened. */
@@ -53,6 +59,8 @@ export interface Trace {
   /** Each SIGKILL, and when the next process listened (Infinity when it never did). */
   kills: Array<{ at: number; readyAt: number }>
   patches: Patch[]
+  /** When each API request arrived, refused or not: what the service processes sent. */
+  requests: number[]
   /** The newest stream's status, sampled at every poll. */
   streams: Array<{ at: number; status: string }>
   answers: Answer[]
@@ -84,6 +92,7 @@ function sidecarEnv(ctx: ChaosContext): Record<string, string> {
     CLOUD_API_RATE_LIMIT: fastEnv.CLOUD_API_RATE_LIMIT,
     PRIMARY_CLUSTER_ENDPOINT: ctx.postgres.url(),
     UNHEALTHY_EVIDENCE: 'both',
+    CLOUD_API_RATE_LIMIT: String(serviceRateLimit),
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info'
@@ -146,6 +155,7 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
     faults: [],
     kills: [],
     patches: [],
+    requests: [],
     streams: [],
     answers: [],
     maxRssKb: 0,
@@ -224,6 +234,7 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
     for (const k of trace.kills) k.readyAt = sidecar.readyTimes.find((r) => r >= k.at) ?? Infinity
     const servedFirst = new Set(trace.faults.filter((f) => f.burst.after).map((f) => f.id))
     const waitFor = new Set(trace.faults.filter((f) => 'retry_after_seconds' in f.burst).map((f) => f.id))
+    trace.requests = cloud.emulator.requests.list().map((r) => Date.parse(r.at))
     trace.patches = cloud.emulator.requests
       .list()
       .filter((r) => r.method === 'PATCH')

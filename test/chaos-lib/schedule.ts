@@ -10,6 +10,7 @@ export type PrimarySegment =
   | { kind: 'flapping'; ms: number; periodMs: number }
 
 export const faultOperations = ['*', 'listStreams', 'getCluster', 'listNodes', 'getStream', 'patchStream'] as const
+type FaultOperation = (typeof faultOperations)[number]
 
 export type FaultKind =
   | { kind: 'status'; status: 500 | 502 | 503 }
@@ -22,7 +23,7 @@ export type FaultKind =
 
 export type FaultBurst = FaultKind & {
   at: number
-  operation: (typeof faultOperations)[number]
+  operation: FaultOperation
   ms: number
   /** Serve the request, then fail its answer (a PATCH takes effect unseen). */
   after: boolean
@@ -142,6 +143,33 @@ export function scheduleArbitrary(options: { totalMs: number }): fc.Arbitrary<Sc
       ...calm(totalMs, leadMs),
       faults: [{ ...kind, at: leadMs - Math.min(beforeMs, leadMs), operation: '*', ms: Math.min(beforeMs, leadMs) + afterMs, after: false }]
     }))
+  // A rate-limit storm: for a stretch the API refuses every operation, or several, with
+  // 429 (sometimes 503) and Retry-After, as it does a key over its limit; most often
+  // across the start of an outage that goes on, which must be acted on once the storm
+  // passes, else with the primary healthy throughout, where nothing may fail over.
+  const storm = fc
+    .record({
+      leadMs: ms(300, 700),
+      fromMs: ms(-400, 300),
+      stormMs: ms(300, 1000),
+      operations: fc.oneof(fc.constant<FaultOperation[]>(['*']), fc.subarray(faultOperations.slice(1), { minLength: 2 })),
+      status: fc.oneof({ weight: 3, arbitrary: fc.constant(429 as const) }, { weight: 1, arbitrary: fc.constant(503 as const) }),
+      retryAfterSeconds: fc.integer({ min: 0, max: 1 }),
+      outage: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })
+    })
+    .map(({ leadMs, fromMs, stormMs, operations, status, retryAfterSeconds, outage }): Schedule => ({
+      ...calm(totalMs, leadMs),
+      ...(!outage && { primary: [{ kind: 'healthy', ms: totalMs }] }),
+      faults: operations.map((operation) => ({
+        kind: 'status',
+        status,
+        retry_after_seconds: retryAfterSeconds,
+        at: Math.max(0, leadMs + fromMs),
+        operation,
+        ms: stormMs,
+        after: false
+      }))
+    }))
   // A quiet long outage, failed over, then the primary back and the listing empty or
   // without the stream: nothing may send applications back to the old primary.
   const listingAfterFailover = fc
@@ -159,6 +187,7 @@ export function scheduleArbitrary(options: { totalMs: number }): fc.Arbitrary<Sc
     { weight: 1, arbitrary: quiet },
     { weight: 1, arbitrary: refusedPatch },
     { weight: 1, arbitrary: dark },
+    { weight: 1, arbitrary: storm },
     { weight: 1, arbitrary: listingAfterFailover }
   )
 }
@@ -173,6 +202,19 @@ function calm(totalMs: number, leadMs: number): Schedule {
     sqlOutages: [],
     totalMs
   }
+}
+
+/** The rate-limit storms of a schedule: refusals with Retry-After of the whole API, or of several operations at once. */
+export function storms(s: Schedule): Array<{ at: number; ms: number; operations: FaultOperation[] }> {
+  const found = new Map<string, { at: number; ms: number; operations: FaultOperation[] }>()
+  for (const f of s.faults) {
+    if (!('retry_after_seconds' in f)) continue
+    const key = `${f.at}/${f.ms}`
+    const storm = found.get(key) ?? { at: f.at, ms: f.ms, operations: [] }
+    storm.operations.push(f.operation)
+    found.set(key, storm)
+  }
+  return [...found.values()].filter((storm) => storm.operations.includes('*') || storm.operations.length >= 2)
 }
 
 export type PrimaryState = 'healthy' | 'down' | 'one-node-down'

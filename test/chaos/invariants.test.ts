@@ -1,7 +1,7 @@
 import t from 'tap'
-import { detectionMs, fdMargin, fdWarmupMs, maxFds, mustActMs, stallMs, violations, watchableOutages, watchableResumptions } from '../chaos-lib/invariants.js'
+import { busiestSecond, detectionMs, fdMargin, fdWarmupMs, maxFds, mustActMs, stallMs, violations, watchableOutages, watchableResumptions } from '../chaos-lib/invariants.js'
 import { quietOutageMinMs } from '../chaos-lib/schedule.js'
-import type { Trace } from '../chaos-lib/runner.js'
+import { serviceRateLimit, type Trace } from '../chaos-lib/runner.js'
 import { PRIMARY, STANDBY } from '../helpers/stack.js'
 
 // The checker itself, on hand-made traces: each invariant passes a trace that
@@ -17,6 +17,7 @@ function trace(over: Partial<Trace> = {}): Trace {
     faults: [],
     kills: [],
     patches: [],
+    requests: [],
     streams: [],
     answers: [],
     maxRssKb: 100 * 1024,
@@ -117,6 +118,23 @@ t.test('2: an outage begun while the API was dark is acted on once it is back', 
   t.same(violations(trace({ ...long, ...dark, patches: [served(1500)] })), [], 'a PATCH before the API was back is not asked twice')
 })
 
+t.test('2: an outage begun in a rate-limit storm is acted on once the storm and its Retry-After pass', async (t) => {
+  const long = outage(1000, 1000 + 2200 + mustActMs + 100)
+  const refusing = (operation: '*' | 'listNodes' | 'patchStream', id: string) => ({
+    burst: { kind: 'status' as const, status: 429 as const, retry_after_seconds: 1, at: 0, operation, ms: 800, after: false },
+    id,
+    from: 800,
+    // The storm's end, a timeout and its Retry-After.
+    until: 800 + 800 + 400 + 1000
+  })
+  const storm = { faults: [refusing('listNodes', 'fault-1'), refusing('patchStream', 'fault-2')] }
+  const refused = { at: 1900, status: 429, reached: false, refused: true }
+  t.same(watchableResumptions(trace({ ...long, ...storm, patches: [refused] })).map((r) => r.from), [3000], 'once, from the storm\'s end')
+  t.same(numbers(violations(trace({ ...long, ...storm, patches: [refused] }))), ['2'], 'the refused PATCH never asked again')
+  t.same(violations(trace({ ...long, ...storm, patches: [refused, served(3000 + mustActMs - 10)] })), [])
+  t.same(violations(trace({ ...outage(1000, 3000 + mustActMs - 10), ...storm })), [], 'the primary back before the time to act was over')
+})
+
 t.test('3: one PATCH at most reaches the stream, and none follows it', async (t) => {
   t.same(numbers(violations(trace({ ...outage(0, 3000), patches: [served(1000), served(2000)] }))), ['3'])
   const refused = { at: 1000, status: 503, reached: false, refused: false }
@@ -189,4 +207,18 @@ t.test('6: open file descriptors stay within a margin of the first count after w
   t.same(numbers(violations(trace({ fdSamples: leak }))), ['6'], 'reported once')
   t.equal(maxFds(trace({ fdSamples: leak })), 200)
   t.equal(maxFds(trace()), 0)
+})
+
+t.test('8: a process sends no more API requests in any second than its budget, refused or not', async (t) => {
+  const steady = (from: number, count: number, every: number) => Array.from({ length: count }, (_, i) => from + i * every)
+  // As the budget allows: one request every 1/rate s, a full second's worth in any window.
+  const within = steady(0, 3 * serviceRateLimit, 1000 / serviceRateLimit)
+  t.equal(busiestSecond(trace({ requests: within })), serviceRateLimit)
+  t.same(violations(trace({ requests: within })), [])
+  const spinning = [...within, ...steady(1500, 50, 2)]
+  t.same(numbers(violations(trace({ requests: spinning }))), ['8'], 'a burst within one second')
+  const restarted = [...steady(0, serviceRateLimit, 10), ...steady(900, serviceRateLimit, 1)]
+  t.same(violations(trace({ requests: restarted, kills: [{ at: 850, readyAt: 1200 }] })), [], 'each process on its own')
+  t.same(numbers(violations(trace({ requests: restarted }))), ['8'], 'one process')
+  t.equal(busiestSecond(trace()), 0)
 })

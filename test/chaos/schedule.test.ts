@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import t from 'tap'
 import { FaultSpec } from '../../src/emulator/faults.js'
 import { faultSpec } from '../chaos-lib/runner.js'
-import { primaryPlan, scheduleArbitrary, type FaultBurst, type Schedule } from '../chaos-lib/schedule.js'
+import { primaryPlan, scheduleArbitrary, storms, type FaultBurst, type Schedule } from '../chaos-lib/schedule.js'
 
 // The generator against the emulator it plays on: every burst is a fault the
 // control API takes, and the faults the engine must survive come up often
@@ -43,4 +43,22 @@ t.test('PATCH refusals, listing faults after a failover, and the API dark across
     return down !== undefined && s.faults.some((f) => f.operation === '*' && f.at < down && f.at + f.ms > down)
   })
   t.ok(dark >= 0.1, `the API dark from before the primary dies to after in ${dark}`)
+})
+
+t.test('rate-limit storms: the whole API or several operations refusing at once, across an outage or not', async (t) => {
+  const stormy = schedules.filter((s) => storms(s).length > 0)
+  t.ok(stormy.length / schedules.length >= 0.1, `a storm in ${stormy.length / schedules.length}`)
+  const found = stormy.flatMap(storms)
+  t.ok(found.some((s) => s.operations.includes('*')), 'the whole API')
+  t.ok(found.some((s) => s.operations.length >= 2 && !s.operations.includes('*')), 'several operations')
+  const refusals = stormy.flatMap((s) => s.faults).flatMap((f) => (f.kind === 'status' && 'retry_after_seconds' in f ? [f] : []))
+  t.same([...new Set(refusals.map((f) => f.status))].sort(), [429, 503])
+  t.same([...new Set(refusals.map((f) => f.retry_after_seconds))].sort(), [0, 1])
+  const across = stormy.filter((s) => {
+    const down = firstDown(s)
+    return down !== undefined && storms(s).some((storm) => storm.at <= down && storm.at + storm.ms > down)
+  })
+  t.ok(across.length > 0, `across the start of an outage in ${across.length} of ${stormy.length}`)
+  t.ok(stormy.some((s) => firstDown(s) === undefined), 'and with the primary healthy throughout')
+  t.same(storms({ ...stormy[0]!, faults: stormy[0]!.faults.slice(0, 1).map((f) => ({ ...f, operation: 'getCluster' as const })) }), [], 'one operation refused is no storm')
 })
