@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { API_RATE_LIMIT, DEFAULT_RATE_LIMIT } from '../../src/cloud/rate-budget.js'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
 import type { Postgres } from '../helpers/postgres.js'
-import { fastEnv, PRIMARY, STANDBY, STREAM, type Cloud } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, STREAM, type Cloud } from '../helpers/stack.js'
 import { primaryPlan, type FaultBurst, type PrimaryState, type Schedule } from './schedule.js'
 import { startSidecar, type UnexpectedExit } from './sidecar.js'
 
@@ -88,8 +88,6 @@ function sidecarEnv(ctx: ChaosContext): Record<string, string> {
     HEALTH_CHECK_TIMEOUT: String(policy.timeoutMs / 1000),
     FAILURE_THRESHOLD: String(policy.threshold),
     FAILOVER_DELAY: String(policy.delayMs / 1000),
-    // The emulator's limit (200/s, the real 10/s scaled with the fast timeline), and the sidecar's share of it.
-    CLOUD_API_RATE_LIMIT: fastEnv.CLOUD_API_RATE_LIMIT,
     PRIMARY_CLUSTER_ENDPOINT: ctx.postgres.url(),
     UNHEALTHY_EVIDENCE: 'both',
     CLOUD_API_RATE_LIMIT: String(serviceRateLimit),

@@ -141,8 +141,12 @@ export function onObserved(ctx: Ctx, watched: ObservedCluster, other: ObservedCl
   if (judgement.verdict === 'healthy') {
     s.lastHealthyAt = ctx.now
     s.firstUnhealthyAt = undefined
+    s.lastUnhealthyAt = undefined
   }
-  if (judgement.verdict === 'unhealthy') s.firstUnhealthyAt ??= ctx.now
+  if (judgement.verdict === 'unhealthy') {
+    s.firstUnhealthyAt ??= ctx.now
+    s.lastUnhealthyAt = ctx.now
+  }
   const step = moveTimeline(ctx, judgement.verdict, watched.clusterId)
   if (step?.kind !== 'confirmed') return finishCheck(ctx)
   if (leader !== undefined) {

@@ -121,6 +121,7 @@ export function applyStream(ctx: Ctx, stream: Stream | undefined): void {
     s.blocked = undefined
     s.lastHealthyAt = undefined
     s.firstUnhealthyAt = undefined
+    s.lastUnhealthyAt = undefined
   }
   if (stream?.status === 'FAILING_OVER') trackFailover(ctx, stream)
   if (stream?.status === 'COMPLETED') {

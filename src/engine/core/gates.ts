@@ -37,7 +37,9 @@ export function planOf(f: Facts & { stream: Stream }): FailoverPlan {
   const cutAt = failoverAt === undefined ? replicatedAt : Date.parse(failoverAt)
   // A failure seen before the cut is old news: the primary wrote what was replicated after it.
   const seenDown = s.firstUnhealthyAt !== undefined && cutAt !== undefined && s.firstUnhealthyAt >= cutAt ? s.firstUnhealthyAt : undefined
-  const loss = dataLossRange({ cutAt, lastHealthyAt: s.lastHealthyAt, endAt: seenDown ?? now })
+  // Down when last seen is not down now: it may have come back and written since.
+  const unseenMs = now - (s.lastUnhealthyAt ?? now)
+  const loss = dataLossRange({ cutAt, lastHealthyAt: s.lastHealthyAt, endAt: seenDown === undefined ? now : seenDown + unseenMs })
   return {
     streamId: stream.id,
     fromClusterId: stream.primary_cluster_id,

@@ -154,8 +154,9 @@ export interface CoreState {
   clusters: Record<string, ClusterRecord>
   timeline: TimelineState
   lastHealthyAt?: number
-  // The first check that saw the watched cluster unhealthy since it was last healthy.
+  // The first and the latest check that saw the watched cluster unhealthy since it was last healthy.
   firstUnhealthyAt?: number
+  lastUnhealthyAt?: number
   replicated?: { streamId: string; at: number }
   paused?: { by: string }
   blocked?: { code: BlockCode; reason: string }
