@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import t from 'tap'
 import type { CorePolicy } from '../../src/engine/core/types.js'
 import { maxGapMs } from '../../src/engine/timeline.js'
-import { play, type Script, type Trace } from './model/play.js'
+import { play, type Patch, type Script, type Trace } from './model/play.js'
 import { A, B, type PatchAnswer } from './model/world.js'
 
 // Model-based tests of the decision core: generated worlds (a primary going up and
@@ -79,6 +79,9 @@ function evidenceBefore(trace: Trace, clusterId: string, at: number, process: nu
   return run
 }
 
+// The world applied it (the core may not know: an unclear answer).
+const tookEffect = (p: Patch) => p.answer === 'applied' || p.answer === 'unclear_applied'
+
 function violations(trace: Trace, policy: CorePolicy, script: Script): string[] {
   const found: string[] = []
   const gap = maxGapMs(policy.intervalMs, policy.timeoutMs)
@@ -90,11 +93,13 @@ function violations(trace: Trace, policy: CorePolicy, script: Script): string[] 
     if (run.length < policy.threshold + 1 || reached === undefined || (run.at(-1) as number) - reached < policy.delayMs) {
       found.push(`auto PATCH at ${p.at} on too little evidence: unhealthy checks at ${run.join(', ')}`)
     }
-    if (policy.maxDataLossSeconds !== undefined && p.lostSeconds > policy.maxDataLossSeconds + precision) {
+    // The guard decides before the PATCH leaves; a primary still writing adds its time in flight.
+    if (tookEffect(p) && policy.maxDataLossSeconds !== undefined && p.lostSeconds > policy.maxDataLossSeconds + precision + p.flightSeconds) {
       found.push(`auto PATCH at ${p.at} loses ${p.lostSeconds} s, more than MAX_DATA_LOSS_SECONDS=${policy.maxDataLossSeconds}`)
     }
   }
-  for (const p of trace.patches) {
+  for (const p of trace.patches.filter(tookEffect)) {
+    if (p.planBound !== null && p.dataLossBound === null) found.push(`PATCH at ${p.at}: its answer gave no data-loss bound`)
     if (p.dataLossBound !== null && p.dataLossBound + precision < p.lostSeconds) {
       found.push(`PATCH at ${p.at}: data-loss upper bound ${p.dataLossBound} s below the real loss ${p.lostSeconds} s`)
     }

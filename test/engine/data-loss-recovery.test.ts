@@ -47,5 +47,34 @@ t.test('a primary back during a slow manual attempt: the bound covers what it wr
   t.ok(patch !== undefined, 'the failover is sent')
   t.ok(trace.world.primaryDown(3516) && !trace.world.primaryDown(patch?.at ?? 0), 'down when asked, back when sent')
   const precision = maxGapMs(policy.intervalMs, policy.timeoutMs) / 1000
-  t.ok(patch?.dataLossBound != null && patch.dataLossBound + precision >= patch.lostSeconds, `upper bound ${patch?.dataLossBound} s, lost ${patch?.lostSeconds} s`)
+  t.ok(patch?.planBound != null && patch.planBound + precision >= patch.lostSeconds, `upper bound ${patch?.planBound} s, lost ${patch?.lostSeconds} s`)
+})
+
+// The same outage: the primary is back 0.3 s before the PATCH leaves, and the PATCH takes
+// 1.9 s to arrive. The bound given when it left cannot know that; the answer's bound adds
+// the time in flight (seed 987781075).
+t.test('a PATCH slow to arrive: the bound in its answer adds the time it was in flight', async (t) => {
+  const slow: Script = {
+    primary: [
+      { down: true, ms: 3080 },
+      { down: false, ms: 12_931 }
+    ],
+    lagMs: 2927,
+    failoverMs: 6,
+    patches: [],
+    latencies: [1915, 44, 98, 117, 45],
+    dark: [],
+    listings: [],
+    operator: [{ at: 3191, kind: 'failover' }],
+    horizonMs: 16_011
+  }
+  const trace = play(slow, { ...policy, delayMs: 500, timeoutMs: 142 })
+  const [patch] = trace.patches
+  t.equal(patch?.answer, 'applied')
+  t.ok(patch !== undefined && patch.flightSeconds > 1, `in flight ${patch?.flightSeconds} s`)
+  t.ok(patch?.planBound != null && patch.planBound < patch.lostSeconds, `as sent: ${patch?.planBound} s, below the ${patch?.lostSeconds} s lost`)
+  t.equal(patch?.dataLossBound, ((patch?.planBound ?? 0) * 1000 + (patch?.flightSeconds ?? 0) * 1000) / 1000, 'answered: the bound plus the flight')
+  t.ok(patch?.dataLossBound != null && patch.dataLossBound >= patch.lostSeconds, `answered: ${patch?.dataLossBound} s, covering the loss`)
+  const patched = trace.events.find((e) => e.type === 'failover_patched')
+  t.equal(patched?.data.dataLossUpperSeconds, patch?.dataLossBound, 'failover_patched says so')
 })

@@ -119,6 +119,9 @@ export function onPatched(ctx: Ctx, outcome: PatchOutcome): void {
   const { request } = attempt
   const plan = attempt.plan as NonNullable<typeof attempt.plan>
   const streamId = plan.streamId
+  // The plan's bound holds when the PATCH left; a primary still writing adds its time in flight.
+  const sentAt = ctx.s.patch?.at ?? ctx.now
+  const dataLossUpperSeconds = plan.dataLoss === null ? null : (plan.dataLoss.upperSeconds * 1000 + ctx.now - sentAt) / 1000
   if (outcome.kind === 'refused') {
     ctx.s.patch = { streamId, state: 'refused', at: ctx.now, retryAt: outcome.retryAt }
     emit(ctx, {
@@ -135,7 +138,7 @@ export function onPatched(ctx: Ctx, outcome: PatchOutcome): void {
       type: 'failover_failed',
       severity: 'error',
       message: `failover request for stream ${streamId} has no clear outcome: ${outcome.error}; it may have taken effect, so it is followed, not sent again`,
-      data: { streamId, error: outcome.error, streamStatus: null, trigger: request.trigger }
+      data: { streamId, error: outcome.error, streamStatus: null, trigger: request.trigger, dataLossUpperSeconds }
     })
     return finish(ctx, { outcome: 'failed', reason: outcome.error })
   }
@@ -154,7 +157,7 @@ export function onPatched(ctx: Ctx, outcome: PatchOutcome): void {
     type: 'failover_patched',
     severity: 'warn',
     message: `stream ${streamId} is ${after.status}${confirmedBy === 'read_back' ? ' (confirmed by reading it back)' : ''}`,
-    data: { streamId, status: after.status, confirmedBy, trigger: request.trigger }
+    data: { streamId, status: after.status, confirmedBy, trigger: request.trigger, dataLossUpperSeconds }
   })
   applyStream(ctx, after)
   // Followed from now on at the failover's pace, starting at once.

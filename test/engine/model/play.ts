@@ -36,7 +36,11 @@ export interface Patch {
   process: number
   // Restarts without a state file begin a new epoch: nothing is remembered across one.
   epoch: number
+  // The data-loss upper bound the core gave when it sent the PATCH, and when the answer came.
+  planBound: number | null
   dataLossBound: number | null
+  // How long the PATCH was in flight, in seconds.
+  flightSeconds: number
   // The primary's writes after the replicated time the stream fails over to, in seconds.
   lostSeconds: number
 }
@@ -91,6 +95,9 @@ export function play(script: Script, policy: CorePolicy): Trace {
     state = out.state
     for (const a of out.actions) {
       if (a.type === 'emit') trace.events.push({ ...a.event, at: now })
+      if (a.type === 'emit' && input.kind === 'patched' && 'dataLossUpperSeconds' in a.event.data) {
+        ;(trace.patches.at(-1) as Patch).dataLossBound = a.event.data.dataLossUpperSeconds as number | null
+      }
       if (a.type === 'persist') file = a.state
     }
     if (input.kind === 'observed' && trace.observed.at(-1)?.verdict === 'unknown' && before.topology?.watchedClusterId === state.topology?.watchedClusterId) {
@@ -143,12 +150,24 @@ export function play(script: Script, policy: CorePolicy): Trace {
       case 'coordinate':
         return { kind: 'coordinated', decision: { allowed: true } }
       case 'patch': {
+        const sentAt = now
         wait(undefined)
         const attempt = state.attempt as NonNullable<CoreState['attempt']>
         const frontier = Date.parse(world.stream(now).replicated_time ?? new Date(now).toISOString())
         const lostSeconds = world.upTime(frontier, now) / 1000
         const { answer, stream } = world.patch(now)
-        trace.patches.push({ at: now, trigger: attempt.request.trigger as 'auto' | 'manual', answer, process, epoch, lostSeconds, dataLossBound: attempt.plan?.dataLoss?.upperSeconds ?? null })
+        const planBound = attempt.plan?.dataLoss?.upperSeconds ?? null
+        trace.patches.push({
+          at: now,
+          trigger: attempt.request.trigger as 'auto' | 'manual',
+          answer,
+          process,
+          epoch,
+          lostSeconds,
+          planBound,
+          dataLossBound: null,
+          flightSeconds: (now - sentAt) / 1000
+        })
         sincePatch = true
         return { kind: 'patched', outcome: outcomeOf(answer, stream as Stream, now) }
       }
