@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { LoggedRequest } from '../src/emulator/request-log.js'
+import { busiestSecond, type LoggedRequest } from '../src/emulator/request-log.js'
 import { otherClusterRefreshMs } from '../src/engine/core/check.js'
 import { steadyRequestsPerSecond } from '../src/engine/request-rate.js'
 import { counterTotal, roleOf, startFleet, type Fleet } from '../test/helpers/fleet.js'
 import { admin, PRIMARY, STANDBY, startFakeCloud, startService, type Service } from '../test/helpers/stack.js'
-import { limitPerSecond, peakPerSecond } from './cloud-cost.js'
+import { limitPerSecond } from './cloud-cost.js'
 import { sleep, waitUntil } from './http.js'
 import { root } from './processes.js'
 import { CloudBudget } from './results-schema.js'
@@ -128,7 +128,7 @@ async function during(log: { list(): LoggedRequest[] }, run: () => Promise<void>
   const [first, started] = [log.list().length, performance.now()]
   await run()
   const requests = log.list().slice(first)
-  return { requests: requests.length, seconds: round((performance.now() - started) / 1000, 1), busiestSecond: peakPerSecond(requests.map((r) => Date.parse(r.at))), refused: refused(requests) }
+  return { requests: requests.length, seconds: round((performance.now() - started) / 1000, 1), busiestSecond: busiestSecond(requests), refused: refused(requests) }
 }
 
 function busiest() {

@@ -1,4 +1,4 @@
-import type { LoggedRequest } from '../src/emulator/request-log.js'
+import { busiestSecond, type LoggedRequest } from '../src/emulator/request-log.js'
 import type { CloudCost } from './results-schema.js'
 import { round } from './stats.js'
 
@@ -23,20 +23,8 @@ export function cloudCost(requests: readonly LoggedRequest[], intervalSeconds: n
     byOperation,
     perCheck: round(perCheck, 2),
     perHour: Math.round((perCheck * 3600) / intervalSeconds),
-    peakPerSecond: peakPerSecond(requests.map((r) => Date.parse(r.at))),
+    peakPerSecond: busiestSecond(requests),
     limitPerSecond,
     rateLimited: requests.filter((r) => r.status === 429).length
   }
-}
-
-/** The most requests in any one-second window. */
-export function peakPerSecond(times: number[]): number {
-  times.sort((a, b) => a - b)
-  let peak = 0
-  let first = 0
-  for (let last = 0; last < times.length; last++) {
-    while ((times[last] as number) - (times[first] as number) >= 1000) first++
-    peak = Math.max(peak, last - first + 1)
-  }
-  return peak
 }

@@ -36,3 +36,14 @@ export function createRequestLog() {
     }
   }
 }
+
+/** The most requests that arrived within any one second. */
+export function busiestSecond(requests: readonly LoggedRequest[]): number {
+  const times = requests.map((r) => Date.parse(r.at)).sort((a, b) => a - b)
+  let busiest = 0
+  for (let last = 0, first = 0; last < times.length; last++) {
+    while ((times[last] as number) - (times[first] as number) >= 1000) first++
+    busiest = Math.max(busiest, last - first + 1)
+  }
+  return busiest
+}

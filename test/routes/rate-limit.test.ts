@@ -1,5 +1,5 @@
 import t from 'tap'
-import { peakPerSecond } from '../../bench/cloud-cost.js'
+import { busiestSecond } from '../../src/emulator/request-log.js'
 import { requestsPerCheck } from '../../src/engine/request-rate.js'
 import { directEnv, pcr, remote } from '../cli/fixtures/pcr.js'
 import { admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
@@ -24,7 +24,7 @@ async function finished(svc: Service, id: string) {
 // The most requests the emulator took in any one second, and how many it refused.
 async function load(cloud: Cloud) {
   const requests = await cloud.requests()
-  const busiest = peakPerSecond(requests.map((r) => Date.parse(r.at)))
+  const busiest = busiestSecond(requests)
   return { busiest, refused: requests.filter((r) => r.status === 429 || r.status === 503).length, total: requests.length }
 }
 
