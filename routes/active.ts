@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { AppOptions } from '../src/app-options.js'
 import { ActiveBody, ClusterActiveBody, ClusterParams, ErrorBody } from '../src/api-schemas.js'
 import { activeBody, unavailableBody } from '../src/api-views.js'
 
 // Checks for load balancers and for applications that want the host without
 // sending credentials. Both are answered from memory, like /connection.
-export default async function activeRoutes(fastify: FastifyInstance, opts: AppOptions) {
+export default async function activeRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const { config } = opts
+  const { config } = fastify
   const configured = [config.primaryClusterId, config.standbyClusterId]
   const retryAfter = String(Math.max(1, Math.ceil(config.healthCheckIntervalSeconds)))
 

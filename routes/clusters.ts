@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { AppOptions } from '../src/app-options.js'
 import { ClustersBody } from '../src/api-schemas.js'
 import { clustersBody } from '../src/api-views.js'
 
-export default async function clustersRoutes(fastify: FastifyInstance, opts: AppOptions) {
+export default async function clustersRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   app.get(
     '/clusters',
@@ -15,6 +14,6 @@ export default async function clustersRoutes(fastify: FastifyInstance, opts: App
         response: { 200: ClustersBody }
       }
     },
-    async () => clustersBody(fastify.engine.snapshot(), opts.config.primaryClusterId, fastify.coordination?.status())
+    async () => clustersBody(fastify.engine.snapshot(), fastify.config.primaryClusterId, fastify.coordination?.status())
   )
 }

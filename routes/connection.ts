@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { AppOptions } from '../src/app-options.js'
 import { ConnectionBody, ConnectionHeaders, ErrorBody } from '../src/api-schemas.js'
 import { activeBody, unavailableBody } from '../src/api-views.js'
 import { connectionString } from '../src/connection-string.js'
@@ -12,9 +11,9 @@ function fromHeader(value: string): string {
   return Buffer.from(utf8, 'utf8').equals(bytes) ? utf8 : value
 }
 
-export default async function connectionRoutes(fastify: FastifyInstance, opts: AppOptions) {
+export default async function connectionRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const { config } = opts
+  const { config } = fastify
   const retryAfter = String(Math.max(1, Math.ceil(config.healthCheckIntervalSeconds)))
 
   app.get(

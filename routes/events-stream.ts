@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { AppOptions } from '../src/app-options.js'
 import { ErrorBody, EventsStreamBody, EventsStreamHeaders } from '../src/api-schemas.js'
 import { clustersBody } from '../src/api-views.js'
 import type { EngineEvent } from '../src/engine/events.js'
@@ -30,7 +29,7 @@ function replay(events: EngineEvent[], lastEventId: number | undefined): { reset
   return { reset: true, events: events.slice(0, replayLimit).reverse() }
 }
 
-export default async function eventsStreamRoutes(fastify: FastifyInstance, opts: AppOptions) {
+export default async function eventsStreamRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const { engine, clock } = fastify
   const streams = new Set<PassThrough>()
@@ -38,7 +37,7 @@ export default async function eventsStreamRoutes(fastify: FastifyInstance, opts:
 
   // Exactly what GET /clusters answers.
   const statusMessage = () =>
-    `event: status\ndata: ${JSON.stringify(clustersBody(engine.snapshot(), opts.config.primaryClusterId, fastify.coordination?.status()))}\n\n`
+    `event: status\ndata: ${JSON.stringify(clustersBody(engine.snapshot(), fastify.config.primaryClusterId, fastify.coordination?.status()))}\n\n`
 
   function send(stream: PassThrough, text: string): void {
     stream.write(text)

@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { AppOptions } from '../src/app-options.js'
 import { HealthBody, ReadyBody } from '../src/api-schemas.js'
 import { activeBody, configuredRole, unavailableReason } from '../src/api-views.js'
 
-export default async function healthRoutes(fastify: FastifyInstance, opts: AppOptions) {
+export default async function healthRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const { config } = opts
+  const { config } = fastify
   // Liveness fails only when the monitor loop itself has stopped finishing checks.
   const staleAfterMs = 3 * (config.healthCheckIntervalSeconds + config.healthCheckTimeoutSeconds) * 1000
 

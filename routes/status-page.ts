@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { AppOptions } from '../src/app-options.js'
 import { loadStatusPage } from '../src/status-page/assets.js'
 
 // Only the page's own files and its own API: nothing inline, nothing from
@@ -18,9 +17,9 @@ const contentSecurityPolicy = [
   "frame-ancestors 'none'"
 ].join('; ')
 
-export default async function statusPageRoutes(fastify: FastifyInstance, opts: AppOptions) {
+export default async function statusPageRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const { config } = opts
+  const { config } = fastify
   const assets = loadStatusPage()
   // The page calls its data stale on the rule /health uses for the monitor loop.
   const staleAfterMs = Math.round(3 * (config.healthCheckIntervalSeconds + config.healthCheckTimeoutSeconds) * 1000)

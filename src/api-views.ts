@@ -1,10 +1,10 @@
 import type { z } from 'zod'
-import type { ActiveBody, ClusterBody, ClustersBody, CoordinationBody, ErrorBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
+import type { ActiveBody, ClusterBody, ClustersBody, CoordinationBody, ErrorBody, FailbackStatusBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
 import type { Config } from './config.js'
 import type { CoordinationStatus } from './coordination/coordination.js'
 import type { FailoverPlan } from './engine/engine.js'
 import type { Operation } from './engine/operations.js'
-import type { FailoverStarted } from './engine/operator.js'
+import type { FailbackStatus, FailoverStarted } from './engine/operator.js'
 import { activeCluster, type ClusterView, type Snapshot, type StreamView } from './engine/snapshot.js'
 
 // The snapshot's camelCase views, shaped as the HTTP API's snake_case answers.
@@ -149,6 +149,10 @@ export function failoverStartedBody(r: FailoverStarted): z.infer<typeof Failover
     ...(r.stream === undefined ? {} : { stream: streamBody(r.stream) }),
     ...(r.operationId === undefined ? {} : { operation_id: r.operationId })
   }
+}
+
+export function failbackStatusBody(s: FailbackStatus): z.infer<typeof FailbackStatusBody> {
+  return { stream: s.stream === null ? null : streamBody(s.stream), active_cluster_id: s.activeClusterId, ready: s.ready, reason: s.reason }
 }
 
 export function operationBody(o: Operation): z.infer<typeof OperationBody> {

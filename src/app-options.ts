@@ -1,14 +1,15 @@
-import type { CloudClient } from './cloud/client.js'
 import type { Config } from './config.js'
-import type { Coordinator } from './engine/coordinator.js'
-import type { Clock, SqlProbe } from './engine/engine.js'
+import type { RuntimeParts } from './runtime.js'
 
 // What buildApp takes: the configuration, and the parts a test or another entry
 // point may hand in instead of the ones made from the configuration.
-export interface AppOptions {
+export interface AppOptions extends RuntimeParts {
   config: Config
-  cloud?: CloudClient
-  probes?: Record<string, SqlProbe>
-  clock?: Clock
-  coordinator?: Coordinator
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    // Decorated once by the app, read by plugins and routes.
+    config: Config
+  }
 }

@@ -3,18 +3,12 @@ import fp from 'fastify-plugin'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { AppOptions } from './app-options.js'
 import authPlugin from './plugins/auth.js'
-import cloudPlugin from './plugins/cloud.js'
 import docsPlugin from './plugins/docs.js'
-import enginePlugin from './plugins/engine.js'
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
-import operatorPlugin from './plugins/operator.js'
-import trafficPlugin from './plugins/traffic.js'
+import runtimePlugin from './plugins/runtime.js'
 import activeRoutes from '../routes/active.js'
-import adminFailbackRoutes from '../routes/admin/failback.js'
-import adminFailoverRoutes from '../routes/admin/failover.js'
-import adminSetupRoutes from '../routes/admin/setup.js'
-import adminSimulateRoutes from '../routes/admin/simulate.js'
+import adminRoutes from '../routes/admin/index.js'
 import clustersRoutes from '../routes/clusters.js'
 import connectionRoutes from '../routes/connection.js'
 import eventsRoutes from '../routes/events.js'
@@ -50,14 +44,12 @@ export const serverOptions = {
 async function app(fastify: FastifyInstance, opts: AppOptions) {
   fastify.setValidatorCompiler(validatorCompiler)
   fastify.setSerializerCompiler(serializerCompiler)
+  fastify.decorate('config', opts.config)
   await fastify.register(errorsPlugin)
   await fastify.register(docsPlugin)
-  await fastify.register(metricsPlugin, opts)
-  await fastify.register(cloudPlugin, opts)
-  await fastify.register(enginePlugin, opts)
-  await fastify.register(operatorPlugin, opts)
-  await fastify.register(trafficPlugin, opts)
-  await fastify.register(authPlugin, opts)
+  await fastify.register(metricsPlugin)
+  await fastify.register(runtimePlugin, opts)
+  await fastify.register(authPlugin)
   const routeGroups = [
     healthRoutes,
     connectionRoutes,
@@ -67,13 +59,10 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
     eventsStreamRoutes,
     statusPageRoutes,
     metricsRoutes,
-    adminFailoverRoutes,
-    adminFailbackRoutes,
-    adminSimulateRoutes,
-    adminSetupRoutes
+    adminRoutes
   ]
   for (const routes of routeGroups) {
-    await fastify.register(routes, opts)
+    await fastify.register(routes)
   }
 }
 

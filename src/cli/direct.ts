@@ -1,20 +1,16 @@
 import type { Logger } from 'pino'
-import { activeBody, clustersBody, failoverStartedBody, operationBody, streamBody, unavailableReason } from '../api-views.js'
-import { createCloudClient } from '../cloud/client.js'
+import { activeBody, clustersBody, failbackStatusBody, failoverStartedBody, operationBody, streamBody, unavailableReason } from '../api-views.js'
 import type { ClusterDisruptionInfo } from '../cloud/schemas.js'
 import type { Config } from '../config.js'
-import { createCoordination } from '../coordination/coordination.js'
-import { createEngine, type Clock, type SqlProbe } from '../engine/engine.js'
-import { createOperations } from '../engine/operations.js'
-import { createOperator, OperatorError } from '../engine/operator.js'
-import { createSqlProbe } from '../sql/probe.js'
+import type { Clock } from '../engine/engine.js'
+import { OperatorError } from '../engine/operator.js'
 import { activeCluster, type Snapshot } from '../engine/snapshot.js'
 import type { Metrics } from '../plugins/metrics.js'
-import { followEngine } from '../traffic.js'
+import { createRuntime } from '../runtime.js'
 import type { Backend } from './backend.js'
 
-// Direct mode: the Cloud API client, an engine, the operations and the operator,
-// all in this process, so the CLI works without the service running.
+// Direct mode: the service's parts (src/runtime.ts) in this process, so the CLI works
+// without the service running.
 
 export interface DirectOptions {
   config: Config
@@ -32,39 +28,18 @@ export interface DirectOptions {
 }
 
 export function openDirect(options: DirectOptions): Backend {
-  const { config, clock, requestedBy } = options
-  const cloud = createCloudClient({
-    baseUrl: config.apiUrl,
-    apiKey: config.apiKey,
-    timeoutSeconds: config.healthCheckTimeoutSeconds,
-    rateLimit: config.cloudApiRateLimit,
-    onRequest: options.metrics?.observeApiRequest,
-    onWait: options.metrics?.observeApiWait
+  const { config, requestedBy } = options
+  const runtime = createRuntime({
+    config,
+    parts: { clock: options.clock },
+    autoFailover: options.autoFailover,
+    metrics: options.metrics,
+    traffic: options.traffic,
+    stopReason: 'pcr stopped'
   })
-  const probes: Record<string, SqlProbe & { close(): Promise<void> }> = {}
-  for (const [id, endpoint] of [
-    [config.primaryClusterId, config.primaryClusterEndpoint],
-    [config.standbyClusterId, config.standbyClusterEndpoint]
-  ] as const) {
-    if (endpoint !== undefined) probes[id] = createSqlProbe({ connectionString: endpoint, timeoutSeconds: config.healthCheckTimeoutSeconds })
-  }
-  // With COORDINATION=etcd the CLI joins the fleet like a sidecar: it leads or follows, and acts only when leading.
-  const etcd = config.etcd
-  const coordination = etcd === undefined ? undefined : createCoordination({ config: { ...config, etcd }, cloud, clock })
-  const joined = coordination?.start() ?? Promise.resolve()
-  const engine = createEngine({
-    settings: { ...config, autoFailover: options.autoFailover },
-    cloud: coordination?.cloud ?? cloud,
-    probes,
-    clock,
-    coordinator: coordination?.coordinator
-  })
-  coordination?.attach(engine)
-  options.metrics?.attach(engine)
-  if (coordination !== undefined) options.metrics?.attachCoordination(coordination.status)
-  const operator = createOperator({ engine, cloud, settings: config, clock, operations: createOperations({ now: clock.now }) })
-  const traffic = options.traffic === undefined ? undefined : followEngine(engine, config, options.traffic)
-  if (options.start) void joined.then(() => engine.start())
+  const { engine, operator } = runtime
+  const joined = runtime.join()
+  if (options.start) void runtime.start()
 
   // The engine here is the CLI's, not the service's: AUTO_FAILOVER is what the configuration says.
   const view = (s = engine.snapshot()) => ({ ...clustersBody(s, config.primaryClusterId), auto_failover: config.autoFailover })
@@ -116,10 +91,7 @@ export function openDirect(options: DirectOptions): Backend {
       return failoverStartedBody(started)
     },
     createFailbackStream: async () => ({ stream: streamBody(await operator.createFailbackStream(requestedBy)) }),
-    async failbackStatus(maxLagSeconds) {
-      const s = await operator.failbackStatus(maxLagSeconds)
-      return { stream: s.stream === null ? null : streamBody(s.stream), active_cluster_id: s.activeClusterId, ready: s.ready, reason: s.reason }
-    },
+    failbackStatus: async (maxLagSeconds) => failbackStatusBody(await operator.failbackStatus(maxLagSeconds)),
     initiateFailback: async (input) =>
       failoverStartedBody(await operator.initiateFailback({ requestedBy, failoverAt: input.failover_at, allowDataLoss: input.allow_data_loss })),
     failbackFull: async (input) => ({
@@ -146,13 +118,6 @@ export function openDirect(options: DirectOptions): Backend {
       if (operation === undefined) throw new OperatorError('unknown_operation', `no operation ${id} in this process`, 404)
       return operationBody(operation)
     },
-    async close() {
-      operator.close('pcr stopped')
-      await traffic?.close()
-      await engine.stop()
-      await coordination?.stop()
-      await Promise.all(Object.values(probes).map((p) => p.close()))
-      await cloud.close()
-    }
+    close: () => runtime.stop()
   }
 }

@@ -5,7 +5,7 @@ import { createHttp, type Method } from './http.js'
 import { createRateBudget, DEFAULT_RATE_LIMIT, type Priority, type RateBudget } from './rate-budget.js'
 import { backoffDelay, DEFAULT_RETRY, isTransient, parseRetryAfter, type RetryPolicy } from './retry.js'
 import { operationAccess } from './roles.js'
-import { newestFirst } from './stream-time.js'
+import { newest } from './stream-time.js'
 import {
   ApiStatus,
   Cluster,
@@ -644,8 +644,4 @@ function sameDisruption(actual: RegionalDisruptorSpecification[], wanted: Region
         .sort()
     )
   return canonical(actual) === canonical(wanted)
-}
-
-function newest(streams: Stream[]): Stream | undefined {
-  return [...streams].sort(newestFirst)[0]
 }

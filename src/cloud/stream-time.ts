@@ -18,3 +18,7 @@ export function newestFirst(a: Pick<Stream, 'id' | 'created_at'>, b: Pick<Stream
   if (at !== bt) return at > bt ? -1 : 1
   return a.id > b.id ? -1 : a.id < b.id ? 1 : 0
 }
+
+export function newest<S extends Pick<Stream, 'id' | 'created_at'>>(streams: readonly S[]): S | undefined {
+  return [...streams].sort(newestFirst)[0]
+}

@@ -38,7 +38,8 @@ export interface Coordination {
   coordinator: Coordinator
   cloud: EngineCloud
   status(): CoordinationStatus
-  attach(engine: Engine): void
+  // Publishes the engine's pause and what its checks see (for the leader's quorum).
+  follow(engine: Engine): void
   // Resolves after the first round with etcd, so the first check knows who leads.
   start(): Promise<void>
   stop(): Promise<void>
@@ -180,7 +181,7 @@ export function createCoordination(options: {
     coordinator,
     cloud: shared.cloud,
     status,
-    attach(next) {
+    follow(next) {
       engine = next
       next.onEvent((event) => {
         if (event.type !== 'paused' && event.type !== 'resumed') return

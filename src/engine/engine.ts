@@ -11,6 +11,7 @@ import { createEventLog, type EngineEvent, type EventInput } from './events.js'
 import type { Snapshot } from './snapshot.js'
 import type { StateStore } from './state-file.js'
 import type { Observation } from './verdict.js'
+import type { SqlProbe as OwnedSqlProbe } from '../sql/probe.js'
 
 export type { BlockCode, FailoverPlan, FailoverRequest, FailoverResult } from './core/types.js'
 export { streamView } from './stream-view.js'
@@ -23,11 +24,8 @@ export { streamView } from './stream-view.js'
 // The part of the Cloud API client the engine uses.
 export type EngineCloud = Pick<CloudClient, 'getCluster' | 'listNodes' | 'getStream' | 'patchStream' | 'discoverStream'>
 
-export type ProbeResult = { ok: true; latencyMs: number } | { ok: false; error: string; latencyMs: number }
-
-export interface SqlProbe {
-  check(): Promise<ProbeResult>
-}
+// The part of a SQL probe (src/sql/probe.ts) the engine uses; closing it is its owner's.
+export type SqlProbe = Pick<OwnedSqlProbe, 'check'>
 
 export interface Clock {
   now(): number

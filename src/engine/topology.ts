@@ -1,5 +1,5 @@
 import type { Stream } from '../cloud/schemas.js'
-import { newestFirst } from '../cloud/stream-time.js'
+import { newest } from '../cloud/stream-time.js'
 
 // Which cluster is active and which one is watched, derived from the newest stream
 // between the pair, so a restarted sidecar, or a second one, reaches the same answer
@@ -42,7 +42,7 @@ export function isScheduled(stream: Pick<Stream, 'status' | 'failover_at'>, now:
 }
 
 export function deriveTopology(streams: readonly Stream[], pair: Pair, now = Number.NEGATIVE_INFINITY): Topology {
-  const stream = streams.filter((s) => belongsToPair(s, pair)).sort(newestFirst)[0]
+  const stream = newest(streams.filter((s) => belongsToPair(s, pair)))
   if (stream === undefined) {
     return {
       activeClusterId: pair.primaryClusterId,

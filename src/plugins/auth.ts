@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { AppOptions } from '../app-options.js'
 import { createAuthLimiter } from '../auth-limiter.js'
 
 declare module 'fastify' {
@@ -17,8 +16,8 @@ function digest(value: string): Buffer {
 }
 
 export default fp(
-  async (fastify, opts: AppOptions) => {
-    const { config } = opts
+  async (fastify) => {
+    const { config } = fastify
     const token = config.adminToken
     const expected = token === undefined ? undefined : digest(token)
     const limiter = createAuthLimiter({
@@ -73,5 +72,5 @@ export default fp(
       }
     })
   },
-  { name: 'auth', dependencies: ['engine', 'metrics'] }
+  { name: 'auth', dependencies: ['runtime', 'metrics'] }
 )

@@ -7,7 +7,6 @@ import { streamStatuses } from '../cloud/schemas.js'
 import type { CoordinationStatus } from '../coordination/coordination.js'
 import type { Engine } from '../engine/engine.js'
 import type { EngineEvent } from '../engine/events.js'
-import type { AppOptions } from '../app-options.js'
 
 // Prometheus series. Counters are derived from engine events and client
 // requests, gauges from the latest snapshot at scrape time, so /metrics, /events
@@ -18,8 +17,8 @@ export interface Metrics {
   observeApiRequest(event: RequestEvent): void
   observeApiWait(event: WaitEvent): void
   observeAdminAuth(outcome: AdminAuthOutcome): void
-  attach(engine: Engine): void
-  attachCoordination(status: () => CoordinationStatus): void
+  // Subscribes to the engine's events and checks, and reads it (and coordination) when scraped.
+  follow(engine: Engine, coordination?: () => CoordinationStatus): void
 }
 
 declare module 'fastify' {
@@ -207,13 +206,11 @@ export function createMetrics(): Metrics {
     observeAdminAuth(outcome) {
       adminAuth.inc({ outcome })
     },
-    attach(e) {
+    follow(e, status) {
       engine = e
+      coordination = status
       e.onEvent(onEvent)
       e.onCheck((c) => checks.inc({ cluster_id: c.clusterId, verdict: c.verdict }))
-    },
-    attachCoordination(status) {
-      coordination = status
     }
   }
 }
@@ -250,13 +247,13 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
 }
 
 export default fp(
-  async (fastify, opts: AppOptions) => {
+  async (fastify) => {
     const metrics = createMetrics()
     fastify.decorate('metrics', metrics)
-    if (!opts.config.enablePrometheus) return
+    if (!fastify.config.enablePrometheus) return
     let listener: MetricsListener | undefined
     fastify.addHook('onReady', async () => {
-      listener = await serveMetrics(metrics.registry, opts.config.prometheusPort, opts.config.host)
+      listener = await serveMetrics(metrics.registry, fastify.config.prometheusPort, fastify.config.host)
       fastify.log.info({ port: listener.port }, 'prometheus metrics listening')
     })
     fastify.addHook('onClose', async () => {

@@ -1,5 +1,6 @@
 import t from 'tap'
-import type { ProbeResult, SqlProbe } from '../../src/engine/engine.js'
+import type { SqlProbe } from '../../src/engine/engine.js'
+import type { ProbeResult } from '../../src/sql/probe.js'
 import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
 
 // The standby's application virtual cluster is offline while its stream
@@ -13,7 +14,7 @@ function refusingProbe(): SqlProbe & { calls: number } {
     calls: 0,
     async check(): Promise<ProbeResult> {
       probe.calls += 1
-      return { ok: false, error: 'connection: connect ECONNREFUSED 127.0.0.1:26257', latencyMs: 1 }
+      return { ok: false, kind: 'refused', error: 'connection: connect ECONNREFUSED 127.0.0.1:26257', latencyMs: 1 }
     }
   }
   return probe

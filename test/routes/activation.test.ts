@@ -1,5 +1,6 @@
 import t from 'tap'
-import type { ProbeResult, SqlProbe } from '../../src/engine/engine.js'
+import type { SqlProbe } from '../../src/engine/engine.js'
+import type { ProbeResult } from '../../src/sql/probe.js'
 import { pcr, remote } from '../cli/fixtures/pcr.js'
 import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
 
@@ -14,7 +15,7 @@ function switchableProbe(): SqlProbe & { answers: boolean } {
   const probe = {
     answers: false,
     async check(): Promise<ProbeResult> {
-      return probe.answers ? { ok: true, latencyMs: 1 } : { ok: false, error: 'connection: connect ECONNREFUSED 127.0.0.1:26257', latencyMs: 1 }
+      return probe.answers ? { ok: true, latencyMs: 1 } : { ok: false, kind: 'refused', error: 'connection: connect ECONNREFUSED 127.0.0.1:26257', latencyMs: 1 }
     }
   }
   return probe

@@ -187,6 +187,17 @@ t.test('bad operator input is a 400 that changes nothing', async (t) => {
   t.equal((await cloud.requests()).filter((r) => r.method !== 'GET').length, 0)
 })
 
+t.test('without the token, a bad body is refused as unauthenticated: authentication comes before the body is read', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud)
+  for (const [path, body] of [['/admin/failback', { action: 'sideways' }], ['/admin/failover', { dry_run: 'yes' }], ['/admin/simulate', {}], ['/admin/setup', { x: 1 }]] as const) {
+    const res = await svc.post(path, body, { authorization: 'Bearer wrong' })
+    t.equal(res.status, 401, `${path} ${JSON.stringify(body)}`)
+    t.equal(res.body.code, 'unauthorized')
+  }
+  t.equal((await cloud.requests()).filter((r) => r.method !== 'GET').length, 0)
+})
+
 t.test('failback full: a stream that never catches up times out; a canceled one fails; one operation at a time', async (t) => {
   const cloud = await startFakeCloud(t, { timings: { startingSeconds: 0.2 } })
   const svc = await startService(t, cloud)

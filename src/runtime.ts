@@ -1,0 +1,136 @@
+import type { Logger } from 'pino'
+import { createCloudClient, type CloudClient } from './cloud/client.js'
+import type { Config } from './config.js'
+import { createCoordination, type Coordination } from './coordination/coordination.js'
+import type { Coordinator } from './engine/coordinator.js'
+import { createEngine, systemClock, type Clock, type Engine, type SqlProbe } from './engine/engine.js'
+import { createOperations } from './engine/operations.js'
+import { createOperator, type Operator } from './engine/operator.js'
+import { createStateStore } from './engine/state-file.js'
+import type { Metrics } from './plugins/metrics.js'
+import { createSqlProbe, type SqlProbe as OwnedSqlProbe } from './sql/probe.js'
+import { followEngine, type Traffic } from './traffic.js'
+
+// The one composition root: the Cloud API client, the SQL probes, coordination, the
+// engine, the operator and what follows the engine out (hooks, PgBouncer), built in
+// the order data flows through them. The service's plugins and the CLI's direct mode
+// both use it; observers subscribe as each part is made.
+
+// Parts a test or another entry point may hand in instead of the ones made from the
+// configuration. A part handed in belongs to whoever made it: it is not closed here.
+export interface RuntimeParts {
+  cloud?: CloudClient
+  probes?: Record<string, SqlProbe>
+  clock?: Clock
+  coordinator?: Coordinator
+}
+
+export interface RuntimeOptions {
+  config: Config
+  parts?: RuntimeParts
+  // The CLI's verbs other than the monitor and the drill fail over only when told to.
+  autoFailover?: boolean
+  // STATE_FILE is the service's: a CLI run beside it must not write the same file.
+  stateFile?: boolean
+  // Counts requests and waits, follows the engine and coordination.
+  metrics?: Metrics
+  // Every event as one log line.
+  eventLog?: Logger
+  // With a logger, hooks and PgBouncer follow the engine.
+  traffic?: Logger
+  // Reported as the reason of an operation still running at stop.
+  stopReason: string
+}
+
+export interface Runtime {
+  clock: Clock
+  cloud: CloudClient
+  coordination: Coordination | undefined
+  engine: Engine
+  operator: Operator
+  // Joins the fleet (COORDINATION=etcd) once; resolves at once without it.
+  join(): Promise<void>
+  // Joins, then starts the check loop.
+  start(): Promise<void>
+  // Operator, traffic (which stops the engine first, so its last events are delivered),
+  // engine, coordination, then what was made here.
+  stop(): Promise<void>
+}
+
+function probesOf(config: Config): Record<string, OwnedSqlProbe> {
+  const probes: Record<string, OwnedSqlProbe> = {}
+  const endpoints: Array<[string, string | undefined]> = [
+    [config.primaryClusterId, config.primaryClusterEndpoint],
+    [config.standbyClusterId, config.standbyClusterEndpoint]
+  ]
+  for (const [id, connectionString] of endpoints) {
+    if (connectionString !== undefined) probes[id] = createSqlProbe({ connectionString, timeoutSeconds: config.healthCheckTimeoutSeconds })
+  }
+  return probes
+}
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const { config, parts = {}, metrics } = options
+  const clock = parts.clock ?? systemClock
+  const owned: Array<{ close(): Promise<void> }> = []
+  const cloud =
+    parts.cloud ??
+    createCloudClient({
+      baseUrl: config.apiUrl,
+      apiKey: config.apiKey,
+      timeoutSeconds: config.healthCheckTimeoutSeconds,
+      rateLimit: config.cloudApiRateLimit,
+      onRequest: metrics?.observeApiRequest,
+      onWait: metrics?.observeApiWait
+    })
+  let probes: Record<string, SqlProbe> | undefined = parts.probes
+  if (probes === undefined) {
+    const made = probesOf(config)
+    owned.push(...Object.values(made))
+    probes = made
+  }
+  // With COORDINATION=etcd this process joins the fleet: it leads or follows, and acts only when leading.
+  const etcd = config.etcd
+  const coordination = etcd === undefined ? undefined : createCoordination({ config: { ...config, etcd }, cloud, clock })
+  const pair = { primaryClusterId: config.primaryClusterId, standbyClusterId: config.standbyClusterId }
+  const engine = createEngine({
+    settings: options.autoFailover === undefined ? config : { ...config, autoFailover: options.autoFailover },
+    cloud: coordination?.cloud ?? cloud,
+    probes,
+    clock,
+    coordinator: parts.coordinator ?? coordination?.coordinator,
+    store: options.stateFile === true && config.stateFile !== undefined ? createStateStore({ path: config.stateFile, pair }) : undefined
+  })
+  const log = options.eventLog
+  if (log !== undefined) engine.onEvent((event) => log[event.severity]({ event: event.type, eventId: event.id, ...event.data }, event.message))
+  coordination?.follow(engine)
+  metrics?.follow(engine, coordination?.status)
+  const operator = createOperator({ engine, cloud, settings: config, clock, operations: createOperations({ now: () => clock.now() }) })
+  const traffic: Traffic | undefined = options.traffic === undefined ? undefined : followEngine(engine, config, options.traffic)
+  let joined: Promise<void> | undefined
+
+  return {
+    clock,
+    cloud,
+    coordination,
+    engine,
+    operator,
+    join() {
+      joined ??= coordination?.start() ?? Promise.resolve()
+      return joined
+    },
+    async start() {
+      await this.join()
+      engine.start()
+    },
+    async stop() {
+      operator.close(options.stopReason)
+      await traffic?.close()
+      await engine.stop()
+      // Leaving etcd after the last check: the leadership ends now, not a lease TTL later.
+      await coordination?.stop()
+      await Promise.all(owned.map((p) => p.close()))
+      if (parts.cloud === undefined) await cloud.close()
+    }
+  }
+}
