@@ -30,7 +30,7 @@ import {
 
 export type { Method, Priority }
 
-export type Operation =
+export type CloudOperation =
   | 'getCluster'
   | 'listNodes'
   | 'getConnectionString'
@@ -48,7 +48,7 @@ export type RequestOutcome = 'ok' | 'http_error' | 'rate_limited' | 'timeout' | 
 // One event per request sent (but not for one its caller aborted), and one per request
 // the Retry-After gate kept back.
 export interface RequestEvent {
-  operation: Operation
+  operation: CloudOperation
   method: Method
   status?: number
   outcome: RequestOutcome
@@ -58,7 +58,7 @@ export interface RequestEvent {
 
 // Time a request spent before it was sent: in the rate budget's queue, or behind a Retry-After.
 export interface WaitEvent {
-  operation: Operation
+  operation: CloudOperation
   cause: 'budget' | 'retry_after'
   waitMs: number
 }
@@ -142,7 +142,7 @@ const CREATE_CLOCK_SKEW_MS = 30_000
 const DISCOVERY_PAGE = '10'
 
 interface ApiRequest {
-  operation: Operation
+  operation: CloudOperation
   method: Method
   path: string
   query?: Record<string, string | undefined>
@@ -578,14 +578,14 @@ function describeAnswer(status: number, apiCode: number | undefined, apiMessage:
   return `HTTP ${status}${apiCode === undefined ? '' : ` (code ${apiCode})`}${apiMessage ? `: ${apiMessage}` : ''}`
 }
 
-function permissionOf(operation: Operation) {
+function permissionOf(operation: CloudOperation) {
   const { operationId, roles } = operationAccess[operation]
   return { operationId, requiredRoles: roles }
 }
 
 // A 403 says what the key lacks: the roles the specification lists for the operation. The
 // API's own message follows, shortened, so the line stays short.
-function permissionDenied(operation: Operation, apiCode: number | undefined, apiMessage: string | undefined): string {
+function permissionDenied(operation: CloudOperation, apiCode: number | undefined, apiMessage: string | undefined): string {
   const { operationId, requiredRoles } = permissionOf(operation)
   const quoted = apiMessage === undefined ? undefined : apiMessage.slice(0, 120)
   return (

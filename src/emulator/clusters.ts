@@ -1,5 +1,5 @@
 import { type ClusterState, type NodeStatus, type RegionalDisruptorSpecification } from '../cloud/schemas.js'
-import { failedPrecondition, invalidArgument } from './api-error.js'
+import { failedPrecondition, invalidArgument } from './cloud-error.js'
 import { combine, intervalsWhere, steps, valueAt, type Interval, type Steps } from './availability.js'
 import { formatTimestamp, nanosFromMs } from './proto-time.js'
 import { DEFAULT_CIDR_RANGE, type CloudProvider, type ClusterSeed, type Plan } from './seed.js'

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { ClusterState, NodeStatus } from '../cloud/schemas.js'
-import { toApiError } from './api-error.js'
+import { toApiError } from './cloud-error.js'
 import { clusterOperationStatuses } from './clusters.js'
 import { FaultSpec, type FaultRegistry } from './faults.js'
 import { jsonValue, parseWith, readJson } from './json-body.js'

@@ -14,7 +14,7 @@ export const operations = [
   'getStream',
   'patchStream'
 ] as const
-export type Operation = (typeof operations)[number]
+export type CloudOperation = (typeof operations)[number]
 
 const common = {
   operation: z.enum([...operations, '*']),
@@ -87,7 +87,7 @@ export function createFaultRegistry(now: () => number) {
     },
 
     /** The first active fault for this operation, counted as used. */
-    take(operation: Operation): Fault | undefined {
+    take(operation: CloudOperation): Fault | undefined {
       prune()
       const match = active.find((a) => a.fault.operation === operation || a.fault.operation === '*')
       if (match?.remaining !== undefined) match.remaining -= 1

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { invalidArgument } from './api-error.js'
+import { invalidArgument } from './cloud-error.js'
 
 // Request bodies arrive as text (see createEmulator), so each route decides
 // whether it needs JSON and how to complain when it is not.

@@ -1,4 +1,4 @@
-import { invalidArgument } from './api-error.js'
+import { invalidArgument } from './cloud-error.js'
 
 // Keyset pagination as the Cloud API does it: the answer's next_page token
 // names the last item returned, and the next request continues after it, so

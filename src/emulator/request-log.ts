@@ -1,4 +1,4 @@
-import type { Operation } from './faults.js'
+import type { CloudOperation } from './faults.js'
 
 // The API requests the emulator received, so tests can check what a client
 // sent, including requests that were refused or hit by a fault.
@@ -7,7 +7,7 @@ export interface LoggedRequest {
   method: string
   path: string
   /** Null for a path the API does not have. */
-  operation: Operation | null
+  operation: CloudOperation | null
   query: Record<string, unknown>
   /** The JSON body, the raw text when it is not JSON, or null when absent. */
   body: unknown

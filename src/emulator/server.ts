@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { CONTROL_PREFIX, registerApiRoutes } from './api-routes.js'
+import { CONTROL_PREFIX, registerCloudRoutes } from './cloud-routes.js'
 import { controlRoutes } from './control-routes.js'
 import { createFaultRegistry, type FaultRegistry } from './faults.js'
 import type { Role } from '../cloud/roles.js'
@@ -78,7 +78,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
   app.addHook('onClose', async () => closing.abort())
 
-  registerApiRoutes(app, {
+  registerCloudRoutes(app, {
     state,
     faults,
     requests,

@@ -6,7 +6,7 @@ import {
   type RegionalDisruptorSpecification,
   type UpdateStreamSpec
 } from '../cloud/schemas.js'
-import { failedPrecondition, invalidArgument, notFound } from './api-error.js'
+import { failedPrecondition, invalidArgument, notFound } from './cloud-error.js'
 import { intersect } from './availability.js'
 import {
   checkDisruption,

@@ -1,5 +1,5 @@
 import type { StreamStatus, UpdateStreamSpec } from '../cloud/schemas.js'
-import { failedPrecondition, invalidArgument } from './api-error.js'
+import { failedPrecondition, invalidArgument } from './cloud-error.js'
 import { advance, gapReached, type Interval } from './availability.js'
 import { formatTimestamp, msFromNanos, nanosFromMs, parseTimestamp, replicatedNanos } from './proto-time.js'
 import { frontier, type Frontier } from './replication.js'

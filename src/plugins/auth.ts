@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { createAuthLimiter } from '../auth-limiter.js'
+import { createAuthLimiter } from './auth-limiter.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

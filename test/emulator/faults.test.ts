@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MALFORMED_BODY } from '../../src/emulator/api-routes.js'
+import { MALFORMED_BODY } from '../../src/emulator/cloud-routes.js'
 import { DEFAULT_PRIMARY_ID as PRIMARY, DEFAULT_STREAM_ID } from '../../src/emulator/seed.js'
 import { startEmulator } from '../../src/emulator/server.js'
 import { startTestEmulator, until, type TestEmulator } from '../helpers/emulator.js'

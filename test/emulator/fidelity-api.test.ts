@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ERROR_INFO_TYPE } from '../../src/emulator/api-error.js'
+import { ERROR_INFO_TYPE } from '../../src/emulator/cloud-error.js'
 import { createEmulator } from '../../src/emulator/server.js'
 import { createEmulatorState } from '../../src/emulator/state.js'
 import {

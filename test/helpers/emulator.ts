@@ -1,5 +1,5 @@
 import { API_VERSION } from '../../src/cloud/schemas.js'
-import { API_PREFIX, CONTROL_PREFIX } from '../../src/emulator/api-routes.js'
+import { API_PREFIX, CONTROL_PREFIX } from '../../src/emulator/cloud-routes.js'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
 import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../src/emulator/server.js'
 import { answerSchemaName, validateAgainstSpec } from './spec.js'

@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { DrillReport } from '../../src/drill/drill.js'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { startGatedPostgres } from '../helpers/sql-gate.js'
-import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
-import { directEnv, errors, pcr, remote, scratchDir } from '../cli/fixtures/pcr.js'
+import type { DrillReport } from '../../../src/cli/drill/drill.js'
+import { unusedPort } from '../../helpers/fake-sql-server.js'
+import { startGatedPostgres } from '../../helpers/sql-gate.js'
+import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService, type Cloud } from '../../helpers/stack.js'
+import { directEnv, errors, pcr, remote, scratchDir } from '../fixtures/pcr.js'
 
 // The drill from the command line, against the emulator: its numbers must agree
 // with the emulator's timings and the configured timeline.

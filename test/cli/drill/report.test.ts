@@ -1,6 +1,6 @@
 import t from 'tap'
-import type { DrillReport } from '../../src/drill/drill.js'
-import { drillReportLines, phaseLine } from '../../src/drill/report.js'
+import type { DrillReport } from '../../../src/cli/drill/drill.js'
+import { drillReportLines, phaseLine } from '../../../src/cli/drill/report.js'
 
 const base: DrillReport = {
   result: 'failed',

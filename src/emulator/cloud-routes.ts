@@ -8,8 +8,8 @@ import {
   UpdateStreamSpec
 } from '../cloud/schemas.js'
 import { mayCall, operationAccess, type Role } from '../cloud/roles.js'
-import { ApiError, errorBody, errorInfo, grpcCodeFor, grpcCodes, invalidArgument, statusBody, toApiError } from './api-error.js'
-import type { Fault, FaultRegistry, Operation } from './faults.js'
+import { ApiError, errorBody, errorInfo, grpcCodeFor, grpcCodes, invalidArgument, statusBody, toApiError } from './cloud-error.js'
+import type { CloudOperation, Fault, FaultRegistry } from './faults.js'
 import { jsonValue, parseWith, protoNames, readJson, type JsonBody } from './json-body.js'
 import { faultyStreamListing } from './listing-faults.js'
 import { parsePageRequest, queryParam } from './pagination.js'
@@ -47,7 +47,7 @@ interface Input {
 interface Route {
   method: 'GET' | 'PUT' | 'POST' | 'PATCH'
   url: string
-  operation: Operation
+  operation: CloudOperation
   serve(input: Input): unknown
 }
 
@@ -153,7 +153,7 @@ function routes(state: EmulatorState): Route[] {
   ]
 }
 
-export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): void {
+export function registerCloudRoutes(app: FastifyInstance, deps: ApiDependencies): void {
   const { state, faults, requests, limiter, keys, closing } = deps
   // Entries are created when a request arrives, so that requests refused
   // before reaching a handler (unknown path, oversized body) are logged too.
@@ -163,7 +163,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDependencies): 
 
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith(CONTROL_PREFIX)) return
-    const config = request.routeOptions.config as { operation?: Operation }
+    const config = request.routeOptions.config as { operation?: CloudOperation }
     const entry = requests.add({
       method: request.method,
       path: request.url.replace(/\?.*$/s, ''),

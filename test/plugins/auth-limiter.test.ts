@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createAuthLimiter } from '../src/auth-limiter.js'
+import { createAuthLimiter } from '../../src/plugins/auth-limiter.js'
 
 function limiter(maxTracked?: number) {
   const clock = { at: 1_000_000 }

@@ -1,6 +1,6 @@
-import type { Backend, ClustersJson } from '../cli/backend.js'
-import { transientError } from '../cli/errors.js'
-import type { Clock } from '../engine/engine.js'
+import type { Backend, ClustersJson } from '../backend.js'
+import { transientError } from '../errors.js'
+import type { Clock } from '../../engine/engine.js'
 
 // A measured DR rehearsal: take the watched cluster down through the Cloud API,
 // watch the sidecar (this process's engine, or a running service) detect it and
