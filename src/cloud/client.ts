@@ -290,17 +290,28 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
   // Waits until the request may go: the Retry-After gate open and a slot in the rate
   // budget. The gate is waited out when it and a full attempt fit the budget; the slot
   // is waited for as long as half the remaining budget is left for the attempt.
-  // A Call's deadline may move: see the slot below.
-  async function clear(request: ApiRequest, attempt: number, call: Call): Promise<void> {
+  // A Call's deadline may move: see the slot below. A refusal's wait is reported once, from
+  // the refusal (or the first sleep at the gate) to the gate opening, however many sleeps
+  // it took: a timer may wake a millisecond before Date.now() says the gate is open.
+  async function clear(request: ApiRequest, attempt: number, call: Call, refusedAt?: number): Promise<void> {
+    let gateFrom = refusedAt
+    const gateWaited = () => {
+      if (gateFrom !== undefined) waited(request, 'retry_after', now() - gateFrom)
+      gateFrom = undefined
+    }
     for (;;) {
       refuseIfClosed(request)
       const gateWait = gateUntil - now()
       if (gateWait > 0) {
-        if (!fits(gateWait, call)) throw gateClosed(request, attempt)
+        if (!fits(gateWait, call)) {
+          gateWaited()
+          throw gateClosed(request, attempt)
+        }
+        gateFrom ??= now()
         await sleep(gateWait, call.signal)
-        waited(request, 'retry_after', gateWait)
         continue
       }
+      gateWaited()
       const remaining = call.deadline - now()
       if (remaining <= 0) {
         throw new CloudApiError('timeout', 'call budget spent before the request could be sent', { operation: request.operation })
@@ -336,30 +347,33 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
 
   async function runGet<T>(request: ApiRequest, schema: z.ZodType<T>, call: Call): Promise<T> {
     let failures = 0
+    let refusedAt: number | undefined
     for (let attempt = 1; ; attempt++) {
-      await clear(request, attempt, call)
+      await clear(request, attempt, call, refusedAt)
       const result = await attemptOnce(request, schema, attempt, Math.min(timeoutMs, call.deadline - now()), call.signal)
       if (result.ok) return result.value
       if (!isRefusal(result.error)) failures += 1
       // Retry only if the wait and a full attempt still fit the budget: a retry is never cut short.
       const wait = retryWait(result.error, attempt, failures, call)
       if (wait === undefined) throw result.error
+      const sleptFrom = now()
       await sleep(wait, call.signal)
-      if (isRefusal(result.error)) waited(request, 'retry_after', wait)
+      refusedAt = isRefusal(result.error) ? sleptFrom : undefined
     }
   }
 
   // A mutation goes out once, unless the API refused it unprocessed and `resend` allows
   // sending it again; the PATCH does not, as its refusals are the decision core's to weigh.
   async function runMutation<T>(request: ApiRequest, schema: z.ZodType<T>, call: Call, resend: boolean): Promise<Attempt<T>> {
+    let refusedAt: number | undefined
     for (let attempt = 1; ; attempt++) {
-      await clear(request, attempt, call)
+      await clear(request, attempt, call, refusedAt)
       const result = await attemptOnce(request, schema, attempt, Math.min(timeoutMs, call.deadline - now()), call.signal)
       if (result.ok || !resend || !isRefusal(result.error)) return result
       const wait = retryWait(result.error, attempt, 0, call)
       if (wait === undefined) return result
+      refusedAt = now()
       await sleep(wait, call.signal)
-      waited(request, 'retry_after', wait)
     }
   }
 

@@ -61,6 +61,28 @@ t.test('refusals are waited out without counting as failures, and each wait is r
   )
 })
 
+t.test('a refusal waited out in two sleeps (a timer woke 1 ms early by the wall clock) is one wait, as long as it really lasted', async (t) => {
+  const waits: WaitEvent[] = []
+  const ctx = await setup(t, {
+    client: {
+      onWait: (event) => waits.push(event),
+      // Node's timers and Date.now() run on different clocks: a wait may end 1 ms short.
+      sleep: async (ms) => {
+        ctx.sleeps.push(ms)
+        ctx.advance(ms > 1 ? ms - 1 : ms)
+      }
+    }
+  })
+  await ctx.fault({ operation: 'getCluster', kind: 'status', status: 429, retry_after_seconds: 1, count: 1 })
+  t.equal((await ctx.client.getCluster('c0ffee00-0000-4000-8000-000000000001', { budgetMs: 60_000 })).id, 'c0ffee00-0000-4000-8000-000000000001')
+  t.same(ctx.sleeps, [1000, 1], 'the gate is still waited out to the end')
+  t.same(
+    waits.map((w) => [w.operation, w.cause, w.waitMs]),
+    [['getCluster', 'retry_after', 1000]]
+  )
+  t.same((await ctx.requests('getCluster')).map((r) => r.status), [429, 200])
+})
+
 t.test('a 500 still gets four attempts, refusals or not', async (t) => {
   const ctx = await setup(t)
   await ctx.fault({ operation: 'getCluster', kind: 'status', status: 500, count: 4 })
