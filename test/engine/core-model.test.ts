@@ -3,7 +3,7 @@ import t from 'tap'
 import type { CorePolicy } from '../../src/engine/core/types.js'
 import { maxGapMs } from '../../src/engine/timeline.js'
 import { play, type Patch, type Script, type Trace } from './model/play.js'
-import { A, B, type PatchAnswer } from './model/world.js'
+import { A, B, modelPolicy, type PatchAnswer } from './model/world.js'
 
 // Model-based tests of the decision core: generated worlds (a primary going up and
 // down, a dark or inconsistent Cloud API, refused PATCHes, restarts with and without
@@ -25,21 +25,15 @@ const policyArb = fc
     autoFailover: fc.constantFrom(true, true, true, false)
   })
   .map(
-    (p): CorePolicy => ({
-      pair: { primaryClusterId: A, standbyClusterId: B },
-      threshold: p.threshold,
-      intervalMs: p.intervalMs,
-      delayMs: p.delayMs,
-      timeoutMs: Math.round(p.intervalMs * p.timeoutFraction),
-      autoFailover: p.autoFailover,
-      maxDataLossSeconds: p.maxDataLossSeconds,
-      failoverTimeoutMs: 600_000,
-      activationTimeoutMs: 60_000,
-      stateMaxAgeMs: 3_600_000,
-      evidence: 'both',
-      probed: [],
-      sql: {}
-    })
+    (p): CorePolicy =>
+      modelPolicy({
+        threshold: p.threshold,
+        intervalMs: p.intervalMs,
+        delayMs: p.delayMs,
+        timeoutMs: Math.round(p.intervalMs * p.timeoutFraction),
+        autoFailover: p.autoFailover,
+        maxDataLossSeconds: p.maxDataLossSeconds
+      })
   )
 
 const window = (horizon: number) => fc.record({ at: fc.integer({ min: 0, max: horizon }), ms: fc.integer({ min: 100, max: 10_000 }) })

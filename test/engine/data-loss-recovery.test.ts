@@ -1,29 +1,14 @@
 import t from 'tap'
-import type { CorePolicy } from '../../src/engine/core/types.js'
 import { maxGapMs } from '../../src/engine/timeline.js'
 import { play, type Script } from './model/play.js'
-import { A, B } from './model/world.js'
+import { modelPolicy } from './model/world.js'
 
 // A failure seen is not proof the primary stayed down. An operator asks for a failover
 // while the primary is down; the attempt's reads are slow, the primary comes back and
 // writes for seconds before the PATCH goes out, and no check sees it. The data-loss
 // upper bound must cover those writes (found by core-model.test.ts, seed 533172181).
 
-const policy: CorePolicy = {
-  pair: { primaryClusterId: A, standbyClusterId: B },
-  threshold: 1,
-  intervalMs: 500,
-  delayMs: 0,
-  timeoutMs: 203,
-  autoFailover: true,
-  maxDataLossSeconds: undefined,
-  failoverTimeoutMs: 600_000,
-  activationTimeoutMs: 60_000,
-  stateMaxAgeMs: 3_600_000,
-  evidence: 'both',
-  probed: [],
-  sql: {}
-}
+const policy = modelPolicy({ threshold: 1, intervalMs: 500, delayMs: 0, timeoutMs: 203, autoFailover: true, maxDataLossSeconds: undefined })
 
 const script: Script = {
   primary: [

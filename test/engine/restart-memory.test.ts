@@ -1,30 +1,16 @@
 import t from 'tap'
 import { initialState, step } from '../../src/engine/core/step.js'
-import type { Action, CorePolicy, CoreState, Input } from '../../src/engine/core/types.js'
+import type { Action, CoreState, Input } from '../../src/engine/core/types.js'
 import { view } from '../../src/engine/core/view.js'
 import type { PersistedState } from '../../src/engine/state-file.js'
-import { A, B, CURRENT } from './model/world.js'
+import { A, B, CURRENT, modelPolicy } from './model/world.js'
 
 // A process restarted from STATE_FILE writes the file again before it has read the
 // Cloud API. That write must keep the stream it remembers: otherwise a second restart
 // has nothing to hold an empty listing against, and sends applications back to the
 // superseded primary (found by core-model.test.ts, seed 866483463).
 
-const policy: CorePolicy = {
-  pair: { primaryClusterId: A, standbyClusterId: B },
-  threshold: 1,
-  intervalMs: 1500,
-  delayMs: 0,
-  timeoutMs: 150,
-  autoFailover: true,
-  maxDataLossSeconds: undefined,
-  failoverTimeoutMs: 600_000,
-  activationTimeoutMs: 60_000,
-  stateMaxAgeMs: 3_600_000,
-  evidence: 'both',
-  probed: [],
-  sql: {}
-}
+const policy = modelPolicy({ threshold: 1, intervalMs: 1500, delayMs: 0, timeoutMs: 150, autoFailover: true, maxDataLossSeconds: undefined })
 
 const failedOver: PersistedState = {
   version: 1,

@@ -1,4 +1,5 @@
 import type { Cluster, ClusterNode, Stream } from '../../../src/cloud/schemas.js'
+import type { CorePolicy } from '../../../src/engine/core/types.js'
 import type { Observation } from '../../../src/engine/verdict.js'
 
 // A simulated Cloud API for the decision core's model tests: a primary that goes up
@@ -11,6 +12,21 @@ export const B = 'bbbbbbbb-0000-4000-8000-00000000000b'
 export const CURRENT = 'cccccccc-0000-4000-8000-00000000000c'
 // An older stream B→A, completed long ago: a truncated listing shows only this one.
 export const OLDER = '0ddddddd-0000-4000-8000-00000000000d'
+
+// The policy of the model's pair: what a test varies (the timeline, auto-failover, the
+// data-loss guard) over what every world shares.
+export function modelPolicy(p: Pick<CorePolicy, 'threshold' | 'intervalMs' | 'delayMs' | 'timeoutMs' | 'autoFailover' | 'maxDataLossSeconds'>): CorePolicy {
+  return {
+    pair: { primaryClusterId: A, standbyClusterId: B },
+    ...p,
+    failoverTimeoutMs: 600_000,
+    activationTimeoutMs: 60_000,
+    stateMaxAgeMs: 3_600_000,
+    evidence: 'both',
+    probed: [],
+    sql: {}
+  }
+}
 
 export type PatchAnswer = 'applied' | 'rate_limited' | 'refused' | 'unclear_applied' | 'unclear_not_applied' | 'error_read_back_replicating'
 
