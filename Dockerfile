@@ -8,7 +8,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY routes ./routes
 RUN npm run build
 
 # The production dependencies alone; npm's cache stays behind in this stage.

@@ -1,3 +1,5 @@
+import autoload from '@fastify/autoload'
+import { join } from 'node:path'
 import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
@@ -7,15 +9,6 @@ import docsPlugin from './plugins/docs.js'
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import runtimePlugin from './plugins/runtime.js'
-import activeRoutes from '../routes/active.js'
-import adminRoutes from '../routes/admin/index.js'
-import clustersRoutes from '../routes/clusters.js'
-import connectionRoutes from '../routes/connection.js'
-import eventsRoutes from '../routes/events.js'
-import eventsStreamRoutes from '../routes/events-stream.js'
-import healthRoutes from '../routes/health.js'
-import metricsRoutes from '../routes/metrics.js'
-import statusPageRoutes from '../routes/status-page.js'
 
 export type { AppOptions } from './app-options.js'
 
@@ -50,20 +43,15 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(metricsPlugin)
   await fastify.register(runtimePlugin, opts)
   await fastify.register(authPlugin)
-  const routeGroups = [
-    healthRoutes,
-    connectionRoutes,
-    activeRoutes,
-    clustersRoutes,
-    eventsRoutes,
-    eventsStreamRoutes,
-    statusPageRoutes,
-    metricsRoutes,
-    adminRoutes
-  ]
-  for (const routes of routeGroups) {
-    await fastify.register(routes)
-  }
+  // From the TypeScript sources (tsx, tap) the routes are .ts files, and autoload cannot
+  // tell `--import tsx` from plain Node: it is told.
+  if (import.meta.url.endsWith('.ts')) process.env.FASTIFY_AUTOLOAD_TYPESCRIPT ??= 'true'
+  await fastify.register(autoload, {
+    dir: join(import.meta.dirname, 'routes'),
+    // A folder is a prefix (admin/ → /admin) and its autohooks.ts guards every route in it.
+    autoHooks: true,
+    forceESM: true
+  })
 }
 
 export default fp(app, { name: 'pcr-sidecar' })

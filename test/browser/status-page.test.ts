@@ -2,7 +2,7 @@
 // The DOM types: the functions handed to page.evaluate and waitForFunction run in the browser.
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
-import { maxStreams } from '../../routes/events-stream.js'
+import { maxStreams } from '../../src/routes/events-stream.js'
 import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
 import { roleOf, startFleet, waitFor } from '../helpers/fleet.js'
 import { launchBrowser, openStatusPage } from '../helpers/browser.js'

@@ -47,7 +47,7 @@ t.test('the Dockerfile: a slim Node 24 base, built with dev dependencies, run wi
 })
 
 t.test('.dockerignore lets through what the build copies and nothing else', async (t) => {
-  for (const path of ['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/server.ts', 'routes/health.ts']) {
+  for (const path of ['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/server.ts', 'src/routes/health.ts']) {
     t.notOk(isIgnored(rules, path), `${path} is in the context`)
   }
   for (const path of ['.env', '.env.production', 'test/deploy/image.test.ts', 'node_modules/x/index.js', 'dist/src/server.js', '.git/HEAD', 'bench/run.ts', 'scripts/demo.ts', 'deploy/kubernetes/app-with-sidecar.yaml', 'docs/deployment.md', 'coverage/lcov.info']) {

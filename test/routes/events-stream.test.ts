@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connect } from 'node:net'
 import { request } from 'undici'
-import { heartbeatMs, maxStreams } from '../../routes/events-stream.js'
+import { heartbeatMs, maxStreams } from '../../src/routes/events-stream.js'
 import { systemClock, type Clock } from '../../src/engine/engine.js'
 import { PRIMARY, startFakeCloud, startService } from '../helpers/stack.js'
 import { engineEvents, openStream, statuses } from '../helpers/sse.js'

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { ClustersBody } from '../src/api-schemas.js'
-import { clustersBody } from '../src/api-views.js'
+import { ClustersBody } from '../api-schemas.js'
+import { clustersBody } from '../api-views.js'
 
 export default async function clustersRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { SimulateBody, SimulateRequestBody } from '../../src/api-schemas.js'
-import { adminErrors, adminSecurity, requestedBy } from './admin-route.js'
+import { SimulateBody, SimulateRequestBody } from '../../api-schemas.js'
+import { adminErrors, adminSecurity, requestedBy } from '../../admin-route.js'
 
 export default async function adminSimulateRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   app.post(
-    '/admin/simulate',
+    '/simulate',
     {
       schema: {
         tags: ['admin'],

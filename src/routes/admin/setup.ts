@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { StreamCreatedBody } from '../../src/api-schemas.js'
-import { streamBody } from '../../src/api-views.js'
-import { adminErrors, adminSecurity, requestedBy } from './admin-route.js'
+import { StreamCreatedBody } from '../../api-schemas.js'
+import { streamBody } from '../../api-views.js'
+import { adminErrors, adminSecurity, requestedBy } from '../../admin-route.js'
 
 export default async function adminSetupRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   app.post(
-    '/admin/setup',
+    '/setup',
     {
       schema: {
         tags: ['admin'],

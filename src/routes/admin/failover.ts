@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { ErrorBody, FailoverAcceptedBody, FailoverRequestBody, OperationBody, OperationParams, PauseBody } from '../../src/api-schemas.js'
-import { failoverStartedBody, operationBody } from '../../src/api-views.js'
-import { adminErrors, adminSecurity, requestedBy } from './admin-route.js'
+import { ErrorBody, FailoverAcceptedBody, FailoverRequestBody, OperationBody, OperationParams, PauseBody } from '../../api-schemas.js'
+import { failoverStartedBody, operationBody } from '../../api-views.js'
+import { adminErrors, adminSecurity, requestedBy } from '../../admin-route.js'
 
 export default async function adminFailoverRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
 
   app.post(
-    '/admin/failover',
+    '/failover',
     {
       schema: {
         tags: ['admin'],
@@ -33,7 +33,7 @@ export default async function adminFailoverRoutes(fastify: FastifyInstance) {
   )
 
   app.get(
-    '/admin/operations/:id',
+    '/operations/:id',
     {
       schema: {
         tags: ['admin'],
@@ -50,7 +50,7 @@ export default async function adminFailoverRoutes(fastify: FastifyInstance) {
     }
   )
 
-  for (const [path, paused] of [['/admin/pause', true], ['/admin/resume', false]] as const) {
+  for (const [path, paused] of [['/pause', true], ['/resume', false]] as const) {
     app.post(
       path,
       {

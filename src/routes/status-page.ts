@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { loadStatusPage } from '../src/status-page/assets.js'
+import { loadStatusPage } from '../status-page/assets.js'
 
 // Only the page's own files and its own API: nothing inline, nothing from
 // elsewhere, never framed.

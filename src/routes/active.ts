@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { ActiveBody, ClusterActiveBody, ClusterParams, ErrorBody } from '../src/api-schemas.js'
-import { activeBody, unavailableBody } from '../src/api-views.js'
+import { ActiveBody, ClusterActiveBody, ClusterParams, ErrorBody } from '../api-schemas.js'
+import { activeBody, unavailableBody } from '../api-views.js'
 
 // Checks for load balancers and for applications that want the host without
 // sending credentials. Both are answered from memory, like /connection.

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { ErrorBody, EventsBody, EventsQuery } from '../src/api-schemas.js'
+import { ErrorBody, EventsBody, EventsQuery } from '../api-schemas.js'
 
 export default async function eventsRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { ConnectionBody, ConnectionHeaders, ErrorBody } from '../src/api-schemas.js'
-import { activeBody, unavailableBody } from '../src/api-views.js'
-import { connectionString } from '../src/connection-string.js'
+import { ConnectionBody, ConnectionHeaders, ErrorBody } from '../api-schemas.js'
+import { activeBody, unavailableBody } from '../api-views.js'
+import { connectionString } from '../connection-string.js'
 
 // Header values arrive as latin1; a client that sent UTF-8 bytes meant UTF-8.
 function fromHeader(value: string): string {

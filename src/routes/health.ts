@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { HealthBody, ReadyBody } from '../src/api-schemas.js'
-import { activeBody, configuredRole, unavailableReason } from '../src/api-views.js'
+import { HealthBody, ReadyBody } from '../api-schemas.js'
+import { activeBody, configuredRole, unavailableReason } from '../api-views.js'
 
 export default async function healthRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()

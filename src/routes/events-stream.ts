@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { ErrorBody, EventsStreamBody, EventsStreamHeaders } from '../src/api-schemas.js'
-import { clustersBody } from '../src/api-views.js'
-import type { EngineEvent } from '../src/engine/events.js'
+import { ErrorBody, EventsStreamBody, EventsStreamHeaders } from '../api-schemas.js'
+import { clustersBody } from '../api-views.js'
+import type { EngineEvent } from '../engine/events.js'
 
 // Open streams are capped, so the status page cannot be used to exhaust the process.
 export const maxStreams = 100

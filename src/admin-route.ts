@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { ErrorBody } from '../../src/api-schemas.js'
+import { ErrorBody } from './api-schemas.js'
 
 // What every admin route shares: the bearer token, the OpenAPI security entry,
 // the refusals it may answer, and how the requester is named in events.

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { FailbackAcceptedBody, FailbackRequestBody, FailbackStatusBody, FailoverAcceptedBody, StreamCreatedBody } from '../../src/api-schemas.js'
-import { failbackStatusBody, failoverStartedBody, operationBody, streamBody } from '../../src/api-views.js'
-import { adminErrors, adminSecurity, requestedBy } from './admin-route.js'
+import { FailbackAcceptedBody, FailbackRequestBody, FailbackStatusBody, FailoverAcceptedBody, StreamCreatedBody } from '../../api-schemas.js'
+import { failbackStatusBody, failoverStartedBody, operationBody, streamBody } from '../../api-views.js'
+import { adminErrors, adminSecurity, requestedBy } from '../../admin-route.js'
 
 export default async function adminFailbackRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   app.post(
-    '/admin/failback',
+    '/failback',
     {
       schema: {
         tags: ['admin'],
