@@ -108,6 +108,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const operator = createOperator({ engine, cloud, settings: config, clock, operations: createOperations({ now: () => clock.now() }) })
   const traffic: Traffic | undefined = options.traffic === undefined ? undefined : followEngine(engine, config, options.traffic)
   let joined: Promise<void> | undefined
+  // Joining the fleet once, whether the caller starts the engine or only joins.
+  const join = () => (joined ??= coordination?.start() ?? Promise.resolve())
 
   return {
     clock,
@@ -115,12 +117,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     coordination,
     engine,
     operator,
-    join() {
-      joined ??= coordination?.start() ?? Promise.resolve()
-      return joined
-    },
+    join,
     async start() {
-      await this.join()
+      await join()
       engine.start()
     },
     async stop() {
