@@ -1,4 +1,4 @@
-import { parseConfig } from '../src/config.js'
+import { parseConfig } from '../src/config/index.js'
 import { DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID } from '../src/emulator/seed.js'
 import { startEmulator } from '../src/emulator/server.js'
 import { cloudCost } from './cloud-cost.js'

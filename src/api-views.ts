@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import type { ActiveBody, ClusterBody, ClustersBody, CoordinationBody, ErrorBody, FailbackStatusBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import type { CoordinationStatus } from './coordination/coordination.js'
 import type { FailoverPlan } from './engine/engine.js'
 import type { Operation } from './engine/operations.js'

@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 
 // Known secrets are removed from every line before it is written, whatever
 // carried them there (a message, an error, a serialized object); the redact

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { createCloudClient, type CloudClient } from './cloud/client.js'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import { createCoordination, type Coordination } from './coordination/coordination.js'
 import type { Coordinator } from './engine/coordinator.js'
 import { createEngine, systemClock, type Clock, type Engine, type SqlProbe } from './engine/engine.js'

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import type { Engine } from './engine/engine.js'
 import { createHooks } from './hooks/hooks.js'
 import { createPgbouncerSync } from './pgbouncer/sync.js'

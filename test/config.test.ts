@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, hookableEvents, loadConfig, parseConfig } from '../src/config.js'
+import { ConfigError, hookableEvents, loadConfig, parseConfig } from '../src/config/index.js'
 
 const required = {
   COCKROACH_API_SECRET_KEY: 'CCDB1_secretvalue',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { DEFAULT_FAILBACK_TIMEOUT_SECONDS } from '../config.js'
+import { DEFAULT_FAILBACK_TIMEOUT_SECONDS } from '../config/index.js'
 import type { Context } from './context.js'
 
 // How long the CLI follows a full failback. The reverse stream's initial scan

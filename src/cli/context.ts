@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { loadConfig, readEnv, type Config, type LoadedConfig } from '../config.js'
+import { loadConfig, readEnv, type Config, type LoadedConfig } from '../config/index.js'
 import type { Backend } from './backend.js'
 import { createLogger, secretsOf } from '../logger.js'
 import { createMetrics, serveMetrics, type Metrics } from '../plugins/metrics.js'

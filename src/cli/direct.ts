@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { activeBody, clustersBody, failbackStatusBody, failoverStartedBody, operationBody, streamBody, unavailableReason } from '../api-views.js'
 import type { ClusterDisruptionInfo } from '../cloud/schemas.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { Clock } from '../engine/engine.js'
 import { OperatorError } from '../engine/operator.js'
 import { activeCluster, type Snapshot } from '../engine/snapshot.js'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Config, EtcdConfig } from '../config.js'
+import type { Config, EtcdConfig } from '../config/index.js'
 import type { Coordinator } from '../engine/coordinator.js'
 import type { Clock, Engine, EngineCloud } from '../engine/engine.js'
 import type { EventInput } from '../engine/events.js'

@@ -1,6 +1,6 @@
 import type { CallOptions, CloudClient, Priority } from '../cloud/client.js'
 import { CloudApiError, RateLimitedError, RefusedError } from '../cloud/errors.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { Coordinator } from './coordinator.js'
 import { createLocalCoordinator } from './coordinator.js'
 import { classifyPatchFailure } from './core/patch-outcome.js'

@@ -1,7 +1,7 @@
 import type { CallOptions, CloudClient } from '../cloud/client.js'
 import { CloudApiError } from '../cloud/errors.js'
 import type { ClusterDisruptionInfo, RegionalDisruptorSpecification, Stream } from '../cloud/schemas.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { streamView, type Clock, type Engine, type FailoverPlan, type FailoverResult } from './engine.js'
 import { deadline, pause } from './operation-timers.js'
 import type { Operation, OperationHandle, Operations } from './operations.js'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { EngineEvent, EventInput } from '../engine/events.js'
 import type { Snapshot } from '../engine/snapshot.js'
 import { createCommandRunner } from './command.js'

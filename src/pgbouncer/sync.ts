@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Config, PgbouncerConfig } from '../config.js'
+import type { Config, PgbouncerConfig } from '../config/index.js'
 import type { EventInput } from '../engine/events.js'
 import { hostPort } from '../sql/host-port.js'
 import { createAdminConsole, supportsReconnect, type PoolerDatabase } from './admin-console.js'

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { parseConfig } from '../../src/config.js'
+import { parseConfig } from '../../src/config/index.js'
 import { root, runtimeArg } from '../helpers/deploy/dockerfile.js'
 
 // Every manifest of deploy/kubernetes/, parsed as Kubernetes reads YAML (1.1), checked
@@ -23,7 +23,7 @@ const apps = ['app-with-sidecar.yaml', 'app-with-sidecar-etcd.yaml']
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string
 const bench = JSON.parse(readFileSync(join(root, 'bench/results/results.json'), 'utf8'))
 const peakRss = Math.max(...Object.values(bench.memory as Record<string, { samples: Array<{ peakRssBytes: number }> }>).flatMap((r) => r.samples.map((s) => s.peakRssBytes)))
-const configVariables = [...readFileSync(join(root, 'src/config.ts'), 'utf8').matchAll(/^ {4}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1])
+const configVariables = [...readFileSync(join(root, 'src/config/index.ts'), 'utf8').matchAll(/^ {4}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1])
 const secretVariables = ['COCKROACH_API_SECRET_KEY', 'ADMIN_TOKEN']
 
 function bytes(q: string): number {

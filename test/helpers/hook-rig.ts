@@ -1,5 +1,5 @@
 import pino from 'pino'
-import { parseConfig } from '../../src/config.js'
+import { parseConfig } from '../../src/config/index.js'
 import { createEventLog, type EngineEvent, type EventInput } from '../../src/engine/events.js'
 import { createHooks, type Hooks, type HooksOptions } from '../../src/hooks/hooks.js'
 import { PRIMARY, STANDBY, type Teardown } from './stack.js'

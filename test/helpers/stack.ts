@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { request } from 'undici'
 import app, { serverOptions, type AppOptions } from '../../src/app.js'
-import { parseConfig, type Config } from '../../src/config.js'
+import { parseConfig, type Config } from '../../src/config/index.js'
 import type { EngineEvent } from '../../src/engine/events.js'
 import { createLogger, secretsOf } from '../../src/logger.js'
 import { DEFAULT_API_KEY, DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID, DEFAULT_STREAM_ID } from '../../src/emulator/seed.js'

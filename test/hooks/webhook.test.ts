@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseConfig, type HookableEvent } from '../../src/config.js'
+import { parseConfig, type HookableEvent } from '../../src/config/index.js'
 import type { Snapshot } from '../../src/engine/snapshot.js'
 import { until } from '../helpers/emulator.js'
 import { unusedPort } from '../helpers/fake-sql-server.js'

@@ -1,170 +1,43 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { z } from 'zod'
-import { API_RATE_LIMIT, DEFAULT_RATE_LIMIT } from './cloud/rate-budget.js'
-import { steadyRequestsPerSecond } from './engine/request-rate.js'
-import { evidenceModes, type EvidenceMode } from './engine/verdict.js'
+import { API_RATE_LIMIT, DEFAULT_RATE_LIMIT } from '../cloud/rate-budget.js'
+import { steadyRequestsPerSecond } from '../engine/request-rate.js'
+import { evidenceModes, type EvidenceMode } from '../engine/verdict.js'
+import {
+  coordinationModes,
+  etcdEndpoints,
+  flag,
+  hasOffset,
+  hookEvents,
+  httpUrl,
+  integer,
+  logLevels,
+  optionalText,
+  pgbouncerAlias,
+  port,
+  postgresUrl,
+  readableFile,
+  seconds,
+  secondsValue,
+  sqlAddress,
+  sslModes,
+  text,
+  utcTimestamp,
+  uuid,
+  type HookableEvent
+} from './fields.js'
 
-// The environment schema. Names and defaults of the Python tool are kept as they
-// were; the variables it never had are added after them. Durations are seconds and
-// accept fractions so tests and demos can run a whole timeline in seconds.
-
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-const sslModes = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const
-
-const text = (what: string) => z.string({ error: `is required (${what})` }).trim().min(1, `is required (${what})`)
-
-const optionalText = z.string().trim().min(1).optional()
-
-const uuid = (what: string) => text(what).pipe(z.guid({ error: 'must be a cluster UUID (8-4-4-4-12 hexadecimal digits)' }))
-
-const flag = (fallback: boolean) =>
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' }))
-    .transform((v) => ['true', '1', 'yes', 'on'].includes(v))
-    .prefault(fallback ? 'true' : 'false')
-
-const secondsValue = (allowZero: boolean) => {
-  const problem = allowZero ? 'must be a number of seconds, 0 or more' : 'must be a number of seconds greater than 0'
-  return z
-    .string()
-    .trim()
-    .pipe(
-      z.coerce
-        .number<string>({ error: problem })
-        .refine((v) => Number.isFinite(v) && (allowZero ? v >= 0 : v > 0), problem)
-    )
-}
-
-const seconds = (fallback: number, allowZero = false) => secondsValue(allowZero).prefault(String(fallback))
+export { hookableEvents, timestampProblem, utcTimestamp, type HookableEvent } from './fields.js'
 
 // A failback re-seeds the original primary in full (the reverse stream's initial scan):
 // hours for a large database, so its wait is bounded in hours.
 export const DEFAULT_FAILBACK_TIMEOUT_SECONDS = 6 * 3600
 
-const integer = (fallback: number, min: number, max: number, what: string) =>
-  z
-    .string()
-    .trim()
-    .pipe(
-      z.coerce
-        .number<string>({ error: `must be ${what}` })
-        .refine((v) => Number.isInteger(v) && v >= min && v <= max, `must be ${what}`)
-    )
-    .prefault(String(fallback))
-
-const port = (fallback: number) => integer(fallback, 0, 65535, 'a TCP port (0 to 65535)')
-
-const httpUrl = z
-  .string()
-  .trim()
-  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL')
-  .transform((v) => v.replace(/\/+$/, ''))
-
-const postgresUrl = z
-  .string()
-  .trim()
-  .refine(
-    (v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol),
-    'must be a postgresql:// connection string'
-  )
-  .optional()
-
-// A SQL host, optionally with a port (`host:26257`, `[::1]:26257`): CockroachDB
-// Cloud always serves 26257, but a tunnel or a local stand-in may not.
-const sqlAddress = z
-  .string()
-  .trim()
-  .min(1)
-  .transform((v, ctx) => {
-    const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+)(?::(\d{1,5}))?$/.exec(v)
-    const port = m?.[2] === undefined ? undefined : Number(m[2])
-    if (m === null || (port !== undefined && (port < 1 || port > 65535))) {
-      ctx.addIssue({ code: 'custom', message: 'must be a host name or address, optionally followed by :port' })
-      return z.NEVER
-    }
-    return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port }
-  })
-  .optional()
-
-// Read when the server starts, so a missing or unreadable file stops it there.
-const readableFile = optionalText.pipe(
-  z
-    .string()
-    .refine((path) => {
-      try {
-        accessSync(path, constants.R_OK)
-        return statSync(path).isFile()
-      } catch {
-        return false
-      }
-    }, 'must be a readable file')
-    .optional()
-)
-
-// Events that hooks can be told about: a change of the active cluster and each
-// step of a failover. Hook outcomes are not in the list, so a hook never feeds itself.
-export const hookableEvents = [
-  'active_cluster_changed',
-  'threshold_reached',
-  'failover_requested',
-  'failover_blocked',
-  'failover_patched',
-  'failover_adopted',
-  'failover_refused',
-  'failover_failed',
-  'failover_timeout',
-  'failover_completed',
-  'activation_waiting',
-  'activation_timeout'
-] as const
-export type HookableEvent = (typeof hookableEvents)[number]
-
-const hookEvents = z
-  .string()
-  .trim()
-  .transform((v) => [...new Set(v.split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== ''))])
-  .pipe(
-    z
-      .array(z.enum(hookableEvents, { error: `must be a comma-separated list of ${hookableEvents.join(', ')}` }))
-      .min(1, 'must name at least one event')
-  )
-  .prefault(hookableEvents.join(','))
-
-// PgBouncer reads unquoted keys only, and "pgbouncer" is its admin console.
-const pgbouncerAlias = /^(?!pgbouncer$)[A-Za-z0-9_.-]+$/
-
-// An RFC 3339 time. One without an offset, as the Python tool took it
-// (2026-01-02T15:04:05), is UTC: it is sent to the API as such, with a Z.
-export const timestampProblem =
-  'must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z, or one without an offset (2026-01-02T15:04:05), taken as UTC'
-
-const hasOffset = (v: string) => /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(v)
-
-export const utcTimestamp = z
-  .string()
-  .trim()
-  .pipe(z.iso.datetime({ offset: true, local: true, error: timestampProblem }))
-  .transform((v) => (hasOffset(v) ? v : `${/T\d{2}:\d{2}$/.test(v) ? `${v}:00` : v}Z`))
-
-const timestamp = utcTimestamp.optional()
-
-// etcd members, comma-separated: http(s)://host:port each.
-const etcdEndpoints = optionalText.pipe(
-  z
-    .string()
-    .transform((v) => v.split(',').map((e) => e.trim()).filter((e) => e !== ''))
-    .pipe(z.array(httpUrl, { error: 'must be a comma-separated list of http(s) URLs' }).min(1, 'must name at least one etcd member'))
-    .optional()
-)
-
-const coordinationModes = ['local', 'etcd'] as const
-
+// The environment schema. Names and defaults of the Python tool are kept as they
+// were; the variables it never had are added after them.
 const EnvSchema = z
   .object({
     COCKROACH_API_SECRET_KEY: text('the CockroachDB Cloud service account API key'),
@@ -176,7 +49,7 @@ const EnvSchema = z
     FAILURE_THRESHOLD: integer(3, 1, 1000, 'a whole number from 1 to 1000'),
     FAILOVER_DELAY: seconds(60, true),
     FAILOVER_TO_LATEST: flag(true),
-    FAILOVER_AT_TIMESTAMP: timestamp,
+    FAILOVER_AT_TIMESTAMP: utcTimestamp.optional(),
     PRIMARY_CLUSTER_ENDPOINT: postgresUrl,
     PRIMARY_SQL_DNS: sqlAddress,
     STANDBY_SQL_DNS: sqlAddress,
