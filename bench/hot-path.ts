@@ -27,7 +27,7 @@ const defaultIntervalSeconds = parseConfig({
   COCKROACH_API_SECRET_KEY: 'unused',
   PRIMARY_CLUSTER_ID: DEFAULT_PRIMARY_ID,
   STANDBY_CLUSTER_ID: DEFAULT_STANDBY_ID
-}).config.healthCheckIntervalSeconds
+}).config.timeline.intervalSeconds
 
 type Target = 'service' | 'baseline'
 

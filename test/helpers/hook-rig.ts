@@ -27,7 +27,7 @@ export function hookRig(t: Teardown, env: Record<string, string>, options: Parti
     ...env
   })
   const hooks = createHooks({
-    config,
+    config: config.hooks,
     log: pino({ level: 'debug' }, { write: (line: string) => lines.push(line) }),
     record: (input) => log.emit(input),
     ...options

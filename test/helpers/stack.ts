@@ -90,7 +90,7 @@ export async function startService(
 ): Promise<Service> {
   const config = configFor(cloud, env)
   const lines: string[] = []
-  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) }, { write: (l: string) => lines.push(l) })
+  const logger = createLogger({ level: config.server.logLevel, secrets: secretsOf(config) }, { write: (l: string) => lines.push(l) })
   const fastify = Fastify({ ...serverOptions, loggerInstance: logger as FastifyBaseLogger })
   await fastify.register(app, { config, ...overrides })
   await fastify.listen({ port: 0, host: '127.0.0.1' })
