@@ -1,4 +1,4 @@
-import { parseConfig } from '../src/config.js'
+import { parseConfig } from '../src/config/index.js'
 import { DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID } from '../src/emulator/seed.js'
 import { startEmulator } from '../src/emulator/server.js'
 import { cloudCost } from './cloud-cost.js'
@@ -27,7 +27,7 @@ const defaultIntervalSeconds = parseConfig({
   COCKROACH_API_SECRET_KEY: 'unused',
   PRIMARY_CLUSTER_ID: DEFAULT_PRIMARY_ID,
   STANDBY_CLUSTER_ID: DEFAULT_STANDBY_ID
-}).config.healthCheckIntervalSeconds
+}).config.timeline.intervalSeconds
 
 type Target = 'service' | 'baseline'
 

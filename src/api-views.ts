@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import type { ActiveBody, ClusterBody, ClustersBody, CoordinationBody, ErrorBody, FailbackStatusBody, FailoverAcceptedBody, FailoverPlanBody, OperationBody, StreamBody } from './api-schemas.js'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import type { CoordinationStatus } from './coordination/coordination.js'
 import type { FailoverPlan } from './engine/engine.js'
 import type { Operation } from './engine/operations.js'
@@ -23,16 +23,16 @@ export function unavailableReason(s: Pick<Snapshot, 'phase' | 'watchedClusterId'
 }
 
 // GET /active: where applications are sent, without credentials; undefined while none is.
-export function activeBody(s: Snapshot, config: Pick<Config, 'primaryClusterId' | 'databaseName' | 'dbSslmode'>): z.infer<typeof ActiveBody> | undefined {
+export function activeBody(s: Snapshot, config: Pick<Config, 'pair' | 'sql'>): z.infer<typeof ActiveBody> | undefined {
   const active = activeCluster(s)
   if (active === undefined) return undefined
   return {
     cluster_id: active.id,
-    role: configuredRole(active.id, config.primaryClusterId),
+    role: configuredRole(active.id, config.pair.primaryClusterId),
     host: active.sqlDns,
     port: active.sqlPort,
-    database: config.databaseName,
-    sslmode: config.dbSslmode,
+    database: config.sql.databaseName,
+    sslmode: config.sql.sslmode,
     phase: s.phase,
     stale: staleBody(s)
   }

@@ -1,4 +1,4 @@
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import type { RuntimeParts } from './runtime.js'
 
 // What buildApp takes: the configuration, and the parts a test or another entry

@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
-import type { Config } from './config.js'
+import type { Config, LogLevel } from './config/index.js'
 
 // Known secrets are removed from every line before it is written, whatever
 // carried them there (a message, an error, a serialized object); the redact
@@ -17,16 +17,17 @@ const redactPaths = [
 ]
 
 export function secretsOf(config: Config): string[] {
-  const secrets = [config.apiKey, config.adminToken, config.etcd?.password]
-  for (const endpoint of [config.primaryClusterEndpoint, config.standbyClusterEndpoint, config.pgbouncer?.adminUrl]) {
+  const secrets = [config.pair.apiKey, config.admin.token, config.coordination.etcd?.password]
+  for (const endpoint of [config.sql.primaryEndpoint, config.sql.standbyEndpoint, config.pgbouncer?.adminUrl]) {
     if (endpoint === undefined) continue
     const url = new URL(endpoint)
     secrets.push(decodeURIComponent(url.password), url.password)
   }
   // A webhook URL is a credential (Slack's are): the whole URL and its path are secret.
-  if (config.webhookUrl !== undefined) {
-    const url = new URL(config.webhookUrl)
-    secrets.push(config.webhookUrl, url.password, decodeURIComponent(url.password))
+  const { webhookUrl } = config.hooks
+  if (webhookUrl !== undefined) {
+    const url = new URL(webhookUrl)
+    secrets.push(webhookUrl, url.password, decodeURIComponent(url.password))
     if (url.pathname.length + url.search.length >= 16) secrets.push(`${url.pathname}${url.search}`)
   }
   return secrets.filter((s): s is string => s !== undefined && s.length >= 4)
@@ -39,7 +40,7 @@ export function scrubber(secrets: readonly string[]): (line: string) => string {
 }
 
 export function createLogger(
-  options: { level: Config['logLevel']; secrets: readonly string[] },
+  options: { level: LogLevel; secrets: readonly string[] },
   destination: DestinationStream = pino.destination(1)
 ): Logger {
   const scrub = scrubber(options.secrets)

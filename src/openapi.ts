@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import app, { serverOptions } from './app.js'
-import { parseConfig } from './config.js'
+import { parseConfig } from './config/index.js'
 
 // The OpenAPI document as the routes declare it. The placeholder configuration
 // only has to be valid: the document does not depend on its values.

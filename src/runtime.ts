@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { createCloudClient, type CloudClient } from './cloud/client.js'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import { createCoordination, type Coordination } from './coordination/coordination.js'
 import type { Coordinator } from './engine/coordinator.js'
 import { createEngine, systemClock, type Clock, type Engine, type SqlProbe } from './engine/engine.js'
@@ -57,14 +57,14 @@ export interface Runtime {
   stop(): Promise<void>
 }
 
-function probesOf(config: Config): Record<string, OwnedSqlProbe> {
+function probesOf({ pair, sql, timeline }: Config): Record<string, OwnedSqlProbe> {
   const probes: Record<string, OwnedSqlProbe> = {}
   const endpoints: Array<[string, string | undefined]> = [
-    [config.primaryClusterId, config.primaryClusterEndpoint],
-    [config.standbyClusterId, config.standbyClusterEndpoint]
+    [pair.primaryClusterId, sql.primaryEndpoint],
+    [pair.standbyClusterId, sql.standbyEndpoint]
   ]
   for (const [id, connectionString] of endpoints) {
-    if (connectionString !== undefined) probes[id] = createSqlProbe({ connectionString, timeoutSeconds: config.healthCheckTimeoutSeconds })
+    if (connectionString !== undefined) probes[id] = createSqlProbe({ connectionString, timeoutSeconds: timeline.checkTimeoutSeconds })
   }
   return probes
 }
@@ -76,10 +76,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const cloud =
     parts.cloud ??
     createCloudClient({
-      baseUrl: config.apiUrl,
-      apiKey: config.apiKey,
-      timeoutSeconds: config.healthCheckTimeoutSeconds,
-      rateLimit: config.cloudApiRateLimit,
+      baseUrl: config.pair.apiUrl,
+      apiKey: config.pair.apiKey,
+      timeoutSeconds: config.timeline.checkTimeoutSeconds,
+      rateLimit: config.pair.apiRateLimit,
       onRequest: metrics?.observeApiRequest,
       onWait: metrics?.observeApiWait
     })
@@ -90,16 +90,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     probes = made
   }
   // With COORDINATION=etcd this process joins the fleet: it leads or follows, and acts only when leading.
-  const etcd = config.etcd
-  const coordination = etcd === undefined ? undefined : createCoordination({ config: { ...config, etcd }, cloud, clock })
-  const pair = { primaryClusterId: config.primaryClusterId, standbyClusterId: config.standbyClusterId }
+  const { etcd } = config.coordination
+  const coordination = etcd === undefined ? undefined : createCoordination({ config: { timeline: config.timeline, etcd }, cloud, clock })
+  const pair = { primaryClusterId: config.pair.primaryClusterId, standbyClusterId: config.pair.standbyClusterId }
   const engine = createEngine({
-    settings: options.autoFailover === undefined ? config : { ...config, autoFailover: options.autoFailover },
+    settings: options.autoFailover === undefined ? config : { ...config, timeline: { ...config.timeline, autoFailover: options.autoFailover } },
     cloud: coordination?.cloud ?? cloud,
     probes,
     clock,
     coordinator: parts.coordinator ?? coordination?.coordinator,
-    store: options.stateFile === true && config.stateFile !== undefined ? createStateStore({ path: config.stateFile, pair }) : undefined
+    store: options.stateFile === true && config.timeline.stateFile !== undefined ? createStateStore({ path: config.timeline.stateFile, pair }) : undefined
   })
   const log = options.eventLog
   if (log !== undefined) engine.onEvent((event) => log[event.severity]({ event: event.type, eventId: event.id, ...event.data }, event.message))

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig } from './config/index.js'
 import { createLogger, secretsOf } from './logger.js'
 
 // The process entry: configuration, logger, the Fastify instance, the listener,
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const { config, warnings } = loaded
-  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) })
+  const logger = createLogger({ level: config.server.logLevel, secrets: secretsOf(config) })
   for (const warning of warnings) logger.warn(warning)
   // With TLS_CERT_FILE and TLS_KEY_FILE the same routes are served over HTTPS only.
   const https = config.tls === undefined ? null : { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     else logger.info({ signal }, 'stopping')
     await fastify.close()
   })
-  await fastify.listen({ port: config.port, host: config.host })
+  await fastify.listen({ port: config.server.port, host: config.server.host })
 }
 
 await main()

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import type { Engine } from './engine/engine.js'
 import { createHooks } from './hooks/hooks.js'
 import { createPgbouncerSync } from './pgbouncer/sync.js'
@@ -16,14 +16,14 @@ export interface Traffic {
 
 export function followEngine(engine: Engine, config: Config, log: Logger): Traffic {
   const hooks =
-    config.webhookUrl === undefined && config.onFailoverCommand === undefined
+    config.hooks.webhookUrl === undefined && config.hooks.command === undefined
       ? undefined
-      : createHooks({ config, log: log.child({ component: 'hooks' }), record: engine.record, snapshot: engine.snapshot })
+      : createHooks({ config: config.hooks, log: log.child({ component: 'hooks' }), record: engine.record, snapshot: engine.snapshot })
   const pgbouncer =
     config.pgbouncer === undefined
       ? undefined
       : createPgbouncerSync({
-          config: { databaseName: config.databaseName, pgbouncer: config.pgbouncer },
+          config: { sql: config.sql, pgbouncer: config.pgbouncer },
           log: log.child({ component: 'pgbouncer' }),
           record: engine.record
         })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, hookableEvents, loadConfig, parseConfig } from '../src/config.js'
+import { ConfigError, hookableEvents, loadConfig, parseConfig } from '../src/config/index.js'
 
 const required = {
   COCKROACH_API_SECRET_KEY: 'CCDB1_secretvalue',
@@ -23,43 +23,55 @@ function problemsOf(env: Record<string, string>): string[] {
 t.test('the Python tool defaults are kept', async (t) => {
   const { config, warnings } = parseConfig(required)
   t.match(config, {
-    apiKey: required.COCKROACH_API_SECRET_KEY,
-    primaryClusterId: required.PRIMARY_CLUSTER_ID,
-    standbyClusterId: required.STANDBY_CLUSTER_ID,
-    healthCheckIntervalSeconds: 30,
-    healthCheckTimeoutSeconds: 10,
-    failureThreshold: 3,
-    failoverDelaySeconds: 60,
-    failoverToLatest: true,
-    enablePrometheus: false,
-    prometheusPort: 8000
+    pair: {
+      apiKey: required.COCKROACH_API_SECRET_KEY,
+      primaryClusterId: required.PRIMARY_CLUSTER_ID,
+      standbyClusterId: required.STANDBY_CLUSTER_ID
+    },
+    timeline: {
+      intervalSeconds: 30,
+      checkTimeoutSeconds: 10,
+      failureThreshold: 3,
+      failoverDelaySeconds: 60,
+      failoverToLatest: true
+    },
+    server: {
+      enablePrometheus: false,
+      prometheusPort: 8000
+    }
   })
-  t.equal(config.streamId, undefined, 'PCR_STREAM_ID is discovered when unset')
-  t.equal(config.failoverAtTimestamp, undefined)
-  t.equal(config.primaryClusterEndpoint, undefined)
+  t.equal(config.pair.streamId, undefined, 'PCR_STREAM_ID is discovered when unset')
+  t.equal(config.timeline.failoverAtTimestamp, undefined)
+  t.equal(config.sql.primaryEndpoint, undefined)
   t.same(warnings, [])
 })
 
 t.test('the added variables have their documented defaults', async (t) => {
   const { config } = parseConfig(required)
   t.match(config, {
-    apiUrl: 'https://cockroachlabs.cloud',
-    port: 8080,
-    host: '0.0.0.0',
-    logLevel: 'info',
-    autoFailover: true,
-    failoverTimeoutSeconds: 900,
-    activationTimeoutSeconds: 60,
-    failbackTimeoutSeconds: 21600,
-    failbackProgressIntervalSeconds: 300,
-    databaseName: 'defaultdb',
-    dbSslmode: 'verify-full',
-    unhealthyEvidence: 'both'
+    pair: { apiUrl: 'https://cockroachlabs.cloud' },
+    server: {
+      port: 8080,
+      host: '0.0.0.0',
+      logLevel: 'info'
+    },
+    timeline: {
+      autoFailover: true,
+      failoverTimeoutSeconds: 900,
+      activationTimeoutSeconds: 60,
+      failbackTimeoutSeconds: 21600,
+      failbackProgressIntervalSeconds: 300,
+      unhealthyEvidence: 'both'
+    },
+    sql: {
+      databaseName: 'defaultdb',
+      sslmode: 'verify-full'
+    }
   })
-  t.equal(config.adminToken, undefined, 'admin routes disabled by default')
-  t.match(config, { adminMaxFailures: 5, adminFailureWindowSeconds: 60, adminLockoutSeconds: 60 })
+  t.equal(config.admin.token, undefined, 'admin routes disabled by default')
+  t.match(config, { admin: { maxFailures: 5, failureWindowSeconds: 60, lockoutSeconds: 60 } })
   t.equal(config.tls, undefined, 'plain HTTP by default')
-  t.equal(config.maxDataLossSeconds, undefined, 'no data-loss guard by default')
+  t.equal(config.timeline.maxDataLossSeconds, undefined, 'no data-loss guard by default')
 })
 
 t.test('every variable is read, with fractions for durations', async (t) => {
@@ -129,92 +141,107 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     CLOUD_API_RATE_LIMIT: '2.5'
   })
   t.same(config, {
-    apiKey: required.COCKROACH_API_SECRET_KEY,
-    apiUrl: 'http://127.0.0.1:8090',
-    primaryClusterId: required.PRIMARY_CLUSTER_ID,
-    standbyClusterId: required.STANDBY_CLUSTER_ID,
-    streamId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-    healthCheckIntervalSeconds: 0.2,
-    healthCheckTimeoutSeconds: 0.1,
-    failureThreshold: 5,
-    failoverDelaySeconds: 0,
-    failoverToLatest: false,
-    failoverAtTimestamp: '2026-01-02T15:04:05Z',
-    primaryClusterEndpoint: 'postgresql://root:pw@primary.example:26257/defaultdb',
-    standbyClusterEndpoint: 'postgres://root:pw@standby.example:26257/defaultdb',
-    primarySqlDns: 'primary.example',
-    primarySqlPort: undefined,
-    standbySqlDns: '::1',
-    standbySqlPort: 5433,
-    enablePrometheus: true,
-    prometheusPort: 9100,
-    port: 0,
-    host: '127.0.0.1',
-    logLevel: 'debug',
-    adminToken: 'a-long-enough-admin-token',
-    adminMaxFailures: 3,
-    adminFailureWindowSeconds: 0.5,
-    adminLockoutSeconds: 2.5,
+    pair: {
+      apiKey: required.COCKROACH_API_SECRET_KEY,
+      apiUrl: 'http://127.0.0.1:8090',
+      primaryClusterId: required.PRIMARY_CLUSTER_ID,
+      standbyClusterId: required.STANDBY_CLUSTER_ID,
+      streamId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+      apiRateLimit: 2.5
+    },
+    timeline: {
+      intervalSeconds: 0.2,
+      checkTimeoutSeconds: 0.1,
+      failureThreshold: 5,
+      failoverDelaySeconds: 0,
+      failoverToLatest: false,
+      failoverAtTimestamp: '2026-01-02T15:04:05Z',
+      autoFailover: false,
+      maxDataLossSeconds: 30.5,
+      failoverTimeoutSeconds: 1.5,
+      activationTimeoutSeconds: 2.5,
+      failbackTimeoutSeconds: 7200,
+      failbackProgressIntervalSeconds: 0.5,
+      unhealthyEvidence: 'either',
+      stateFile: '/var/lib/pcr-sidecar/state.json',
+      stateMaxAgeSeconds: 600.5
+    },
+    sql: {
+      primaryEndpoint: 'postgresql://root:pw@primary.example:26257/defaultdb',
+      standbyEndpoint: 'postgres://root:pw@standby.example:26257/defaultdb',
+      primaryDns: 'primary.example',
+      primaryPort: undefined,
+      standbyDns: '::1',
+      standbyPort: 5433,
+      databaseName: 'app',
+      sslmode: 'require'
+    },
+    server: {
+      enablePrometheus: true,
+      prometheusPort: 9100,
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'debug'
+    },
+    admin: {
+      token: 'a-long-enough-admin-token',
+      maxFailures: 3,
+      failureWindowSeconds: 0.5,
+      lockoutSeconds: 2.5
+    },
     tls: { certFile: join(tlsDir, 'cert.pem'), keyFile: join(tlsDir, 'key.pem') },
-    autoFailover: false,
-    maxDataLossSeconds: 30.5,
-    failoverTimeoutSeconds: 1.5,
-    activationTimeoutSeconds: 2.5,
-    failbackTimeoutSeconds: 7200,
-    failbackProgressIntervalSeconds: 0.5,
-    databaseName: 'app',
-    dbSslmode: 'require',
-    unhealthyEvidence: 'either',
-    webhookUrl: 'https://hooks.example/services/T000/B000/XXXX',
-    webhookTimeoutSeconds: 2.5,
-    webhookRetries: 0,
-    webhookRetryBackoffSeconds: 0.1,
-    onFailoverCommand: '/opt/hooks/notify.sh --all',
-    onFailoverCommandTimeoutSeconds: 3,
-    hookEvents: ['active_cluster_changed', 'failover_completed'],
+    hooks: {
+      webhookUrl: 'https://hooks.example/services/T000/B000/XXXX',
+      webhookTimeoutSeconds: 2.5,
+      webhookRetries: 0,
+      webhookRetryBackoffSeconds: 0.1,
+      command: '/opt/hooks/notify.sh --all',
+      commandTimeoutSeconds: 3,
+      events: ['active_cluster_changed', 'failover_completed']
+    },
     pgbouncer: {
       databasesFile: '/etc/pgbouncer/pcr-databases.ini',
       adminUrl: 'postgresql://admin:pw@127.0.0.1:6432/pgbouncer',
       database: 'app_rw',
       options: 'pool_size=20 pool_mode=transaction'
     },
-    etcd: {
-      endpoints: ['https://etcd-0.etcd:2379', 'https://etcd-1.etcd:2379'],
-      prefix: '/pcr/app/',
-      sidecarId: 'app-7d9f-x2',
-      sidecarUrl: 'http://10.0.0.7:8080',
-      leaseTtlSeconds: 5,
-      quorum: 2,
-      staleAfterSeconds: 12.5,
-      username: 'pcr',
-      password: 'etcd-password-value',
-      caFile: join(tlsDir, 'cert.pem'),
-      certFile: join(tlsDir, 'cert.pem'),
-      keyFile: join(tlsDir, 'key.pem')
-    },
-    stateFile: '/var/lib/pcr-sidecar/state.json',
-    stateMaxAgeSeconds: 600.5,
-    cloudApiRateLimit: 2.5
+    coordination: {
+      mode: 'etcd',
+      etcd: {
+        endpoints: ['https://etcd-0.etcd:2379', 'https://etcd-1.etcd:2379'],
+        prefix: '/pcr/app/',
+        sidecarId: 'app-7d9f-x2',
+        sidecarUrl: 'http://10.0.0.7:8080',
+        leaseTtlSeconds: 5,
+        quorum: 2,
+        staleAfterSeconds: 12.5,
+        username: 'pcr',
+        password: 'etcd-password-value',
+        caFile: join(tlsDir, 'cert.pem'),
+        certFile: join(tlsDir, 'cert.pem'),
+        keyFile: join(tlsDir, 'key.pem')
+      }
+    }
   })
 })
 
 t.test('nothing is kept across restarts unless STATE_FILE is set', async (t) => {
   const { config } = parseConfig(required)
-  t.equal(config.stateFile, undefined)
-  t.equal(config.stateMaxAgeSeconds, 3600, 'an hour: a rolling restart through a Cloud API outage, not longer')
+  t.equal(config.timeline.stateFile, undefined)
+  t.equal(config.timeline.stateMaxAgeSeconds, 3600, 'an hour: a rolling restart through a Cloud API outage, not longer')
   // Created at run time: a file that does not exist yet, in a directory that may not either, is accepted.
-  t.equal(parseConfig({ ...required, STATE_FILE: 'no-such-dir/state.json' }).config.stateFile, 'no-such-dir/state.json')
-  t.equal(parseConfig({ ...required, STATE_FILE: ' ' }).config.stateFile, undefined, 'empty is unset')
+  t.equal(parseConfig({ ...required, STATE_FILE: 'no-such-dir/state.json' }).config.timeline.stateFile, 'no-such-dir/state.json')
+  t.equal(parseConfig({ ...required, STATE_FILE: ' ' }).config.timeline.stateFile, undefined, 'empty is unset')
   for (const bad of ['0', '-5', 'an hour', 'Infinity']) {
     t.same(problemsOf({ ...required, STATE_MAX_AGE: bad }), ['STATE_MAX_AGE: must be a number of seconds greater than 0'], bad)
   }
 })
 
 t.test('coordination is off unless asked for, and has safe defaults when it is', async (t) => {
-  t.equal(parseConfig(required).config.etcd, undefined, 'one process decides alone by default')
-  t.equal(parseConfig({ ...required, ETCD_ENDPOINTS: 'http://127.0.0.1:2379' }).config.etcd, undefined, 'endpoints alone do not turn it on')
+  t.equal(parseConfig(required).config.coordination.etcd, undefined, 'one process decides alone by default')
+  t.equal(parseConfig({ ...required, ETCD_ENDPOINTS: 'http://127.0.0.1:2379' }).config.coordination.etcd, undefined, 'endpoints alone do not turn it on')
   const { config } = parseConfig({ ...required, COORDINATION: 'etcd', ETCD_ENDPOINTS: 'http://127.0.0.1:2379' })
-  t.same(config.etcd, {
+  t.same(config.coordination.etcd, {
     endpoints: ['http://127.0.0.1:2379'],
     prefix: '/pcr-sidecar/',
     sidecarId: hostname(),
@@ -230,7 +257,7 @@ t.test('coordination is off unless asked for, and has safe defaults when it is',
     keyFile: undefined
   })
   const short = parseConfig({ ...required, COORDINATION: 'etcd', ETCD_ENDPOINTS: 'http://127.0.0.1:2379', HEALTH_CHECK_INTERVAL: '1' })
-  t.equal(short.config.etcd?.staleAfterSeconds, 20, 'never less than two lease TTLs')
+  t.equal(short.config.coordination.etcd?.staleAfterSeconds, 20, 'never less than two lease TTLs')
 })
 
 t.test('coordination settings are checked', async (t) => {
@@ -249,20 +276,20 @@ t.test('coordination settings are checked', async (t) => {
     'ETCD_KEY_FILE: must be a readable file',
     'ETCD_CERT_FILE: is required when ETCD_KEY_FILE is given (a client certificate needs its key)'
   ])
-  t.equal(parseConfig({ ...etcd, QUORUM: ' Majority ' }).config.etcd?.quorum, 'majority')
+  t.equal(parseConfig({ ...etcd, QUORUM: ' Majority ' }).config.coordination.etcd?.quorum, 'majority')
 })
 
 t.test('hooks and PgBouncer have safe defaults', async (t) => {
   const { config } = parseConfig(required)
-  t.match(config, {
+  t.match(config.hooks, {
     webhookTimeoutSeconds: 5,
     webhookRetries: 5,
     webhookRetryBackoffSeconds: 1,
-    onFailoverCommandTimeoutSeconds: 30,
-    hookEvents: hookableEvents
+    commandTimeoutSeconds: 30,
+    events: hookableEvents
   })
-  t.equal(config.webhookUrl, undefined)
-  t.equal(config.onFailoverCommand, undefined)
+  t.equal(config.hooks.webhookUrl, undefined)
+  t.equal(config.hooks.command, undefined)
   t.equal(config.pgbouncer, undefined, 'PgBouncer is left alone unless configured')
   const aliasDefault = parseConfig({
     ...required,
@@ -281,7 +308,7 @@ t.test('hooks and PgBouncer have safe defaults', async (t) => {
 t.test('SQL host overrides take an optional port', async (t) => {
   const read = (value: string) => {
     const { config } = parseConfig({ ...required, PRIMARY_SQL_DNS: value })
-    return [config.primarySqlDns, config.primarySqlPort]
+    return [config.sql.primaryDns, config.sql.primaryPort]
   }
   t.same(read('sql.example.com'), ['sql.example.com', undefined])
   t.same(read('sql.example.com:26258'), ['sql.example.com', 26258])
@@ -296,9 +323,9 @@ t.test('SQL host overrides take an optional port', async (t) => {
 
 t.test('empty values mean unset', async (t) => {
   const { config } = parseConfig({ ...required, HEALTH_CHECK_INTERVAL: '', ADMIN_TOKEN: '  ', PCR_STREAM_ID: '' })
-  t.equal(config.healthCheckIntervalSeconds, 30)
-  t.equal(config.adminToken, undefined)
-  t.equal(config.streamId, undefined)
+  t.equal(config.timeline.intervalSeconds, 30)
+  t.equal(config.admin.token, undefined)
+  t.equal(config.pair.streamId, undefined)
 })
 
 t.test('one line per problem, naming the variable', async (t) => {
@@ -408,12 +435,12 @@ t.test('FAILOVER_AT_TIMESTAMP without an offset, as the Python tool took it, is 
     ['2026-01-02T15:04', '2026-01-02T15:04:00Z']
   ] as const) {
     const { config, warnings } = parseConfig({ ...used, FAILOVER_AT_TIMESTAMP: ` ${given} ` })
-    t.equal(config.failoverAtTimestamp, taken, given)
+    t.equal(config.timeline.failoverAtTimestamp, taken, given)
     t.same(warnings, [`FAILOVER_AT_TIMESTAMP ${given} has no UTC offset: taken as UTC (${taken})`], given)
   }
   for (const given of ['2026-01-02T15:04:05Z', '2026-01-02T17:04:05+02:00']) {
     const { config, warnings } = parseConfig({ ...used, FAILOVER_AT_TIMESTAMP: given })
-    t.equal(config.failoverAtTimestamp, given, 'an offset is kept as given')
+    t.equal(config.timeline.failoverAtTimestamp, given, 'an offset is kept as given')
     t.same(warnings, [])
   }
   t.same(parseConfig({ ...required, FAILOVER_AT_TIMESTAMP: '2026-01-02T15:04:05' }).warnings, [
@@ -440,8 +467,8 @@ t.test('settings that are valid but suspicious give warnings', async (t) => {
 })
 
 t.test('CLOUD_API_RATE_LIMIT: 8 a second by default, any positive rate, and a warning when the monitor alone takes half of it', async (t) => {
-  t.equal(parseConfig(required).config.cloudApiRateLimit, 8)
-  t.equal(parseConfig({ ...required, CLOUD_API_RATE_LIMIT: '0.5' }).config.cloudApiRateLimit, 0.5)
+  t.equal(parseConfig(required).config.pair.apiRateLimit, 8)
+  t.equal(parseConfig({ ...required, CLOUD_API_RATE_LIMIT: '0.5' }).config.pair.apiRateLimit, 0.5)
   for (const bad of ['0', '-1', 'fast', 'Infinity']) {
     t.same(problemsOf({ ...required, CLOUD_API_RATE_LIMIT: bad }), ['CLOUD_API_RATE_LIMIT: must be a number of requests a second greater than 0'], bad)
   }
@@ -489,9 +516,9 @@ t.test('a .env file in the working directory is read, and the environment wins',
     ].join('\n')
   )
   const { config } = loadConfig({ PORT: '1234', HOST: '' }, dir)
-  t.equal(config.failureThreshold, 7, 'from the file')
-  t.equal(config.port, 1234, 'the environment wins')
-  t.equal(config.host, '0.0.0.0', 'empty in both means the default')
-  t.equal(config.standbyClusterId, required.STANDBY_CLUSTER_ID, 'quotes are removed')
+  t.equal(config.timeline.failureThreshold, 7, 'from the file')
+  t.equal(config.server.port, 1234, 'the environment wins')
+  t.equal(config.server.host, '0.0.0.0', 'empty in both means the default')
+  t.equal(config.pair.standbyClusterId, required.STANDBY_CLUSTER_ID, 'quotes are removed')
   t.throws(() => loadConfig({}, tmpdir() + '/no-such-dir'), ConfigError, 'no file, no environment: refused')
 })

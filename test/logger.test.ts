@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseConfig } from '../src/config.js'
+import { parseConfig } from '../src/config/index.js'
 import { createLogger, scrubber, secretsOf } from '../src/logger.js'
 
 t.test('secretsOf: the API key, the admin token and the endpoint passwords', async (t) => {

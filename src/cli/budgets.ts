@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { DEFAULT_FAILBACK_TIMEOUT_SECONDS } from '../config.js'
+import { DEFAULT_FAILBACK_TIMEOUT_SECONDS } from '../config/index.js'
 import type { Context } from './context.js'
 
 // How long the CLI follows a full failback. The reverse stream's initial scan
@@ -16,7 +16,7 @@ function positive(value: string | undefined): number | undefined {
 // environment's, which is usually the sidecar's too, else the default).
 export function failbackWaitSeconds(ctx: Context, command: Command, explicit: number | undefined): number {
   if (explicit !== undefined) return explicit
-  if (ctx.remoteUrl(command) === undefined) return ctx.config().failbackTimeoutSeconds
+  if (ctx.remoteUrl(command) === undefined) return ctx.config().timeline.failbackTimeoutSeconds
   return positive(ctx.env().FAILBACK_TIMEOUT) ?? DEFAULT_FAILBACK_TIMEOUT_SECONDS
 }
 
@@ -24,7 +24,7 @@ export function failbackWaitSeconds(ctx: Context, command: Command, explicit: nu
 export function failoverFollowSeconds(ctx: Context, command: Command): number {
   if (ctx.remoteUrl(command) === undefined) {
     const config = ctx.config()
-    return config.failoverTimeoutSeconds + config.activationTimeoutSeconds
+    return config.timeline.failoverTimeoutSeconds + config.timeline.activationTimeoutSeconds
   }
   const env = ctx.env()
   return (positive(env.FAILOVER_TIMEOUT) ?? 900) + (positive(env.ACTIVATION_TIMEOUT) ?? 60)

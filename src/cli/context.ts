@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { loadConfig, readEnv, type Config, type LoadedConfig } from '../config.js'
+import { loadConfig, readEnv, type Config, type LoadedConfig } from '../config/index.js'
 import type { Backend } from './backend.js'
 import { createLogger, secretsOf } from '../logger.js'
 import { createMetrics, serveMetrics, type Metrics } from '../plugins/metrics.js'
@@ -76,19 +76,19 @@ export function createContext(io: CliIo): Context {
       return { backend: openRemote({ url, token: globals.token ?? env().ADMIN_TOKEN, pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) }) }
     }
     const c = config()
-    const metrics = options.metrics === true && c.enablePrometheus ? createMetrics() : undefined
+    const metrics = options.metrics === true && c.server.enablePrometheus ? createMetrics() : undefined
     const backend = openDirect({
       config: c,
       clock: io.clock,
       start: options.start ?? false,
-      autoFailover: options.acting === true && c.autoFailover,
+      autoFailover: options.acting === true && c.timeline.autoFailover,
       // A failover this process makes moves traffic as the service's would.
       traffic:
         options.acting === true
-          ? createLogger({ level: c.logLevel, secrets: secretsOf(c) }, { write: (line: string) => io.stderr.write(line) })
+          ? createLogger({ level: c.server.logLevel, secrets: secretsOf(c) }, { write: (line: string) => io.stderr.write(line) })
           : undefined,
       metrics,
-      pollMs: pollMs ?? Math.min(c.healthCheckIntervalSeconds, 5) * 1000,
+      pollMs: pollMs ?? Math.min(c.timeline.intervalSeconds, 5) * 1000,
       requestedBy
     })
     return { backend, metrics }
@@ -98,11 +98,11 @@ export function createContext(io: CliIo): Context {
   async function listen(metrics: Metrics): Promise<{ close(): Promise<void> }> {
     const c = config()
     try {
-      const listener = await serveMetrics(metrics.registry, c.prometheusPort, c.host)
-      out.note(`pcr monitor: Prometheus metrics on http://${hostPort(c.host, listener.port)}/metrics (ENABLE_PROMETHEUS)`)
+      const listener = await serveMetrics(metrics.registry, c.server.prometheusPort, c.server.host)
+      out.note(`pcr monitor: Prometheus metrics on http://${hostPort(c.server.host, listener.port)}/metrics (ENABLE_PROMETHEUS)`)
       return listener
     } catch (err) {
-      throw new CliError(EXIT.usage, `PROMETHEUS_PORT ${c.prometheusPort}: cannot serve metrics on ${hostPort(c.host, c.prometheusPort)}: ${(err as Error).message}`)
+      throw new CliError(EXIT.usage, `PROMETHEUS_PORT ${c.server.prometheusPort}: cannot serve metrics on ${hostPort(c.server.host, c.server.prometheusPort)}: ${(err as Error).message}`)
     }
   }
 

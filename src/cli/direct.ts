@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { activeBody, clustersBody, failbackStatusBody, failoverStartedBody, operationBody, streamBody, unavailableReason } from '../api-views.js'
 import type { ClusterDisruptionInfo } from '../cloud/schemas.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { Clock } from '../engine/engine.js'
 import { OperatorError } from '../engine/operator.js'
 import { activeCluster, type Snapshot } from '../engine/snapshot.js'
@@ -42,13 +42,13 @@ export function openDirect(options: DirectOptions): Backend {
   if (options.start) void runtime.start()
 
   // The engine here is the CLI's, not the service's: AUTO_FAILOVER is what the configuration says.
-  const view = (s = engine.snapshot()) => ({ ...clustersBody(s, config.primaryClusterId), auto_failover: config.autoFailover })
+  const view = (s = engine.snapshot()) => ({ ...clustersBody(s, config.pair.primaryClusterId), auto_failover: config.timeline.autoFailover })
   const simulated = (clusterId: string, info: ClusterDisruptionInfo) => ({ clusters: [{ cluster_id: clusterId, ...info }] })
 
   return {
     mode: 'direct',
     pollMs: options.pollMs,
-    source: `Cloud API ${config.apiUrl}`,
+    source: `Cloud API ${config.pair.apiUrl}`,
     refresh: async () => {
       await joined
       return view(await engine.refresh())

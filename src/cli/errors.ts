@@ -1,5 +1,5 @@
 import { CloudApiError } from '../cloud/errors.js'
-import { ConfigError } from '../config.js'
+import { ConfigError } from '../config/index.js'
 import { OperatorError } from '../engine/operator.js'
 import { SqlError } from '../sql/connector.js'
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander'
-import { timestampProblem, utcTimestamp } from '../config.js'
+import { timestampProblem, utcTimestamp } from '../config/index.js'
 
 // Option values checked where they are read, so a typo is a usage error (exit 2)
 // before anything is asked of the API.

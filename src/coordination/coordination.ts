@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Config, EtcdConfig } from '../config.js'
+import type { Config, EtcdConfig } from '../config/index.js'
 import type { Coordinator } from '../engine/coordinator.js'
 import type { Clock, Engine, EngineCloud } from '../engine/engine.js'
 import type { EventInput } from '../engine/events.js'
@@ -46,14 +46,14 @@ export interface Coordination {
 }
 
 export function createCoordination(options: {
-  config: Config & { etcd: EtcdConfig }
+  config: { timeline: Pick<Config['timeline'], 'intervalSeconds' | 'checkTimeoutSeconds'>; etcd: EtcdConfig }
   cloud: EngineCloud
   clock: Clock
 }): Coordination {
-  const { config, clock } = options
-  const settings = config.etcd
+  const { clock } = options
+  const { timeline, etcd: settings } = options.config
   const ttlMs = settings.leaseTtlSeconds * 1000
-  const timeoutMs = config.healthCheckTimeoutSeconds * 1000
+  const timeoutMs = timeline.checkTimeoutSeconds * 1000
   const client = createEtcdClient(settings, Math.min(timeoutMs, ttlMs))
   const session = createSession({
     client,
@@ -79,7 +79,7 @@ export function createCoordination(options: {
     prefix: settings.prefix,
     sidecarId: settings.sidecarId,
     quorum: settings.quorum,
-    observationMaxAgeMs: 3 * config.healthCheckIntervalSeconds * 1000 + timeoutMs,
+    observationMaxAgeMs: 3 * timeline.intervalSeconds * 1000 + timeoutMs,
     requestWindowMs: timeoutMs + ttlMs,
     now: clock.now,
     record

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Etcd3, type IOptions } from 'etcd3'
-import type { EtcdConfig } from '../config.js'
+import type { EtcdConfig } from '../config/index.js'
 
 // The etcd client from the settings. Every call gets a deadline: a call to an
 // unreachable etcd must fail within a bound, never hang the check loop.

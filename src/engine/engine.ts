@@ -1,6 +1,6 @@
 import type { CallOptions, CloudClient, Priority } from '../cloud/client.js'
 import { CloudApiError, RateLimitedError, RefusedError } from '../cloud/errors.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { Coordinator } from './coordinator.js'
 import { createLocalCoordinator } from './coordinator.js'
 import { classifyPatchFailure } from './core/patch-outcome.js'
@@ -39,28 +39,7 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
 }
 
-export type EngineSettings = Pick<
-  Config,
-  | 'primaryClusterId'
-  | 'standbyClusterId'
-  | 'streamId'
-  | 'healthCheckIntervalSeconds'
-  | 'healthCheckTimeoutSeconds'
-  | 'failureThreshold'
-  | 'failoverDelaySeconds'
-  | 'failoverToLatest'
-  | 'failoverAtTimestamp'
-  | 'autoFailover'
-  | 'maxDataLossSeconds'
-  | 'failoverTimeoutSeconds'
-  | 'activationTimeoutSeconds'
-  | 'primarySqlDns'
-  | 'primarySqlPort'
-  | 'standbySqlDns'
-  | 'standbySqlPort'
-  | 'unhealthyEvidence'
-> &
-  { stateMaxAgeSeconds?: number }
+export type EngineSettings = Pick<Config, 'pair' | 'timeline' | 'sql'>
 
 export interface EngineDeps {
   settings: EngineSettings
@@ -102,31 +81,30 @@ export interface Engine {
   record(input: EventInput): EngineEvent
 }
 
-const defaultStateMaxAgeSeconds = 3600
-
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
 export function corePolicy(settings: EngineSettings, probes: Record<string, SqlProbe>): CorePolicy {
+  const { pair, timeline, sql } = settings
   return {
-    pair: { primaryClusterId: settings.primaryClusterId, standbyClusterId: settings.standbyClusterId },
-    threshold: settings.failureThreshold,
-    intervalMs: settings.healthCheckIntervalSeconds * 1000,
-    delayMs: settings.failoverDelaySeconds * 1000,
-    timeoutMs: settings.healthCheckTimeoutSeconds * 1000,
-    autoFailover: settings.autoFailover,
-    maxDataLossSeconds: settings.maxDataLossSeconds,
-    configuredFailoverAt: settings.failoverToLatest ? undefined : settings.failoverAtTimestamp,
-    configuredStreamId: settings.streamId,
-    failoverTimeoutMs: settings.failoverTimeoutSeconds * 1000,
-    activationTimeoutMs: settings.activationTimeoutSeconds * 1000,
-    stateMaxAgeMs: (settings.stateMaxAgeSeconds ?? defaultStateMaxAgeSeconds) * 1000,
-    evidence: settings.unhealthyEvidence,
+    pair: { primaryClusterId: pair.primaryClusterId, standbyClusterId: pair.standbyClusterId },
+    threshold: timeline.failureThreshold,
+    intervalMs: timeline.intervalSeconds * 1000,
+    delayMs: timeline.failoverDelaySeconds * 1000,
+    timeoutMs: timeline.checkTimeoutSeconds * 1000,
+    autoFailover: timeline.autoFailover,
+    maxDataLossSeconds: timeline.maxDataLossSeconds,
+    configuredFailoverAt: timeline.failoverToLatest ? undefined : timeline.failoverAtTimestamp,
+    configuredStreamId: pair.streamId,
+    failoverTimeoutMs: timeline.failoverTimeoutSeconds * 1000,
+    activationTimeoutMs: timeline.activationTimeoutSeconds * 1000,
+    stateMaxAgeMs: timeline.stateMaxAgeSeconds * 1000,
+    evidence: timeline.unhealthyEvidence,
     probed: Object.keys(probes),
     sql: {
-      [settings.primaryClusterId]: { dns: settings.primarySqlDns, port: settings.primarySqlPort },
-      [settings.standbyClusterId]: { dns: settings.standbySqlDns, port: settings.standbySqlPort }
+      [pair.primaryClusterId]: { dns: sql.primaryDns, port: sql.primaryPort },
+      [pair.standbyClusterId]: { dns: sql.standbyDns, port: sql.standbyPort }
     }
   }
 }

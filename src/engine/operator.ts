@@ -1,7 +1,7 @@
 import type { CallOptions, CloudClient } from '../cloud/client.js'
 import { CloudApiError } from '../cloud/errors.js'
 import type { ClusterDisruptionInfo, RegionalDisruptorSpecification, Stream } from '../cloud/schemas.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { streamView, type Clock, type Engine, type FailoverPlan, type FailoverResult } from './engine.js'
 import { deadline, pause } from './operation-timers.js'
 import type { Operation, OperationHandle, Operations } from './operations.js'
@@ -27,17 +27,18 @@ export class OperatorError extends Error {
 export interface OperatorDeps {
   engine: Engine
   cloud: Pick<CloudClient, 'createStream' | 'getStream' | 'getCluster' | 'getDisruption' | 'putDisruption'>
-  settings: Pick<
-    Config,
-    | 'primaryClusterId'
-    | 'standbyClusterId'
-    | 'healthCheckIntervalSeconds'
-    | 'healthCheckTimeoutSeconds'
-    | 'failoverTimeoutSeconds'
-    | 'activationTimeoutSeconds'
-    | 'failbackTimeoutSeconds'
-    | 'failbackProgressIntervalSeconds'
-  >
+  settings: {
+    pair: Pick<Config['pair'], 'primaryClusterId' | 'standbyClusterId'>
+    timeline: Pick<
+      Config['timeline'],
+      | 'intervalSeconds'
+      | 'checkTimeoutSeconds'
+      | 'failoverTimeoutSeconds'
+      | 'activationTimeoutSeconds'
+      | 'failbackTimeoutSeconds'
+      | 'failbackProgressIntervalSeconds'
+    >
+  }
   clock: Clock
   operations: Operations
 }
@@ -130,14 +131,15 @@ function failbackStage(s: Stream, maxLagSeconds: number): { phase: string; progr
 }
 
 export function createOperator(deps: OperatorDeps): Operator {
-  const { engine, cloud, settings, clock, operations } = deps
-  const pollMs = Math.min(settings.healthCheckIntervalSeconds, 5) * 1000
+  const { engine, cloud, clock, operations } = deps
+  const { pair, timeline } = deps.settings
+  const pollMs = Math.min(timeline.intervalSeconds, 5) * 1000
   // An operator's request outlasts a Retry-After (the API names up to a minute when pressed):
   // what was asked for is done, not given up on one refusal.
-  const budget: CallOptions = { budgetMs: Math.max(3 * settings.healthCheckTimeoutSeconds, 60) * 1000 }
+  const budget: CallOptions = { budgetMs: Math.max(3 * timeline.checkTimeoutSeconds, 60) * 1000 }
   // Polling decides nothing: it waits behind the monitor's checks, and a poll that fails is reported and repeated.
-  const poll: CallOptions = { budgetMs: 3 * settings.healthCheckTimeoutSeconds * 1000, priority: 'background' }
-  const other = (id: string) => (id === settings.primaryClusterId ? settings.standbyClusterId : settings.primaryClusterId)
+  const poll: CallOptions = { budgetMs: 3 * timeline.checkTimeoutSeconds * 1000, priority: 'background' }
+  const other = (id: string) => (id === pair.primaryClusterId ? pair.standbyClusterId : pair.primaryClusterId)
 
   function record(type: 'stream_created' | 'operation_started' | 'operation_progress' | 'operation_finished' | 'disruption_changed', message: string, data: Record<string, string | number | boolean | null>, severity: 'info' | 'warn' | 'error' = 'info') {
     engine.record({ type, message, data, severity })
@@ -202,14 +204,14 @@ export function createOperator(deps: OperatorDeps): Operator {
   async function createFailbackStream(requestedBy: string): Promise<StreamView> {
     const s = await freshTopology()
     refuseLive(s)
-    if (s.activeClusterId === settings.primaryClusterId) {
+    if (s.activeClusterId === pair.primaryClusterId) {
       throw new OperatorError('no_failover', 'no failover has completed: the original primary is active; nothing to fail back', 409)
     }
     return createStreamFrom(s, requestedBy, 'failback')
   }
 
   function reverseStream(s: Snapshot): StreamView | null {
-    return s.stream !== null && s.stream.primaryClusterId === settings.standbyClusterId ? s.stream : null
+    return s.stream !== null && s.stream.primaryClusterId === pair.standbyClusterId ? s.stream : null
   }
 
   // Done once the stream is COMPLETED and applications are sent to the new primary
@@ -232,8 +234,8 @@ export function createOperator(deps: OperatorDeps): Operator {
     if (settled(engine.snapshot())) return
     const off = engine.onPublish((s) => void settled(s))
     handle.signal.addEventListener('abort', () => off(), { once: true })
-    const failoverTimeout = `FAILOVER_TIMEOUT=${settings.failoverTimeoutSeconds} s`
-    deadline(clock, handle.signal, since + settings.failoverTimeoutSeconds * 1000 - clock.now(), () => {
+    const failoverTimeout = `FAILOVER_TIMEOUT=${timeline.failoverTimeoutSeconds} s`
+    deadline(clock, handle.signal, since + timeline.failoverTimeoutSeconds * 1000 - clock.now(), () => {
       // The snapshot, not only the publishes: one may have been missed.
       const s = engine.snapshot()
       if (settled(s)) return
@@ -243,10 +245,10 @@ export function createOperator(deps: OperatorDeps): Operator {
       }
       // COMPLETED in time: the engine sends applications to the new primary at the
       // latest at its first check past ACTIVATION_TIMEOUT, answering SQL or not.
-      const activationMs = (settings.activationTimeoutSeconds + settings.healthCheckIntervalSeconds) * 1000
+      const activationMs = (timeline.activationTimeoutSeconds + timeline.intervalSeconds) * 1000
       deadline(clock, handle.signal, activationMs, () => {
         if (settled(engine.snapshot())) return
-        fail(handle, `stream ${streamId} COMPLETED, but ${s.watchedClusterId} still activating after ${failoverTimeout} and ACTIVATION_TIMEOUT=${settings.activationTimeoutSeconds} s`)
+        fail(handle, `stream ${streamId} COMPLETED, but ${s.watchedClusterId} still activating after ${failoverTimeout} and ACTIVATION_TIMEOUT=${timeline.activationTimeoutSeconds} s`)
       })
     })
   }
@@ -298,16 +300,16 @@ export function createOperator(deps: OperatorDeps): Operator {
       handle.update(phase, progress, streamId)
       record('operation_progress', `failback ${handle.id}: ${phase}: ${progress}`, { operationId: handle.id, phase, progress })
     }
-    const timeoutSeconds = options.timeoutSeconds ?? settings.failbackTimeoutSeconds
+    const timeoutSeconds = options.timeoutSeconds ?? timeline.failbackTimeoutSeconds
     const s = await freshTopology()
     // Each step that acts (creating a stream, failing over) first checks that the
     // operation has not ended meanwhile (the service stopping).
     handle.signal.throwIfAborted()
     let stream = reverseStream(s)
     if (stream === null || !isLive(stream)) {
-      step('creating_stream', `creating a stream from ${s.activeClusterId} to ${settings.primaryClusterId}`)
+      step('creating_stream', `creating a stream from ${s.activeClusterId} to ${pair.primaryClusterId}`)
       refuseLive(s)
-      if (s.activeClusterId === settings.primaryClusterId) {
+      if (s.activeClusterId === pair.primaryClusterId) {
         throw new OperatorError('no_failover', 'no failover has completed: the original primary is active; nothing to fail back', 409)
       }
       stream = await createStreamFrom(s, requestedBy, 'failback')
@@ -339,7 +341,7 @@ export function createOperator(deps: OperatorDeps): Operator {
   ): Promise<void> {
     const started = clock.now()
     const endsAt = started + timeoutSeconds * 1000
-    const everyMs = settings.failbackProgressIntervalSeconds * 1000
+    const everyMs = timeline.failbackProgressIntervalSeconds * 1000
     let reported: { phase: string; at: number } | undefined
     let stage: { phase: string; progress: string; since: number } | undefined
     for (;;) {
@@ -379,7 +381,7 @@ export function createOperator(deps: OperatorDeps): Operator {
   async function disruptionTarget(clusterId: string | undefined): Promise<string> {
     const s = engine.snapshot()
     const id = clusterId ?? s.watchedClusterId
-    if (id !== settings.primaryClusterId && id !== settings.standbyClusterId) {
+    if (id !== pair.primaryClusterId && id !== pair.standbyClusterId) {
       throw new OperatorError('unknown_cluster', `cluster ${id} is neither configured cluster`, 404)
     }
     return id
@@ -389,7 +391,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     async setup(requestedBy) {
       const s = await freshTopology()
       refuseLive(s)
-      if (s.activeClusterId !== settings.primaryClusterId) {
+      if (s.activeClusterId !== pair.primaryClusterId) {
         throw new OperatorError('standby_active', `the standby ${s.activeClusterId} is active: creating the stream would wipe it; fail back instead`, 409)
       }
       return createStreamFrom(s, requestedBy, 'setup')
@@ -437,7 +439,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     },
     async disruptionStatus() {
       return Promise.all(
-        [settings.primaryClusterId, settings.standbyClusterId].map(async (clusterId) => ({
+        [pair.primaryClusterId, pair.standbyClusterId].map(async (clusterId) => ({
           clusterId,
           disruption: await apiCall('reading the disruption', () => cloud.getDisruption(clusterId, budget))
         }))

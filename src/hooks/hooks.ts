@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { EngineEvent, EventInput } from '../engine/events.js'
 import type { Snapshot } from '../engine/snapshot.js'
 import { createCommandRunner } from './command.js'
@@ -12,16 +12,7 @@ import { createWebhookSender, type WebhookOptions } from './webhook.js'
 // delays the webhook, and neither ever delays or fails the engine. A delivery
 // that finally fails becomes one hook_failed event.
 
-export type HooksConfig = Pick<
-  Config,
-  | 'webhookUrl'
-  | 'webhookTimeoutSeconds'
-  | 'webhookRetries'
-  | 'webhookRetryBackoffSeconds'
-  | 'onFailoverCommand'
-  | 'onFailoverCommandTimeoutSeconds'
-  | 'hookEvents'
->
+export type HooksConfig = Config['hooks']
 
 export interface HooksOptions {
   config: HooksConfig
@@ -60,11 +51,11 @@ export function createHooks(options: HooksOptions): Hooks {
       })
     )
   }
-  if (config.onFailoverCommand !== undefined) {
+  if (config.command !== undefined) {
     sinks.push(
       createCommandRunner({
-        command: config.onFailoverCommand,
-        timeoutMs: config.onFailoverCommandTimeoutSeconds * 1000,
+        command: config.command,
+        timeoutMs: config.commandTimeoutSeconds * 1000,
         log,
         env: options.env
       })
@@ -99,7 +90,7 @@ export function createHooks(options: HooksOptions): Hooks {
       }
     })
   })
-  const wanted = new Set<string>(config.hookEvents)
+  const wanted = new Set<string>(config.events)
   let active: ActiveCluster | null | undefined
   let closing: Promise<void> | undefined
 

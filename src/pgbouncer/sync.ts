@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Config, PgbouncerConfig } from '../config.js'
+import type { Config, PgbouncerConfig } from '../config/index.js'
 import type { EventInput } from '../engine/events.js'
 import { hostPort } from '../sql/host-port.js'
 import { createAdminConsole, supportsReconnect, type PoolerDatabase } from './admin-console.js'
@@ -13,7 +13,7 @@ import { checkAlias, renderDatabasesFile, type DatabaseTarget } from './database
 // throws into the caller: outcomes are events.
 
 export interface PgbouncerSyncOptions {
-  config: Pick<Config, 'databaseName'> & { pgbouncer: PgbouncerConfig }
+  config: { sql: Pick<Config['sql'], 'databaseName'>; pgbouncer: PgbouncerConfig }
   log: Pick<Logger, 'error'>
   /** The engine's record: events reach /events, the log and the metrics. */
   record: (input: EventInput) => void
@@ -46,9 +46,9 @@ const sameTarget = (a: DatabaseTarget, b: DatabaseTarget | undefined) =>
   a.clusterId === b?.clusterId && a.host === b.host && a.port === b.port
 
 export function createPgbouncerSync(options: PgbouncerSyncOptions): PgbouncerSync {
-  const { pgbouncer, databaseName } = options.config
+  const { pgbouncer, sql } = options.config
   const { retryBaseMs = 1000, retryMaxMs = 30_000 } = options
-  const entry = { alias: checkAlias(pgbouncer.database), dbname: databaseName, options: pgbouncer.options }
+  const entry = { alias: checkAlias(pgbouncer.database), dbname: sql.databaseName, options: pgbouncer.options }
   const admin = createAdminConsole({ adminUrl: pgbouncer.adminUrl, timeoutSeconds: options.timeoutSeconds ?? 5 })
   const closing = new AbortController()
   let wanted: DatabaseTarget | undefined

@@ -18,12 +18,12 @@ function digest(value: string): Buffer {
 export default fp(
   async (fastify) => {
     const { config } = fastify
-    const token = config.adminToken
+    const token = config.admin.token
     const expected = token === undefined ? undefined : digest(token)
     const limiter = createAuthLimiter({
-      maxFailures: config.adminMaxFailures,
-      windowMs: config.adminFailureWindowSeconds * 1000,
-      lockoutMs: config.adminLockoutSeconds * 1000,
+      maxFailures: config.admin.maxFailures,
+      windowMs: config.admin.failureWindowSeconds * 1000,
+      lockoutMs: config.admin.lockoutSeconds * 1000,
       now: fastify.clock.now
     })
     fastify.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -50,7 +50,7 @@ export default fp(
         if (limiter.fail(request.ip)) {
           fastify.metrics.observeAdminAuth('locked_out')
           request.log.warn(
-            { address: request.ip, failures: config.adminMaxFailures, lockoutSeconds: config.adminLockoutSeconds },
+            { address: request.ip, failures: config.admin.maxFailures, lockoutSeconds: config.admin.lockoutSeconds },
             'admin API locked for this address after repeated authentication failures'
           )
         }

@@ -250,10 +250,10 @@ export default fp(
   async (fastify) => {
     const metrics = createMetrics()
     fastify.decorate('metrics', metrics)
-    if (!fastify.config.enablePrometheus) return
+    if (!fastify.config.server.enablePrometheus) return
     let listener: MetricsListener | undefined
     fastify.addHook('onReady', async () => {
-      listener = await serveMetrics(metrics.registry, fastify.config.prometheusPort, fastify.config.host)
+      listener = await serveMetrics(metrics.registry, fastify.config.server.prometheusPort, fastify.config.server.host)
       fastify.log.info({ port: listener.port }, 'prometheus metrics listening')
     })
     fastify.addHook('onClose', async () => {

@@ -8,8 +8,8 @@ import { activeBody, unavailableBody } from '../api-views.js'
 export default async function activeRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const { config } = fastify
-  const configured = [config.primaryClusterId, config.standbyClusterId]
-  const retryAfter = String(Math.max(1, Math.ceil(config.healthCheckIntervalSeconds)))
+  const configured = [config.pair.primaryClusterId, config.pair.standbyClusterId]
+  const retryAfter = String(Math.max(1, Math.ceil(config.timeline.intervalSeconds)))
 
   app.get(
     '/clusters/:cluster_id/active',

@@ -14,6 +14,6 @@ export default async function clustersRoutes(fastify: FastifyInstance) {
         response: { 200: ClustersBody }
       }
     },
-    async () => clustersBody(fastify.engine.snapshot(), fastify.config.primaryClusterId, fastify.coordination?.status())
+    async () => clustersBody(fastify.engine.snapshot(), fastify.config.pair.primaryClusterId, fastify.coordination?.status())
   )
 }

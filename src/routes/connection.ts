@@ -14,7 +14,7 @@ function fromHeader(value: string): string {
 export default async function connectionRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const { config } = fastify
-  const retryAfter = String(Math.max(1, Math.ceil(config.healthCheckIntervalSeconds)))
+  const retryAfter = String(Math.max(1, Math.ceil(config.timeline.intervalSeconds)))
 
   app.get(
     '/connection',

@@ -37,7 +37,7 @@ export default async function eventsStreamRoutes(fastify: FastifyInstance) {
 
   // Exactly what GET /clusters answers.
   const statusMessage = () =>
-    `event: status\ndata: ${JSON.stringify(clustersBody(engine.snapshot(), fastify.config.primaryClusterId, fastify.coordination?.status()))}\n\n`
+    `event: status\ndata: ${JSON.stringify(clustersBody(engine.snapshot(), fastify.config.pair.primaryClusterId, fastify.coordination?.status()))}\n\n`
 
   function send(stream: PassThrough, text: string): void {
     stream.write(text)

@@ -7,7 +7,7 @@ export default async function healthRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const { config } = fastify
   // Liveness fails only when the monitor loop itself has stopped finishing checks.
-  const staleAfterMs = 3 * (config.healthCheckIntervalSeconds + config.healthCheckTimeoutSeconds) * 1000
+  const staleAfterMs = 3 * (config.timeline.intervalSeconds + config.timeline.checkTimeoutSeconds) * 1000
 
   app.get(
     '/health',
@@ -26,7 +26,7 @@ export default async function healthRoutes(fastify: FastifyInstance) {
       return reply.code(stale ? 503 : 200).send({
         status: stale ? 'stale' : 'ok',
         active_cluster_id: s.activeClusterId,
-        role: s.activeClusterId === null ? null : configuredRole(s.activeClusterId, config.primaryClusterId),
+        role: s.activeClusterId === null ? null : configuredRole(s.activeClusterId, config.pair.primaryClusterId),
         phase: s.phase,
         last_check_at: s.lastCheckAt
       })

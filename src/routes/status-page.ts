@@ -22,7 +22,7 @@ export default async function statusPageRoutes(fastify: FastifyInstance) {
   const { config } = fastify
   const assets = loadStatusPage()
   // The page calls its data stale on the rule /health uses for the monitor loop.
-  const staleAfterMs = Math.round(3 * (config.healthCheckIntervalSeconds + config.healthCheckTimeoutSeconds) * 1000)
+  const staleAfterMs = Math.round(3 * (config.timeline.intervalSeconds + config.timeline.checkTimeoutSeconds) * 1000)
   const html = assets.html.replace('__STALE_AFTER_MS__', String(staleAfterMs))
   const files = [
     { url: '/status-page/page.js', type: 'text/javascript; charset=utf-8', body: assets.script },

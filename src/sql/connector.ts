@@ -1,5 +1,5 @@
 import { Client, DatabaseError } from 'pg'
-import type { SslMode } from '../config.js'
+import type { SslMode } from '../config/index.js'
 
 // One short-lived connection per use: opened, used, closed, all under a single
 // deadline. A health check must see the endpoint as it is now, so nothing is

@@ -75,7 +75,7 @@ t.test('monitor --json prints one event per line; in remote mode, what the servi
   const running = pcr([...remote(svc), 'monitor', '--json'], { signal: stop.signal })
   // Once it has read where the history stands, what follows is new to it.
   await waitFor(() => svc.lines.some((line) => line.includes('/events?limit=1')))
-  await svc.post('/admin/pause', undefined, { authorization: `Bearer ${svc.config.adminToken}` })
+  await svc.post('/admin/pause', undefined, { authorization: `Bearer ${svc.config.admin.token}` })
   await waitFor(() => svc.events().some((e) => e.type === 'paused'))
   await new Promise((resolve) => setTimeout(resolve, 200))
   stop.abort()

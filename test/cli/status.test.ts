@@ -45,7 +45,7 @@ t.test('status says what is going on during and after a failover', async (t) => 
   const cloud = await startFakeCloud(t, { timings: { failoverSeconds: 30 } })
   const svc = await startService(t, cloud)
   await svc.fastify.engine.nextCheck()
-  t.equal((await svc.post('/admin/failover', {}, { authorization: `Bearer ${svc.config.adminToken}` })).status, 202)
+  t.equal((await svc.post('/admin/failover', {}, { authorization: `Bearer ${svc.config.admin.token}` })).status, 202)
   const during = await pcr([...remote(svc), 'status'])
   t.equal(during.code, 0, 'failing over is a known state')
   // The API gives replicated_time only while REPLICATING.

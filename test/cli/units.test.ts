@@ -10,7 +10,7 @@ import { checkLine, disruptionLines, failbackStatusLines, planText, statusLines 
 import { interruptible } from '../../src/cli/io.js'
 import { openRemote } from '../../src/cli/remote.js'
 import { serverCommand } from '../../src/cli/verbs/service.js'
-import { ConfigError } from '../../src/config.js'
+import { ConfigError } from '../../src/config/index.js'
 import { systemClock } from '../../src/engine/engine.js'
 import { OperatorError } from '../../src/engine/operator.js'
 import { SqlError } from '../../src/sql/connector.js'

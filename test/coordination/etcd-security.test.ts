@@ -80,7 +80,7 @@ t.test('authentication: the right user and password lead; a wrong password never
     [a, password],
     [wrong, wrongPassword]
   ] as const) {
-    const id = svc.config.etcd?.sidecarId
+    const id = svc.config.coordination.etcd?.sidecarId
     t.ok(svc.lines.length > 0, `${id} logged`)
     t.notOk(
       svc.lines.some((line) => line.includes(secret)),

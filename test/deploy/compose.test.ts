@@ -2,7 +2,7 @@ import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { parse } from 'yaml'
-import { parseConfig } from '../../src/config.js'
+import { parseConfig } from '../../src/config/index.js'
 import { parseEmulatorEnv } from '../../src/emulator/standalone.js'
 import { execForm, root, runtime, runtimeArg } from '../helpers/deploy/dockerfile.js'
 import { isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
@@ -36,7 +36,7 @@ const runsServer = (s: Service) => commandOf(s).join(' ') === 'node dist/src/ser
 const account = { COCKROACH_API_SECRET_KEY: 'key', PRIMARY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000001', STANDBY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000002' }
 const configOf = (s: Service) => parseConfig({ ...(s.env_file === undefined ? {} : account), ...s.environment }).config
 const isSidecar = (s: Service) => runsServer(s) || commandOf(s).at(-1) === 'monitor'
-const decides = (s: Service) => isSidecar(s) && configOf(s).autoFailover
+const decides = (s: Service) => isSidecar(s) && configOf(s).timeline.autoFailover
 
 // Compose: services without profiles always; others when a profile is active or when named.
 function selected(profiles: string[], named: string[] = []): string[] {
@@ -76,7 +76,7 @@ t.test('with --profile service exactly one process acts on traffic: the HTTP ser
   const configWith = (s: Service) => parseConfig({ ...(s.env_file === undefined ? {} : dotenv), ...s.environment }).config
   const acts = (s: Service) => {
     const c = configWith(s)
-    return c.webhookUrl !== undefined || c.onFailoverCommand !== undefined || c.pgbouncer !== undefined
+    return c.hooks.webhookUrl !== undefined || c.hooks.command !== undefined || c.pgbouncer !== undefined
   }
   for (const [command, found] of [
     ['docker compose up failover-automation', selected([], ['failover-automation'])],
@@ -85,10 +85,10 @@ t.test('with --profile service exactly one process acts on traffic: the HTTP ser
     t.same(found.filter((name) => acts(services[name] as Service)), ['failover-automation'], `${command}: only the monitor moves traffic`)
   }
   const quiet = configWith(services.service as Service)
-  t.same([quiet.webhookUrl, quiet.onFailoverCommand, quiet.pgbouncer], [undefined, undefined, undefined], 'the service: no webhook, no command, no PgBouncer')
-  t.equal(quiet.autoFailover, false, 'and so its failover_blocked (auto_disabled) on every outage reaches no hook')
+  t.same([quiet.hooks.webhookUrl, quiet.hooks.command, quiet.pgbouncer], [undefined, undefined, undefined], 'the service: no webhook, no command, no PgBouncer')
+  t.equal(quiet.timeline.autoFailover, false, 'and so its failover_blocked (auto_disabled) on every outage reaches no hook')
   const monitor = configWith(services['failover-automation'] as Service)
-  t.equal(monitor.webhookUrl, dotenv.WEBHOOK_URL, 'the monitor keeps what .env says')
+  t.equal(monitor.hooks.webhookUrl, dotenv.WEBHOOK_URL, 'the monitor keeps what .env says')
   t.equal(monitor.pgbouncer?.databasesFile, dotenv.PGBOUNCER_DATABASES_FILE)
 })
 
@@ -110,20 +110,20 @@ t.test('the real services read .env; the demo needs none', async (t) => {
   const emulator = parseEmulatorEnv(services.emulator?.environment ?? {})
   // Throws when the demo's own environment is not a whole configuration.
   const demo = parseConfig(services.demo?.environment ?? {})
-  t.equal(demo.config.apiUrl, `http://emulator:${emulator.port}`, 'the demo asks the emulator service')
-  t.equal(demo.config.apiKey, emulator.options.apiKey, "with the emulator's key")
-  t.same([demo.config.primaryClusterId, demo.config.standbyClusterId], emulator.options.clusters.map((c) => c.id), "for the emulator's clusters")
+  t.equal(demo.config.pair.apiUrl, `http://emulator:${emulator.port}`, 'the demo asks the emulator service')
+  t.equal(demo.config.pair.apiKey, emulator.options.apiKey, "with the emulator's key")
+  t.same([demo.config.pair.primaryClusterId, demo.config.pair.standbyClusterId], emulator.options.clusters.map((c) => c.id), "for the emulator's clusters")
   t.same(services.demo?.depends_on, ['emulator'])
 })
 
 t.test('ports: published on loopback only, each to the port its process listens on', async (t) => {
   const hostPorts: string[] = []
   for (const [name, s] of Object.entries(services)) {
-    const listens = runsServer(s) ? configOf(s).port : name === 'emulator' ? parseEmulatorEnv(s.environment ?? {}).port : undefined
+    const listens = runsServer(s) ? configOf(s).server.port : name === 'emulator' ? parseEmulatorEnv(s.environment ?? {}).port : undefined
     if (runsServer(s)) {
       t.equal(String(listens), runtimeArg('EXPOSE'), `${name}: the port the image exposes`)
       t.equal(s.environment?.PORT, runtimeArg('EXPOSE'), `${name}: PORT pinned over .env`)
-      t.equal(configOf(s).host, '0.0.0.0', `${name}: reachable from outside its container`)
+      t.equal(configOf(s).server.host, '0.0.0.0', `${name}: reachable from outside its container`)
     }
     for (const mapping of s.ports ?? []) {
       const [ip, host = '', container] = mapping.split(':')
@@ -157,7 +157,7 @@ t.test("each sidecar keeps the image's state file on a named volume of its own",
   const imageEnv = Object.fromEntries(runtime.steps.filter((s) => s.op === 'ENV').map((s) => s.args.split('=')))
   const owners = new Map<string, string>()
   for (const [name, s] of Object.entries(services).filter(([, s]) => isSidecar(s))) {
-    const stateFile = parseConfig({ ...imageEnv, ...account, ...s.environment }).config.stateFile
+    const stateFile = parseConfig({ ...imageEnv, ...account, ...s.environment }).config.timeline.stateFile
     t.ok(stateFile !== undefined, `${name}: keeps a state file`)
     const mount = (s.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === dirname(stateFile as string))
     t.ok(mount, `${name}: a volume holds ${stateFile}, writable under read_only: true`)

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
-import { parseConfig } from '../../src/config.js'
+import { parseConfig } from '../../src/config/index.js'
 import { untracedEnv } from '../helpers/child-env.js'
 import { execForm, root, runtime, runtimeArg, stages, type Stage } from '../helpers/deploy/dockerfile.js'
 import { contextFiles, isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
@@ -33,7 +33,7 @@ t.test('the Dockerfile: a slim Node 24 base, built with dev dependencies, run wi
   t.ok(steps('RUN', deps).every((r) => /^npm ci --omit=dev\b/.test(r)), 'deps installs the production ones only')
   t.same(steps('COPY'), ['package.json ./', '--from=deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist'], 'only dist/ and production node_modules')
   t.same(steps('ENV'), ['NODE_ENV=production', `STATE_FILE=${stateFile}`])
-  t.equal(parseConfig({ ...demoAccount, ...envOf(steps('ENV')) }).config.stateFile, stateFile, 'the image keeps its state')
+  t.equal(parseConfig({ ...demoAccount, ...envOf(steps('ENV')) }).config.timeline.stateFile, stateFile, 'the image keeps its state')
   const [uid, gid] = runtimeArg('USER').split(':').map(Number)
   t.ok(Number.isInteger(uid) && Number.isInteger(gid) && uid !== 0 && gid !== 0, 'a numeric, non-root user and group')
   t.same(steps('RUN'), [`mkdir -p ${stateDir} && chown ${runtimeArg('USER')} ${stateDir} && chmod 700 ${stateDir}`], "the runtime stage runs one thing, no package manager: STATE_FILE's directory, the user's alone")
@@ -130,7 +130,7 @@ t.test('the image built by hand from the context serves /health with the demo co
 })
 
 function defaultPort(): number {
-  return parseConfig(demoAccount).config.port
+  return parseConfig(demoAccount).config.server.port
 }
 
 function envOf(lines: string[]): Record<string, string> {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { parseConfig } from '../../src/config.js'
+import { parseConfig, variableNames } from '../../src/config/index.js'
 import { root, runtimeArg } from '../helpers/deploy/dockerfile.js'
 
 // Every manifest of deploy/kubernetes/, parsed as Kubernetes reads YAML (1.1), checked
@@ -23,7 +23,6 @@ const apps = ['app-with-sidecar.yaml', 'app-with-sidecar-etcd.yaml']
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string
 const bench = JSON.parse(readFileSync(join(root, 'bench/results/results.json'), 'utf8'))
 const peakRss = Math.max(...Object.values(bench.memory as Record<string, { samples: Array<{ peakRssBytes: number }> }>).flatMap((r) => r.samples.map((s) => s.peakRssBytes)))
-const configVariables = [...readFileSync(join(root, 'src/config.ts'), 'utf8').matchAll(/^ {4}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1])
 const secretVariables = ['COCKROACH_API_SECRET_KEY', 'ADMIN_TOKEN']
 
 function bytes(q: string): number {
@@ -59,7 +58,7 @@ for (const file of apps) {
 
     const data = configMap?.data as Record<string, unknown>
     t.ok(Object.values(data).every((v) => typeof v === 'string'), 'ConfigMap values are strings')
-    t.same(Object.keys(data).filter((k) => !configVariables.includes(k)), [], 'every ConfigMap key is a setting')
+    t.same(Object.keys(data).filter((k) => !variableNames.includes(k)), [], 'every ConfigMap key is a setting')
     t.same(Object.keys(data).filter((k) => secretVariables.includes(k) || /PASSWORD|TOKEN|SECRET/.test(k)), [], 'no secret in the ConfigMap')
     t.same(sidecar.envFrom, [{ configMapRef: { name: configMap?.metadata.name } }], 'configuration from the ConfigMap')
     for (const name of secretVariables) {
@@ -83,17 +82,17 @@ for (const file of apps) {
     t.same(warnings, [])
 
     // The state file: on a writable volume of the pod, since the root filesystem is read-only.
-    t.ok(config.stateFile?.startsWith('/'), `STATE_FILE is set: ${config.stateFile}`)
-    const stateMount = sidecar.volumeMounts.find((m: Obj) => m.mountPath === dirname(config.stateFile as string))
+    t.ok(config.timeline.stateFile?.startsWith('/'), `STATE_FILE is set: ${config.timeline.stateFile}`)
+    const stateMount = sidecar.volumeMounts.find((m: Obj) => m.mountPath === dirname(config.timeline.stateFile as string))
     t.ok(stateMount !== undefined && stateMount.readOnly !== true, "a writable volume is mounted at the state file's directory")
     const stateVolume = pod.volumes.find((v: Obj) => v.name === stateMount?.name)
     t.ok(stateVolume?.emptyDir !== undefined || stateVolume?.persistentVolumeClaim !== undefined, 'an emptyDir (it survives container restarts) or a claim')
 
     const port = (name: string) => sidecar.ports.find((p: Obj) => p.name === name)?.containerPort
-    t.equal(port('pcr-http'), config.port, 'pcr-http is PORT')
-    t.equal(String(config.port), runtimeArg('EXPOSE'), 'the port the image exposes')
-    t.equal(config.host, '0.0.0.0', 'listening where the kubelet probes')
-    t.ok(config.enablePrometheus && port('pcr-metrics') === config.prometheusPort, 'pcr-metrics is PROMETHEUS_PORT')
+    t.equal(port('pcr-http'), config.server.port, 'pcr-http is PORT')
+    t.equal(String(config.server.port), runtimeArg('EXPOSE'), 'the port the image exposes')
+    t.equal(config.server.host, '0.0.0.0', 'listening where the kubelet probes')
+    t.ok(config.server.enablePrometheus && port('pcr-metrics') === config.server.prometheusPort, 'pcr-metrics is PROMETHEUS_PORT')
     t.same(sidecar.livenessProbe.httpGet, { path: '/health', port: 'pcr-http' }, 'liveness on /health')
     t.same(sidecar.readinessProbe.httpGet, { path: '/ready', port: 'pcr-http' }, 'readiness on /ready')
     t.same(sidecar.startupProbe.httpGet, { path: '/health', port: 'pcr-http' }, 'startup on /health, not /ready: a Cloud API outage must not restart it')
@@ -116,7 +115,7 @@ for (const file of apps) {
 
     t.same(service?.spec.selector, deployment?.spec.selector.matchLabels, 'the metrics Service selects these pods')
     t.same(deployment?.spec.template.metadata.labels, deployment?.spec.selector.matchLabels)
-    t.same(service?.spec.ports, [{ name: 'pcr-metrics', port: config.prometheusPort, targetPort: 'pcr-metrics' }], 'only the metrics port')
+    t.same(service?.spec.ports, [{ name: 'pcr-metrics', port: config.server.prometheusPort, targetPort: 'pcr-metrics' }], 'only the metrics port')
     t.equal(service?.spec.publishNotReadyAddresses, true, 'unready sidecars are scraped too')
   })
 }

@@ -57,7 +57,7 @@ interface Rig {
 }
 
 // The reverse stream as the API shows it `elapsed` ms after the failback started.
-function rig(read: (elapsed: number) => Stream, settings: Partial<OperatorDeps['settings']> = {}): Rig {
+function rig(read: (elapsed: number) => Stream, timeline: Partial<OperatorDeps['settings']['timeline']> = {}): Rig {
   const clock = waitingClock()
   const events: EventInput[] = []
   let current = snapshot(stream('STARTING'), 'completed')
@@ -88,15 +88,16 @@ function rig(read: (elapsed: number) => Stream, settings: Partial<OperatorDeps['
     clock,
     operations,
     settings: {
-      primaryClusterId: PRIMARY,
-      standbyClusterId: STANDBY,
-      healthCheckIntervalSeconds: 30,
-      healthCheckTimeoutSeconds: 10,
-      failoverTimeoutSeconds: 900,
-      activationTimeoutSeconds: 60,
-      failbackTimeoutSeconds: 6 * 3600,
-      failbackProgressIntervalSeconds: 600,
-      ...settings
+      pair: { primaryClusterId: PRIMARY, standbyClusterId: STANDBY },
+      timeline: {
+        intervalSeconds: 30,
+        checkTimeoutSeconds: 10,
+        failoverTimeoutSeconds: 900,
+        activationTimeoutSeconds: 60,
+        failbackTimeoutSeconds: 6 * 3600,
+        failbackProgressIntervalSeconds: 600,
+        ...timeline
+      }
     }
   })
   return {

@@ -109,14 +109,15 @@ function rig() {
     clock,
     operations,
     settings: {
-      primaryClusterId: PRIMARY,
-      standbyClusterId: STANDBY,
-      healthCheckIntervalSeconds: INTERVAL,
-      healthCheckTimeoutSeconds: 10,
-      failoverTimeoutSeconds: FAILOVER_TIMEOUT,
-      activationTimeoutSeconds: ACTIVATION_TIMEOUT,
-      failbackTimeoutSeconds: 6 * 3600,
-      failbackProgressIntervalSeconds: 300
+      pair: { primaryClusterId: PRIMARY, standbyClusterId: STANDBY },
+      timeline: {
+        intervalSeconds: INTERVAL,
+        checkTimeoutSeconds: 10,
+        failoverTimeoutSeconds: FAILOVER_TIMEOUT,
+        activationTimeoutSeconds: ACTIVATION_TIMEOUT,
+        failbackTimeoutSeconds: 6 * 3600,
+        failbackProgressIntervalSeconds: 300
+      }
     }
   })
   return {

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { ConfigError, parseConfig, variableNames } from '../../src/config.js'
+import { ConfigError, parseConfig, variableNames } from '../../src/config/index.js'
 import { untracedEnv } from '../helpers/child-env.js'
 import { PRIMARY, STANDBY } from '../helpers/stack.js'
 

@@ -1,5 +1,5 @@
 import pino from 'pino'
-import { parseConfig } from '../../src/config.js'
+import { parseConfig } from '../../src/config/index.js'
 import { createEventLog, type EngineEvent, type EventInput } from '../../src/engine/events.js'
 import { createHooks, type Hooks, type HooksOptions } from '../../src/hooks/hooks.js'
 import { PRIMARY, STANDBY, type Teardown } from './stack.js'
@@ -27,7 +27,7 @@ export function hookRig(t: Teardown, env: Record<string, string>, options: Parti
     ...env
   })
   const hooks = createHooks({
-    config,
+    config: config.hooks,
     log: pino({ level: 'debug' }, { write: (line: string) => lines.push(line) }),
     record: (input) => log.emit(input),
     ...options

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { request } from 'undici'
 import app, { serverOptions, type AppOptions } from '../../src/app.js'
-import { parseConfig, type Config } from '../../src/config.js'
+import { parseConfig, type Config } from '../../src/config/index.js'
 import type { EngineEvent } from '../../src/engine/events.js'
 import { createLogger, secretsOf } from '../../src/logger.js'
 import { DEFAULT_API_KEY, DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID, DEFAULT_STREAM_ID } from '../../src/emulator/seed.js'
@@ -90,7 +90,7 @@ export async function startService(
 ): Promise<Service> {
   const config = configFor(cloud, env)
   const lines: string[] = []
-  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) }, { write: (l: string) => lines.push(l) })
+  const logger = createLogger({ level: config.server.logLevel, secrets: secretsOf(config) }, { write: (l: string) => lines.push(l) })
   const fastify = Fastify({ ...serverOptions, loggerInstance: logger as FastifyBaseLogger })
   await fastify.register(app, { config, ...overrides })
   await fastify.listen({ port: 0, host: '127.0.0.1' })

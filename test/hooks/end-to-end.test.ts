@@ -40,7 +40,7 @@ t.test('a failover: every hookable event reaches the webhook and the command exa
     svc
       .events()
       .reverse()
-      .filter((e) => (svc.config.hookEvents as string[]).includes(e.type))
+      .filter((e) => (svc.config.hooks.events as string[]).includes(e.type))
   const caughtUp = () => {
     const ids = hookable().map((e) => e.id)
     return receiver.deliveredIds().length === ids.length && commandRuns().length === ids.length

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseConfig, type HookableEvent } from '../../src/config.js'
+import { parseConfig, type HookableEvent } from '../../src/config/index.js'
 import type { Snapshot } from '../../src/engine/snapshot.js'
 import { until } from '../helpers/emulator.js'
 import { unusedPort } from '../helpers/fake-sql-server.js'
@@ -212,7 +212,7 @@ t.test('a hook_failed event is never delivered, even when asked for', async (t) 
     STANDBY_CLUSTER_ID: STANDBY,
     WEBHOOK_URL: receiver.url
   })
-  const rig = hookRig(t, {}, { config: { ...config, hookEvents: [...config.hookEvents, 'hook_failed' as HookableEvent] } })
+  const rig = hookRig(t, {}, { config: { ...config.hooks, events: [...config.hooks.events, 'hook_failed' as HookableEvent] } })
   rig.emit(step('failover_failed'))
   await rig.hooks.close(drain)
   t.equal(rig.failures().length, 1)

@@ -39,7 +39,7 @@ function syncFor(t: Test, server: FakeServer, overrides: Partial<PgbouncerSyncOp
   const logged: unknown[] = []
   const sync = createPgbouncerSync({
     config: {
-      databaseName: 'defaultdb',
+      sql: { databaseName: 'defaultdb' },
       pgbouncer: {
         databasesFile: join(t.testdir(), 'databases.ini'),
         adminUrl: `postgresql://admin:pw-0123456789@127.0.0.1:${server.port}/pgbouncer`,
@@ -103,7 +103,7 @@ t.test('a file that cannot be written is a failure before PgBouncer is asked', a
   const server = await fakeConsole(t, {})
   const { sync, events } = syncFor(t, server, {
     config: {
-      databaseName: 'defaultdb',
+      sql: { databaseName: 'defaultdb' },
       pgbouncer: {
         databasesFile: join(t.testdir(), 'missing', 'databases.ini'),
         adminUrl: `postgresql://admin@127.0.0.1:${server.port}/pgbouncer`,
@@ -136,7 +136,7 @@ t.test('an alias PgBouncer cannot read is refused when the sync is created', asy
     t.throws(
       () =>
         syncFor(t, server, {
-          config: { databaseName: 'defaultdb', pgbouncer: { databasesFile: 'x', adminUrl: 'postgresql://a@b/pgbouncer', database } }
+          config: { sql: { databaseName: 'defaultdb' }, pgbouncer: { databasesFile: 'x', adminUrl: 'postgresql://a@b/pgbouncer', database } }
         }),
       { message: /PgBouncer database alias .* must be letters, digits/ }
     )

@@ -29,7 +29,7 @@ function syncFor(t: Test, pgbouncer: Pgbouncer, overrides: Partial<PgbouncerSync
   const events: EventInput[] = []
   const sync = createPgbouncerSync({
     config: {
-      databaseName: 'postgres',
+      sql: { databaseName: 'postgres' },
       pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias }
     },
     log: { error: () => t.fail('nothing to log') },
@@ -116,7 +116,7 @@ t.test('what is rendered is what PgBouncer reads: quotes, IPv6, options', async 
   const events: EventInput[] = []
   const sync = createPgbouncerSync({
     config: {
-      databaseName: "it's a db",
+      sql: { databaseName: "it's a db" },
       pgbouncer: {
         databasesFile: pgbouncer.databasesFile,
         adminUrl: pgbouncer.adminUrl(),
@@ -206,7 +206,7 @@ t.test('the admin password is never in an event', async (t) => {
   const pgbouncer = await bouncer(t, { password })
   const wrong = syncFor(t, pgbouncer, {
     config: {
-      databaseName: 'postgres',
+      sql: { databaseName: 'postgres' },
       pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(`${password}-not`), database: alias }
     }
   })
@@ -218,7 +218,7 @@ t.test('the admin password is never in an event', async (t) => {
 
   const right = syncFor(t, pgbouncer, {
     config: {
-      databaseName: 'postgres',
+      sql: { databaseName: 'postgres' },
       pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias }
     }
   })

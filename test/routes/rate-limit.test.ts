@@ -45,7 +45,7 @@ t.test('admin API at 10 requests a second: a manual failover then a full failbac
     t.equal(failback.status, 202, `round ${round}: failback accepted`)
     const done = await finished(svc, failback.body.operation.id)
     t.match(done, { status: 'succeeded' }, `round ${round}: full failback done (${done.error ?? done.progress})`)
-    t.equal(svc.fastify.engine.snapshot().activeClusterId, svc.config.primaryClusterId, `round ${round}: the original primary serves again`)
+    t.equal(svc.fastify.engine.snapshot().activeClusterId, svc.config.pair.primaryClusterId, `round ${round}: the original primary serves again`)
   }
   const { busiest, refused, total } = await load(cloud)
   t.ok(busiest <= 10, `never above the API's limit: busiest second ${busiest} of ${total} requests`)
@@ -74,7 +74,7 @@ t.test('pcr failback full --yes through a service at 10 requests a second succee
   t.equal(failover.code, 0, failover.stdout + failover.stderr)
   const failback = await pcr([...remote(svc), 'failback', 'full', '--yes'], { env: {} })
   t.equal(failback.code, 0, failback.stdout + failback.stderr)
-  t.equal(svc.fastify.engine.snapshot().activeClusterId, svc.config.primaryClusterId)
+  t.equal(svc.fastify.engine.snapshot().activeClusterId, svc.config.pair.primaryClusterId)
   const { busiest, refused } = await load(cloud)
   t.ok(busiest <= 10, `busiest second ${busiest}`)
   t.equal(refused, 0)

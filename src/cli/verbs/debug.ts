@@ -22,7 +22,7 @@ export function registerDebug(program: Command, ctx: Context): void {
     .action(
       ctx.action(async () => {
         const config = ctx.config()
-        const clusters = [config.primaryClusterId, config.standbyClusterId]
+        const clusters = [config.pair.primaryClusterId, config.pair.standbyClusterId]
         const paths = [
           ...clusters.flatMap((id) => [`/api/v1/clusters/${id}`, `/api/v1/clusters/${id}/nodes`, `/api/v1/clusters/${id}/disrupt`]),
           ...clusters.map((id) => `/api/v1/physical-replication-streams?cluster_id=${id}&show_completed=true`)
@@ -31,9 +31,9 @@ export function registerDebug(program: Command, ctx: Context): void {
         const answers = []
         for (const path of paths) {
           try {
-            const response = await fetch(config.apiUrl + path, {
-              headers: { authorization: `Bearer ${config.apiKey}`, 'cc-version': API_VERSION },
-              signal: AbortSignal.timeout(config.healthCheckTimeoutSeconds * 1000)
+            const response = await fetch(config.pair.apiUrl + path, {
+              headers: { authorization: `Bearer ${config.pair.apiKey}`, 'cc-version': API_VERSION },
+              signal: AbortSignal.timeout(config.timeline.checkTimeoutSeconds * 1000)
             })
             answers.push({ request: `GET ${path}`, status: response.status, body: parsed(await response.text()) })
           } catch (err) {
@@ -42,10 +42,10 @@ export function registerDebug(program: Command, ctx: Context): void {
           }
         }
         const report = {
-          api_url: config.apiUrl,
-          primary_cluster_id: config.primaryClusterId,
-          standby_cluster_id: config.standbyClusterId,
-          configured_stream_id: config.streamId ?? null,
+          api_url: config.pair.apiUrl,
+          primary_cluster_id: config.pair.primaryClusterId,
+          standby_cluster_id: config.pair.standbyClusterId,
+          configured_stream_id: config.pair.streamId ?? null,
           answers
         }
         ctx.out.line(scrubber(secretsOf(config))(JSON.stringify(report, null, 2)))

@@ -52,7 +52,7 @@ export async function drill(ctx: Context, command: Command, opts: DrillCliOption
   const config = ctx.remoteUrl(command) === undefined ? ctx.config() : undefined
   const env = ctx.env()
   const endpoints = { primary: env.PRIMARY_CLUSTER_ENDPOINT, standby: env.STANDBY_CLUSTER_ENDPOINT }
-  const sqlTimeout = config?.healthCheckTimeoutSeconds ?? 10
+  const sqlTimeout = config?.timeline.checkTimeoutSeconds ?? 10
   return ctx.withBackend(command, { start: true, acting: true }, async (backend) => {
     const report = await runDrill({
       target: backend,
@@ -61,7 +61,7 @@ export async function drill(ctx: Context, command: Command, opts: DrillCliOption
       timeline:
         config === undefined
           ? undefined
-          : { interval_seconds: config.healthCheckIntervalSeconds, failure_threshold: config.failureThreshold, failover_delay_seconds: config.failoverDelaySeconds },
+          : { interval_seconds: config.timeline.intervalSeconds, failure_threshold: config.timeline.failureThreshold, failover_delay_seconds: config.timeline.failoverDelaySeconds },
       failback: failback
         ? { maxLagSeconds: opts.maxLag, timeoutSeconds: opts.failbackTimeout, waitSeconds: failbackWaitSeconds(ctx, command, opts.failbackTimeout) }
         : undefined,

@@ -16,12 +16,12 @@ export function registerSettings(program: Command, ctx: Context): void {
         ctx.out.line(`${buildSetClusterSetting(opts.setting, opts.value)};`)
         if (opts.execute !== true) return EXIT.ok
         const config = ctx.config()
-        if (config.primaryClusterEndpoint === undefined) {
+        if (config.sql.primaryEndpoint === undefined) {
           throw new CliError(EXIT.usage, '--execute needs PRIMARY_CLUSTER_ENDPOINT, the postgresql:// URL of the primary')
         }
         const change = await executeClusterSetting({
-          connectionString: config.primaryClusterEndpoint,
-          timeoutSeconds: config.healthCheckTimeoutSeconds,
+          connectionString: config.sql.primaryEndpoint,
+          timeoutSeconds: config.timeline.checkTimeoutSeconds,
           name: opts.setting,
           value: opts.value
         })

@@ -16,7 +16,7 @@ async function testConnection(ctx: Context): Promise<number> {
   const config = ctx.config()
   const { clock } = ctx.io
   // One attempt per request: this is a diagnosis, not a monitor riding out a blip.
-  const cloud = createCloudClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, timeoutSeconds: config.healthCheckTimeoutSeconds, rateLimit: config.cloudApiRateLimit, retry: { attempts: 1 } })
+  const cloud = createCloudClient({ baseUrl: config.pair.apiUrl, apiKey: config.pair.apiKey, timeoutSeconds: config.timeline.checkTimeoutSeconds, rateLimit: config.pair.apiRateLimit, retry: { attempts: 1 } })
   let code: number = EXIT.ok
   const check = (ok: boolean, text: string, failure: number = EXIT.failed) => {
     ctx.out.line(`${ok ? '✓' : '✗'} ${text}`)
@@ -26,19 +26,19 @@ async function testConnection(ctx: Context): Promise<number> {
     const started = clock.now()
     let primary: Cluster | CloudApiError
     try {
-      primary = await cloud.getCluster(config.primaryClusterId)
+      primary = await cloud.getCluster(config.pair.primaryClusterId)
     } catch (err) {
       primary = err as CloudApiError
     }
     // Any HTTP answer means the API is there; 401/403 mean it does not take the key.
     const answered = !(primary instanceof CloudApiError) || primary.status !== undefined
     const elapsed = `${Math.round(clock.now() - started)} ms`
-    check(answered, answered ? `Cloud API reachable at ${config.apiUrl} (${elapsed})` : `Cloud API not reachable at ${config.apiUrl}: ${messageOf(primary)}`, EXIT.unreachable)
+    check(answered, answered ? `Cloud API reachable at ${config.pair.apiUrl} (${elapsed})` : `Cloud API not reachable at ${config.pair.apiUrl}: ${messageOf(primary)}`, EXIT.unreachable)
     if (!answered) return code
     const refused = primary instanceof CloudApiError && (primary.status === 401 || primary.status === 403)
     check(!refused, refused ? `API key refused: ${messageOf(primary)}` : 'API key accepted', EXIT.usage)
     if (refused) return code
-    for (const [role, id] of [['primary', config.primaryClusterId], ['standby', config.standbyClusterId]] as const) {
+    for (const [role, id] of [['primary', config.pair.primaryClusterId], ['standby', config.pair.standbyClusterId]] as const) {
       try {
         // The primary was read above; read again only to report its failure.
         const cluster = role === 'primary' && !(primary instanceof CloudApiError) ? primary : await cloud.getCluster(id)
@@ -50,15 +50,15 @@ async function testConnection(ctx: Context): Promise<number> {
       }
     }
     try {
-      const stream = await cloud.discoverStream(config.primaryClusterId, config.standbyClusterId)
+      const stream = await cloud.discoverStream(config.pair.primaryClusterId, config.pair.standbyClusterId)
       if (stream === undefined) ctx.out.line('· no replication stream between the two clusters (pcr setup creates one)')
       else check(true, `replication stream ${stream.id} readable: ${stream.status}`)
     } catch (err) {
       check(false, `replication streams not readable: ${messageOf(err)}`, exitCodeOf(err))
     }
-    for (const [role, endpoint] of [['primary', config.primaryClusterEndpoint], ['standby', config.standbyClusterEndpoint]] as const) {
+    for (const [role, endpoint] of [['primary', config.sql.primaryEndpoint], ['standby', config.sql.standbyEndpoint]] as const) {
       if (endpoint === undefined) continue
-      const probe = createSqlProbe({ connectionString: endpoint, timeoutSeconds: config.healthCheckTimeoutSeconds })
+      const probe = createSqlProbe({ connectionString: endpoint, timeoutSeconds: config.timeline.checkTimeoutSeconds })
       const result = await probe.check()
       await probe.close()
       check(result.ok, result.ok ? `${role} SQL endpoint answers SELECT 1 (${result.latencyMs} ms)` : `${role} SQL endpoint: ${result.error}`, EXIT.unreachable)
