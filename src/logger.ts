@@ -13,6 +13,7 @@ const redactPaths = [
   '*.password',
   '*.apiKey',
   '*.adminToken',
+  'admin.token',
   '*.connection_string'
 ]
 
