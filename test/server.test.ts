@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { DEFAULT_API_KEY } from '../src/emulator/seed.js'
-import { PRIMARY, STANDBY, startFakeCloud } from './helpers/stack.js'
+import { PRIMARY, STANDBY, startFakeCloud } from '../tools/stack.js'
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 const server = fileURLToPath(new URL('../src/server.ts', import.meta.url))

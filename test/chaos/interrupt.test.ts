@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
-import { untracedEnv } from '../helpers/child-env.js'
+import { untracedEnv } from '../../tools/child-env.js'
 
 // `npm run chaos` interrupted mid-schedule stops everything it started (the
 // service, PostgreSQL, the emulator), removes its temp dirs, prints the partial

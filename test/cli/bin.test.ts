@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { untracedEnv } from '../helpers/child-env.js'
-import { PRIMARY, startFakeCloud } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { PRIMARY, startFakeCloud } from '../../tools/stack.js'
 import { directEnv, scratchDir } from './fixtures/pcr.js'
 
 // The `pcr` executable for real: the built bin package.json names, and the

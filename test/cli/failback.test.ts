@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ADMIN_TOKEN, PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../../tools/stack.js'
 import { directEnv, errors, pcr, remote } from './fixtures/pcr.js'
 
 // Failover, failback and setup from the CLI, end to end against the emulator.

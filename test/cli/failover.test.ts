@@ -1,8 +1,8 @@
 import t from 'tap'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, startFakeCloud, startService } from '../helpers/stack.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, startFakeCloud, startService } from '../../tools/stack.js'
 import { directEnv, errors, pcr, remote } from './fixtures/pcr.js'
 
 t.test('failover --dry-run shows the plan and changes nothing', async (t) => {

@@ -3,8 +3,8 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { PassThrough, Writable } from 'node:stream'
 import { runCli } from '../../src/cli/run.js'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { PRIMARY, startFakeCloud } from '../helpers/stack.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { PRIMARY, startFakeCloud } from '../../tools/stack.js'
 import { directEnv, errors, pcr, scratchDir } from './fixtures/pcr.js'
 
 // `pcr monitor` with ENABLE_PROMETHEUS serves /metrics on PROMETHEUS_PORT, as the

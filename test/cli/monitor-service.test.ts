@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import { runCli } from '../../src/cli/run.js'
-import { untracedEnv } from '../helpers/child-env.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../../tools/stack.js'
 import { directEnv, pcr, remote, scratchDir } from './fixtures/pcr.js'
 
 async function streamStatus(cloud: Cloud): Promise<string> {

@@ -6,8 +6,8 @@ import { createEtcdCoordinator } from '../../src/coordination/etcd-coordinator.j
 import { createSession, type Session } from '../../src/coordination/session.js'
 import { systemClock } from '../../src/engine/engine.js'
 import type { EventInput } from '../../src/engine/events.js'
-import { startEtcdCluster } from '../helpers/etcd.js'
-import { waitFor } from '../helpers/fleet.js'
+import { startEtcdCluster } from '../../tools/etcd.js'
+import { waitFor } from '../../tools/fleet.js'
 
 // The session and the coordinator against one real etcd member.
 

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { Etcd3 } from 'etcd3'
 import { certificateAuthority } from '../helpers/certs.js'
-import { roleOf, startFleet, waitFor } from '../helpers/fleet.js'
-import type { Service } from '../helpers/stack.js'
+import { roleOf, startFleet, waitFor } from '../../tools/fleet.js'
+import type { Service } from '../../tools/stack.js'
 
 // The etcd client's TLS and authentication settings against a real etcd: with
 // the right ones a sidecar leads, with wrong ones it never reaches etcd, and a

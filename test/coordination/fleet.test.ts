@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Etcd3 } from 'etcd3'
-import { apiRequestsOf, roleOf, startFleet, waitFor } from '../helpers/fleet.js'
-import { PRIMARY, STANDBY, admin, type Service } from '../helpers/stack.js'
+import { apiRequestsOf, roleOf, startFleet, waitFor } from '../../tools/fleet.js'
+import { PRIMARY, STANDBY, admin, type Service } from '../../tools/stack.js'
 
 const credentials = { 'x-db-username': 'app', 'x-db-password': 'secret-of-the-app' }
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
-import { startSidecar, type Sidecar } from '../chaos-lib/sidecar.js'
-import { startFleet, waitFor } from '../helpers/fleet.js'
-import { PRIMARY, STANDBY, STREAM } from '../helpers/stack.js'
+import { startSidecar, type Sidecar } from '../../tools/chaos/sidecar.js'
+import { startFleet, waitFor } from '../../tools/fleet.js'
+import { PRIMARY, STANDBY, STREAM } from '../../tools/stack.js'
 
 // Three real sidecar processes; the leader is killed with SIGKILL in the middle
 // of the failover it requested. Its lease has to run out before another leads,

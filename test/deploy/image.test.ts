@@ -6,7 +6,7 @@ import { basename, dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
 import { parseConfig } from '../../src/config.js'
-import { untracedEnv } from '../helpers/child-env.js'
+import { untracedEnv } from '../../tools/child-env.js'
 import { execForm, root, runtime, runtimeArg, stages, type Stage } from '../helpers/deploy/dockerfile.js'
 import { contextFiles, isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
 
@@ -50,7 +50,7 @@ t.test('.dockerignore lets through what the build copies and nothing else', asyn
   for (const path of ['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/server.ts', 'routes/health.ts']) {
     t.notOk(isIgnored(rules, path), `${path} is in the context`)
   }
-  for (const path of ['.env', '.env.production', 'test/deploy/image.test.ts', 'node_modules/x/index.js', 'dist/src/server.js', '.git/HEAD', 'bench/run.ts', 'scripts/demo.ts', 'deploy/kubernetes/app-with-sidecar.yaml', 'docs/deployment.md', 'coverage/lcov.info']) {
+  for (const path of ['.env', '.env.production', 'test/deploy/image.test.ts', 'node_modules/x/index.js', 'dist/src/server.js', '.git/HEAD', 'bench/run.ts', 'tools/stack.ts', 'scripts/demo.ts', 'deploy/kubernetes/app-with-sidecar.yaml', 'docs/deployment.md', 'coverage/lcov.info']) {
     t.ok(isIgnored(rules, path), `${path} stays out`)
   }
   t.ok(rules.every((r) => !r.negate || !r.pattern.includes('/')), 'no exception inside an ignored directory (contextFiles relies on it)')
@@ -62,7 +62,7 @@ t.test('the image built by hand from the context serves /health with the demo co
   const context = join(work, 'context')
   const files = contextFiles(root, rules)
   for (const file of files) cpSync(join(root, file), join(context, file))
-  t.notOk(files.some((f) => /(^|\/)(\.env|test|bench)(\/|$)/.test(f)), 'no .env, tests or benchmarks in the context')
+  t.notOk(files.some((f) => /(^|\/)(\.env|test|tools|bench)(\/|$)/.test(f)), 'no .env, tests, test tooling or benchmarks in the context')
 
   // As BuildKit does: stages run side by side, a COPY --from waits for its stage.
   const built = new Map<string, Promise<string>>()

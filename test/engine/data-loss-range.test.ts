@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { EngineEvent } from '../../src/engine/events.js'
-import { PRIMARY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, startFakeCloud, startService } from '../../tools/stack.js'
 
 // The primary may have died any time between the last check that saw it healthy and
 // the first that saw it down. When the Cloud API was dark in between, the data lost

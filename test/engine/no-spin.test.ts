@@ -1,6 +1,6 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { PRIMARY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, startFakeCloud, startService } from '../../tools/stack.js'
 
 // Once the delay has ended, a double-check that cannot read the API is inconclusive and
 // the next check comes an interval later, as any other: the loop must not run checks

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { EngineEvent } from '../../src/engine/events.js'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Service } from '../../tools/stack.js'
 
 // A PATCH the API refused (rate limited: 429, or 503 with Retry-After) was never
 // processed: it is asked again once the wait is over, not blocked for good as if it

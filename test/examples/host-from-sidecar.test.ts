@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Client, type Pool } from 'pg'
 import { activePools, askActive, main, type ActivePools } from '../../examples/host-from-sidecar.js'
-import { PRIMARY, STANDBY, admin, startService, type Teardown } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, startService, type Teardown } from '../../tools/stack.js'
 import {
   PASSWORD,
   PORT_QUERY,

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Client } from 'pg'
 import { SidecarPool, isConnectionError, main, type SidecarPoolOptions } from '../../examples/pool-follows-sidecar.js'
-import { PRIMARY, STANDBY, admin, type Teardown } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, type Teardown } from '../../tools/stack.js'
 import {
   PASSWORD,
   PORT_QUERY,

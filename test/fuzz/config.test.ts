@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError, parseConfig, variableNames } from '../../src/config.js'
-import { untracedEnv } from '../helpers/child-env.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { PRIMARY, STANDBY } from '../../tools/stack.js'
 
 // Any value of any variable either parses or is refused with one line per
 // problem that names its variable and never quotes a secret.

@@ -5,9 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { request } from 'undici'
-import { untracedEnv } from './child-env.js'
-import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from './sql-gate.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from '../../tools/sql-gate.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from '../../tools/stack.js'
 
 // The examples against a whole pair: two real PostgreSQL servers standing in for
 // the clusters' SQL endpoints, the emulator, and the service handing them out.

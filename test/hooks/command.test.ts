@@ -5,7 +5,7 @@ import { createCommandRunner, secretVariables } from '../../src/hooks/command.js
 import { buildPayload } from '../../src/hooks/payload.js'
 import { until } from '../helpers/emulator.js'
 import { activeChanged, hookRig, step } from '../helpers/hook-rig.js'
-import { PRIMARY, STANDBY, type Teardown } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, type Teardown } from '../../tools/stack.js'
 import { startReceiver, type Reply } from '../helpers/webhook-receiver.js'
 
 const drain = 30_000

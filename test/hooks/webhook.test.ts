@@ -2,9 +2,9 @@ import t from 'tap'
 import { parseConfig, type HookableEvent } from '../../src/config.js'
 import type { Snapshot } from '../../src/engine/snapshot.js'
 import { until } from '../helpers/emulator.js'
-import { unusedPort } from '../helpers/fake-sql-server.js'
+import { unusedPort } from '../../tools/unused-port.js'
 import { activeChanged, hookRig, instantSleep, step } from '../helpers/hook-rig.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { PRIMARY, STANDBY } from '../../tools/stack.js'
 import { SECRET_PATH, startReceiver, type Reply } from '../helpers/webhook-receiver.js'
 
 const drain = 30_000

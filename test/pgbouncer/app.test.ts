@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { portVia, startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
-import { startGatedPostgres } from '../helpers/sql-gate.js'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
+import { portVia, startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
+import { startGatedPostgres } from '../../tools/sql-gate.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Cloud, type Service } from '../../tools/stack.js'
 
 // The whole service with PGBOUNCER_* set: the primary and the standby are two
 // real PostgreSQL servers, and a real PgBouncer sits in front of them. Each server

@@ -5,8 +5,8 @@ import type { EventInput } from '../../src/engine/events.js'
 import { renderDatabasesFile } from '../../src/pgbouncer/databases-file.js'
 import { writeIfChanged } from '../../src/pgbouncer/atomic-write.js'
 import { createPgbouncerSync, type PgbouncerSyncOptions } from '../../src/pgbouncer/sync.js'
-import { startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
-import { startPostgres } from '../helpers/postgres.js'
+import { startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
+import { startPostgres } from '../../tools/postgres.js'
 
 // Real PgBouncer, real PostgreSQL: two servers stand in for the two clusters,
 // and `SHOW port` says which one answered.

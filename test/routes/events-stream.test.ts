@@ -3,7 +3,7 @@ import { connect } from 'node:net'
 import { request } from 'undici'
 import { heartbeatMs, maxStreams } from '../../routes/events-stream.js'
 import { systemClock, type Clock } from '../../src/engine/engine.js'
-import { PRIMARY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, startFakeCloud, startService } from '../../tools/stack.js'
 import { engineEvents, openStream, statuses } from '../helpers/sse.js'
 
 t.test('a first connection gets the state, then the latest events oldest first, then each new one as it happens', async (t) => {

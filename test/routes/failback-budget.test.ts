@@ -1,5 +1,5 @@
 import t from 'tap'
-import { admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
+import { admin, startFakeCloud, startService, type Service } from '../../tools/stack.js'
 import { directEnv, pcr, remote } from '../cli/fixtures/pcr.js'
 
 // The wait of a full failback for its reverse stream (STARTING, an initial scan that

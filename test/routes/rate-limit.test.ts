@@ -2,7 +2,7 @@ import t from 'tap'
 import { busiestSecond } from '../../src/emulator/request-log.js'
 import { requestsPerCheck } from '../../src/engine/request-rate.js'
 import { directEnv, pcr, remote } from '../cli/fixtures/pcr.js'
-import { admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
+import { admin, startFakeCloud, startService, type Cloud, type Service } from '../../tools/stack.js'
 
 // Issue 16: the Cloud API at its real limit, 10 requests a second per key, with the
 // sidecar and the CLI at their default budget (8). Before the rate budget, a full

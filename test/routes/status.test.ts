@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { request } from 'undici'
 import { openapiDocument } from '../../src/openapi.js'
-import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService } from '../../tools/stack.js'
 
 t.test('status routes', async (t) => {
   const cloud = await startFakeCloud(t)

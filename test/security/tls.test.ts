@@ -8,8 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Agent, request } from 'undici'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
 import { selfSigned } from '../helpers/certs.js'
-import { untracedEnv } from '../helpers/child-env.js'
-import { PRIMARY, STANDBY, startFakeCloud } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { PRIMARY, STANDBY, startFakeCloud } from '../../tools/stack.js'
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url))

@@ -3,9 +3,10 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { createSqlProbe, type ProbeResult } from '../../src/sql/probe.js'
-import { startDroppingServer, startFakeSqlServer, startSilentServer, unusedPort } from '../helpers/fake-sql-server.js'
-import { startPostgres } from '../helpers/postgres.js'
-import { untracedEnv } from '../helpers/child-env.js'
+import { startDroppingServer, startFakeSqlServer, startSilentServer } from '../helpers/fake-sql-server.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { startPostgres } from '../../tools/postgres.js'
+import { untracedEnv } from '../../tools/child-env.js'
 
 const password = 'Pr0be s3cret/p@ss'
 const pg = await startPostgres({ password })

@@ -2,9 +2,9 @@ import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DrillReport } from '../../../src/cli/drill/drill.js'
-import { unusedPort } from '../../helpers/fake-sql-server.js'
-import { startGatedPostgres } from '../../helpers/sql-gate.js'
-import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService, type Cloud } from '../../helpers/stack.js'
+import { unusedPort } from '../../../tools/unused-port.js'
+import { startGatedPostgres } from '../../../tools/sql-gate.js'
+import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService, type Cloud } from '../../../tools/stack.js'
 import { directEnv, errors, pcr, remote, scratchDir } from '../fixtures/pcr.js'
 
 // The drill from the command line, against the emulator: its numbers must agree

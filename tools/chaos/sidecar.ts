@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { untracedEnv } from '../helpers/child-env.js'
+import { untracedEnv } from '../child-env.js'
 
 // The real service process (`node --import tsx src/server.ts`), which the chaos
 // runner kills with SIGKILL and starts again. Any exit it did not cause is kept

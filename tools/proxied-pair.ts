@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { StartEmulatorOptions } from '../../src/emulator/server.js'
+import type { StartEmulatorOptions } from '../src/emulator/server.js'
 import { startHaproxy, type Haproxy } from './haproxy.js'
 import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from './sql-gate.js'
 import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'

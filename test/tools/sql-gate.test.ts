@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Client } from 'pg'
-import { ENDPOINT_PORT_QUERY, startGatedPostgres } from './sql-gate.js'
-import { PRIMARY, STANDBY, startFakeCloud } from './stack.js'
+import { ENDPOINT_PORT_QUERY, startGatedPostgres } from '../../tools/sql-gate.js'
+import { PRIMARY, STANDBY, startFakeCloud } from '../../tools/stack.js'
 
 // The gate a test puts in front of the PostgreSQL standing in for a cluster's SQL
 // endpoint: open while the cluster serves, refusing and cutting otherwise.

@@ -7,7 +7,7 @@ import type { Teardown } from './stack.js'
 // foreground, on a free loopback port, with only the environment a test gives.
 
 export const haproxyBin = '/usr/sbin/haproxy'
-export const haproxyConfig = fileURLToPath(new URL('../../proxy/haproxy/haproxy.cfg', import.meta.url))
+export const haproxyConfig = fileURLToPath(new URL('../proxy/haproxy/haproxy.cfg', import.meta.url))
 
 export interface Haproxy {
   readonly host: '127.0.0.1'

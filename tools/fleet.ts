@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { startEtcdCluster, type EtcdCluster, type EtcdTls } from './etcd.js'
-import type { RateLimit } from '../../src/emulator/rate-limit.js'
+import type { RateLimit } from '../src/emulator/rate-limit.js'
 import { startGatedPostgres, type GatedPostgres } from './sql-gate.js'
 import { PRIMARY, STANDBY, serviceEnv, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
 
