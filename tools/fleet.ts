@@ -79,15 +79,6 @@ export function roleOf(svc: Service): string | undefined {
   return svc.fastify.coordination?.status().role
 }
 
-// Polls until the check passes; what it waits for is said in the failure.
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 // Cloud API requests this sidecar's own client has sent.
 export function apiRequestsOf(svc: Service): Promise<number> {
   return counterTotal(svc, 'pcr_cloud_api_requests_total')

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { roleOf, startFleet, waitFor } from '../../tools/fleet.js'
+import { roleOf, startFleet } from '../../tools/fleet.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { PRIMARY, STANDBY } from '../../tools/stack.js'
 import { directEnv, errors, pcr } from './fixtures/pcr.js'
 

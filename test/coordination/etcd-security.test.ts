@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { Etcd3 } from 'etcd3'
 import { certificateAuthority } from '../helpers/certs.js'
-import { roleOf, startFleet, waitFor } from '../../tools/fleet.js'
+import { roleOf, startFleet } from '../../tools/fleet.js'
+import { waitFor } from '../../tools/wait-for.js'
 import type { Service } from '../../tools/stack.js'
 
 // The etcd client's TLS and authentication settings against a real etcd: with

@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { parse } from 'yaml'
 import { parseConfig } from '../../src/config.js'
 import { untracedEnv } from '../../tools/child-env.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { execForm, root, runtime, runtimeArg, stages, type Stage } from '../helpers/deploy/dockerfile.js'
 import { contextFiles, isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
 
@@ -109,7 +110,8 @@ t.test('the image built by hand from the context serves /health with the demo co
   const health = await fetch(`http://127.0.0.1:${port}/health`)
   t.equal(health.status, 200)
   t.equal(((await health.json()) as { status: string }).status, 'ok')
-  t.equal(await waitForStatus(`http://127.0.0.1:${port}/ready`, 200), 200, 'ready once the emulator has answered')
+  const ready = waitFor('/ready to answer 200', async () => (await statusOf(`http://127.0.0.1:${port}/ready`)) === 200, { timeoutMs: 10_000, intervalMs: 100 })
+  await t.resolves(ready, 'ready once the emulator has answered')
 
   // failover-automation: pcr monitor, from the same files.
   const monitor = start(compose.services['failover-automation'].command, demoEnv)
@@ -210,12 +212,8 @@ function startProcess(t: Test, argv: string[], cwd: string, env: Record<string, 
   }
 }
 
-async function waitForStatus(url: string, status: number, timeoutMs = 10_000): Promise<number> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const res = await fetch(url)
-    await res.body?.cancel()
-    if (res.status === status || Date.now() > until) return res.status
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+async function statusOf(url: string): Promise<number> {
+  const res = await fetch(url)
+  await res.body?.cancel()
+  return res.status
 }

@@ -8,6 +8,7 @@ import { request } from 'undici'
 import { untracedEnv } from '../../tools/child-env.js'
 import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from '../../tools/sql-gate.js'
 import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // The examples against a whole pair: two real PostgreSQL servers standing in for
 // the clusters' SQL endpoints, the emulator, and the service handing them out.
@@ -112,13 +113,8 @@ export async function startSidecarProxy(t: Teardown, target: string): Promise<Si
   return proxy
 }
 
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`)
-    await sleep(20)
-  }
-}
+/** How long the example tests wait: queries through the service to real PostgreSQL are slow on a loaded machine. */
+export const patiently = { timeoutMs: 60_000 }
 
 /** Orders what happened across concurrent loops without reading clocks. */
 export class Sequence {
@@ -221,7 +217,7 @@ export async function runExample(file: string, env: Record<string, string>, unti
   )
   try {
     await Promise.race([
-      waitFor(`${until} in the output of ${file}`, () => until.test(output), timeoutMs),
+      waitFor(`${until} in the output of ${file}`, () => until.test(output), { timeoutMs }),
       exited.then((run) => Promise.reject(new Error(`${file} exited early (${run.signal ?? run.code}):\n${run.output}`)))
     ])
   } finally {
