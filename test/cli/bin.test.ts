@@ -4,9 +4,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { untracedEnv } from '../../tools/child-env.js'
 import { PRIMARY, startFakeCloud } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { directEnv, scratchDir } from './fixtures/pcr.js'
 
 // The `pcr` executable for real: the built bin package.json names, and the
@@ -64,9 +66,10 @@ t.test('the entry: a first signal stops the verb, a second one the process', asy
   const stuck = start([...process.execArgv, main, 'status'], { ...process.env, ...directEnv(cloud, { HEALTH_CHECK_TIMEOUT: '60' }) })
   // Once it asks the API, the entry is running and handles signals.
   await cloud.control('DELETE', '/requests')
-  while (!(await cloud.requests()).some((r) => r.operation === 'listStreams')) await new Promise((resolve) => setTimeout(resolve, 20))
+  await waitFor('status asking the API', async () => (await cloud.requests()).some((r) => r.operation === 'listStreams'))
   stuck.child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Staying up shows only over time: a process the signal ended would have gone within 100 ms.
+  await sleep(100)
   t.equal(stuck.child.exitCode, null, 'status does not stop on a signal by itself')
   stuck.child.kill('SIGTERM')
   t.equal(await stuck.exited, 130)

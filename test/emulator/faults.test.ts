@@ -143,6 +143,7 @@ t.test('hang: no answer; the client gives up, and closing does not wait', async 
   const client = new AbortController()
   const hanging = rawRequest(emu, 'GET', CLUSTER, { signal: client.signal })
   await waitFor('the request received', () => emu.requests.list().length === 1, { timeoutMs: 5000 })
+  // No answer shows only over time: 50 ms, ample for one that was coming on loopback.
   await new Promise((resolve) => setTimeout(resolve, 50))
   t.match(emu.requests.list(), [{ operation: 'getCluster', status: null, fault: id }], 'received, not answered')
   client.abort()
