@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative } from 'node:path'
@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { parse } from 'yaml'
 import { parseConfig } from '../../src/config.js'
 import { untracedEnv } from '../../tools/child-env.js'
+import { spawnNode, type ServerProcess } from '../../tools/spawn-server.js'
 import { waitFor } from '../../tools/wait-for.js'
 import { execForm, root, runtime, runtimeArg, stages, type Stage } from '../helpers/deploy/dockerfile.js'
 import { contextFiles, isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
@@ -100,10 +101,10 @@ t.test('the image built by hand from the context serves /health with the demo co
   }
 
   const emulator = start(compose.services.emulator.command, { ...compose.services.emulator.environment, EMULATOR_HOST: '127.0.0.1', EMULATOR_PORT: '0' })
-  const cloudUrl = (await emulator.waitFor(/listening on (http:\/\/\S+)/))[1] as string
+  const cloudUrl = (await emulator.waitForOutput(/listening on (http:\/\/\S+)/))[1] as string
   const demoEnv = { ...compose.services.demo.environment, COCKROACH_API_URL: cloudUrl, HOST: '127.0.0.1', PORT: '0' }
   const service = start(execForm(runtimeArg('CMD')), demoEnv)
-  const port = (await service.waitFor(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/))[1] as string
+  const port = (await service.waitForOutput(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/))[1] as string
 
   const healthcheck = () => start(execForm(runtimeArg('HEALTHCHECK').replace(/^.* CMD /, '')), { PORT: port }).exited
   t.equal(await healthcheck(), 0, 'the HEALTHCHECK passes')
@@ -115,7 +116,7 @@ t.test('the image built by hand from the context serves /health with the demo co
 
   // failover-automation: pcr monitor, from the same files.
   const monitor = start(compose.services['failover-automation'].command, demoEnv)
-  await monitor.waitFor(/monitor_started/)
+  await monitor.waitForOutput(/monitor_started/)
   monitor.child.kill('SIGTERM')
   t.equal(await monitor.exited, 0, 'pcr monitor stops cleanly on SIGTERM')
 
@@ -176,40 +177,12 @@ function snapshot(dir: string): string[] {
   })
 }
 
-interface Running {
-  child: ReturnType<typeof spawn>
-  exited: Promise<number | null>
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>
-}
-
-function startProcess(t: Test, argv: string[], cwd: string, env: Record<string, string>): Running {
+function startProcess(t: Test, argv: string[], cwd: string, env: Record<string, string>): ServerProcess {
   const [command, ...args] = argv
   t.equal(command, 'node', `${argv.join(' ')} runs node`)
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => child.kill('SIGKILL'))
-  let out = ''
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  const waiters: Array<() => void> = []
-  const collect = (d: Buffer) => {
-    out += d
-    for (const w of waiters) w()
-  }
-  child.stdout.on('data', collect)
-  child.stderr.on('data', collect)
-  return {
-    child,
-    exited,
-    waitFor: (pattern) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const m = pattern.exec(out)
-          if (m !== null) resolve(m)
-        }
-        waiters.push(check)
-        check()
-        void exited.then((code) => reject(new Error(`${argv.join(' ')} exited ${code} before ${pattern}: ${out}`)))
-      })
-  }
+  const started = spawnNode(args, { cwd, env })
+  t.teardown(() => started.child.kill('SIGKILL'))
+  return started
 }
 
 async function statusOf(url: string): Promise<number> {
