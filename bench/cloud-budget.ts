@@ -5,10 +5,11 @@ import { parseArgs } from 'node:util'
 import { busiestSecond, type LoggedRequest } from '../src/emulator/request-log.js'
 import { otherClusterRefreshMs } from '../src/engine/core/check.js'
 import { steadyRequestsPerSecond } from '../src/engine/request-rate.js'
-import { counterTotal, roleOf, startFleet, type Fleet } from '../test/helpers/fleet.js'
-import { admin, PRIMARY, STANDBY, startFakeCloud, startService, type Service } from '../test/helpers/stack.js'
+import { counterTotal, roleOf, startFleet, type Fleet } from '../tools/fleet.js'
+import { admin, PRIMARY, STANDBY, startFakeCloud, startService, type Service } from '../tools/stack.js'
+import { waitFor } from '../tools/wait-for.js'
 import { limitPerSecond } from './cloud-cost.js'
-import { sleep, waitUntil } from './http.js'
+import { sleep } from './http.js'
 import { root } from './processes.js'
 import { CloudBudget } from './results-schema.js'
 import { round } from './stats.js'
@@ -79,7 +80,7 @@ async function steady(fleet: Fleet, sidecars: number, coordination: 'local' | 'e
   try {
     for (let i = 0; i < sidecars; i++) services.push(await fleet.start(`${coordination}-${i}`, env))
     if (coordination === 'etcd') {
-      await waitUntil('one leader, the rest following', async () => services.filter((s) => roleOf(s) === 'leader').length === 1 && services.every((s) => roleOf(s) !== 'none'), 60_000)
+      await waitFor('one leader, the rest following', async () => services.filter((s) => roleOf(s) === 'leader').length === 1 && services.every((s) => roleOf(s) !== 'none'), { timeoutMs: 60_000 })
     }
     // Every sidecar has checked, and followers have the leader's view: the window starts clean.
     await sleep(2 * interval * 1000)
@@ -119,7 +120,7 @@ async function steady(fleet: Fleet, sidecars: number, coordination: 'local' | 'e
 
 async function operationDone(svc: Service, id: string): Promise<void> {
   let body: { status: string; error?: string | null } = { status: 'running' }
-  await waitUntil(`operation ${id}`, async () => (body = (await svc.get(`/admin/operations/${id}`, admin)).body).status !== 'running', 120_000, 100)
+  await waitFor(`operation ${id}`, async () => (body = (await svc.get(`/admin/operations/${id}`, admin)).body).status !== 'running', { timeoutMs: 120_000, intervalMs: 100 })
   if (body.status !== 'succeeded') throw new Error(`operation ${id} ${body.status}: ${body.error}`)
 }
 

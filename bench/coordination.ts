@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
-import { startSidecar, type Sidecar } from '../test/chaos-lib/sidecar.js'
-import { startFleet } from '../test/helpers/fleet.js'
-import { startService } from '../test/helpers/stack.js'
+import { startSidecar, type Sidecar } from '../tools/chaos/sidecar.js'
+import { startFleet } from '../tools/fleet.js'
+import { startService } from '../tools/stack.js'
+import { waitFor } from '../tools/wait-for.js'
 import { root } from './processes.js'
 import { round, spread } from './stats.js'
 import { withTeardown } from './teardown.js'
@@ -63,14 +64,6 @@ async function role(sidecar: Sidecar | undefined): Promise<string | undefined> {
   return body.coordination?.role
 }
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 // Milliseconds from the leader's end to a new leader, per round.
 async function leaderFailover(how: 'SIGKILL' | 'SIGTERM'): Promise<number[]> {
   return withTeardown(async (t) => {
@@ -83,7 +76,7 @@ async function leaderFailover(how: 'SIGKILL' | 'SIGTERM'): Promise<number[]> {
     for (const id of ['a', 'b', 'c']) sidecars.push(await startSidecar(envOf(id), cwd))
     const samples: number[] = []
     for (let i = 0; i < rounds; i++) {
-      await until('a leader', async () => (await Promise.all(sidecars.map(role))).includes('leader'), 60_000)
+      await waitFor('a leader', async () => (await Promise.all(sidecars.map(role))).includes('leader'), { timeoutMs: 60_000, intervalMs: 10 })
       const roles = await Promise.all(sidecars.map(role))
       const leader = sidecars[roles.indexOf('leader')] as Sidecar
       const others = sidecars.filter((s) => s !== leader)
@@ -91,7 +84,7 @@ async function leaderFailover(how: 'SIGKILL' | 'SIGTERM'): Promise<number[]> {
       const endedAt = performance.now()
       if (how === 'SIGKILL' || pid === undefined) await leader.stop()
       else process.kill(pid, 'SIGTERM')
-      await until('a new leader', async () => (await Promise.all(others.map(role))).includes('leader'), 4 * ttl * 1000 + 30_000)
+      await waitFor('a new leader', async () => (await Promise.all(others.map(role))).includes('leader'), { timeoutMs: 4 * ttl * 1000 + 30_000, intervalMs: 10 })
       samples.push(performance.now() - endedAt)
       process.stderr.write(`${how} round ${i + 1}/${rounds}: ${Math.round(samples.at(-1) as number)} ms\n`)
       // The ended sidecar comes back as a follower, so every round has three.

@@ -1,6 +1,7 @@
 import { DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID } from '../src/emulator/seed.js'
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js'
-import { credentials, getJson, sleep, waitUntil } from './http.js'
+import { waitFor } from '../tools/wait-for.js'
+import { credentials, getJson, sleep } from './http.js'
 import { benchMetricsScrape } from './metrics-scrape.js'
 import { startService, type Entry, type Service } from './processes.js'
 import type { Failover, MetricsScrape } from './results-schema.js'
@@ -103,14 +104,14 @@ function minimum(policy: Policy): Failover['minimumMs'] {
 }
 
 async function measureOutage(service: Service, emulator: RunningEmulator, pair: Pair, policy: Policy, minimumTotalMs: number): Promise<Outage> {
-  await waitUntil(
+  await waitFor(
     'the service to watch a replicating stream',
     async () => {
       const { body } = await getJson(`${service.url}/clusters`)
       // Past its initial scan (a replicated_time): before, there is nothing to fail over to.
       return body.phase === 'normal' && body.active_cluster_id === pair.primary && body.stream?.status === 'REPLICATING' && body.stream.replicated_time !== null
     },
-    30_000
+    { timeoutMs: 30_000 }
   )
   // A real outage falls anywhere between two checks.
   await sleep(Math.random() * policy.intervalSeconds * 1000)
@@ -118,15 +119,14 @@ async function measureOutage(service: Service, emulator: RunningEmulator, pair: 
   const outageAt = Date.now()
   emulator.state.setNodeStatus(pair.primary, 'NOT_READY')
   let switchedAt = 0
-  await waitUntil(
+  await waitFor(
     `/connection to name ${pair.standby}`,
     async () => {
       const { body } = await getJson(`${service.url}/connection`, credentials)
       switchedAt = Date.now()
       return body?.cluster_id === pair.standby
     },
-    minimumTotalMs + 60_000,
-    switchPollMs
+    { timeoutMs: minimumTotalMs + 60_000, intervalMs: switchPollMs }
   )
   const patch = emulator.requests.list().find((r) => r.method === 'PATCH' && Date.parse(r.at) >= outageAt)
   const { body } = await getJson(`${service.url}/events?limit=500`)

@@ -1,4 +1,5 @@
 import { request } from 'undici'
+import { waitFor } from '../tools/wait-for.js'
 
 // Small HTTP helpers for reading the service between measured runs.
 
@@ -13,16 +14,7 @@ export async function getJson(url: string, headers: Record<string, string> = {})
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Polls test every pollMs until it holds; throws after timeoutMs. */
-export async function waitUntil(what: string, test: () => Promise<boolean>, timeoutMs: number, pollMs = 20): Promise<void> {
-  const until = performance.now() + timeoutMs
-  while (!(await test().catch(() => false))) {
-    if (performance.now() > until) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`)
-    await sleep(pollMs)
-  }
-}
-
 /** Until the URL answers 200: /ready once the active cluster is known, /connection once its SQL host is too. */
 export async function waitForOk(url: string, headers: Record<string, string> = {}, timeoutMs = 30_000, pollMs = 20): Promise<void> {
-  await waitUntil(`${url} to answer 200`, async () => (await getJson(url, headers)).status === 200, timeoutMs, pollMs)
+  await waitFor(`${url} to answer 200`, async () => (await getJson(url, headers)).status === 200, { timeoutMs, intervalMs: pollMs })
 }

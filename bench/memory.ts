@@ -1,5 +1,6 @@
 import { startEmulator, type StartEmulatorOptions } from '../src/emulator/server.js'
-import { credentials, waitForOk, waitUntil } from './http.js'
+import { waitFor } from '../tools/wait-for.js'
+import { credentials, waitForOk } from './http.js'
 import { connectInspector, type Inspector } from './inspector.js'
 import { peakRssBytes } from './proc.js'
 import { runLoad } from './load.js'
@@ -67,7 +68,7 @@ export async function benchMemory(sizes: Sizes, entry: Entry, log: (line: string
     const samples = [await sample(service, inspector, checks())]
     for (const mark of [Math.floor(sizes.monitorCycles / 2), sizes.monitorCycles]) {
       const waitMs = (mark * sizes.monitorIntervalSeconds + 60) * 1000
-      await waitUntil(`${mark} checks`, async () => checks() >= mark, waitMs, 10)
+      await waitFor(`${mark} checks`, async () => checks() >= mark, { timeoutMs: waitMs, intervalMs: 10 })
       samples.push(await sample(service, inspector, checks()))
     }
     return { intervalSeconds: sizes.monitorIntervalSeconds, samples, growth: growth(samples), seconds: round((performance.now() - started) / 1000, 1) }

@@ -1,6 +1,6 @@
 import { startEmulator } from '../src/emulator/server.js'
 import { waitForOk } from './http.js'
-import { listeningUrl, spawnService, type Entry } from './processes.js'
+import { spawnService, type Entry } from './processes.js'
 import type { Startup } from './results-schema.js'
 import type { Sizes } from './sizes.js'
 import { round, spread } from './stats.js'
@@ -24,7 +24,7 @@ export async function benchStartup(sizes: Sizes, entry: Entry, log: (line: strin
       const started = performance.now()
       const child = spawnService({ entry, emulatorUrl: emulator.url })
       try {
-        const url = await listeningUrl(child)
+        const url = await child.listening(30_000)
         const listeningMs = performance.now() - started
         await waitForOk(`${url}/ready`, {}, 30_000, readyPollMs)
         runs.push({ listeningMs: round(listeningMs, 1), readyMs: round(performance.now() - started, 1) })

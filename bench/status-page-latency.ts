@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 // The DOM types: the functions handed to page.evaluate and waitForFunction run in the browser.
 import { parseArgs } from 'node:util'
-import { launchBrowser, openStatusPage, type StatusPage } from '../test/helpers/browser.js'
-import { PRIMARY, startFakeCloud, startService, type Teardown } from '../test/helpers/stack.js'
+import { launchBrowser, openStatusPage, type StatusPage } from '../tools/browser.js'
+import { PRIMARY, startFakeCloud, startService, type Teardown } from '../tools/stack.js'
 import { spread } from './stats.js'
 
 // How long the status page takes to show a change of phase, in a real browser

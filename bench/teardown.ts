@@ -1,6 +1,6 @@
-import type { Teardown } from '../test/helpers/stack.js'
+import type { Teardown } from '../tools/stack.js'
 
-// The test helpers (stack, fleet, etcd) clean up through a tap-like teardown; a
+// The tools (stack, fleet, etcd) clean up through a tap-like teardown; a
 // bench gives them one that runs, last first, when `run` ends.
 export async function withTeardown<T>(run: (t: Teardown) => Promise<T>): Promise<T> {
   const teardowns: Array<() => unknown> = []

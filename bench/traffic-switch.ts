@@ -2,9 +2,10 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
-import { portVia, startPgbouncer } from '../test/helpers/pgbouncer.js'
-import { landsOn, startProxiedPair } from '../test/helpers/proxied-pair.js'
-import { PRIMARY, STANDBY, admin } from '../test/helpers/stack.js'
+import { portVia, startPgbouncer } from '../tools/pgbouncer.js'
+import { landsOn, startProxiedPair } from '../tools/proxied-pair.js'
+import { PRIMARY, STANDBY, admin } from '../tools/stack.js'
+import { waitFor } from '../tools/wait-for.js'
 import { root } from './processes.js'
 import { round, spread } from './stats.js'
 
@@ -89,11 +90,11 @@ async function oneRound(): Promise<Record<Path, number>> {
       haproxy: async () => (await landsOn(proxy).catch(() => undefined)) === pgA.port,
       pgbouncer: async () => (await portVia(bouncer.url('app'))) === pgA.port
     }
-    for (const path of paths) await until(`${path} on the primary`, before[path], 60_000)
+    for (const path of paths) await waitFor(`${path} on the primary`, before[path], { timeoutMs: 60_000, intervalMs: 10 })
 
     const seen: Partial<Record<Path, number>> = {}
     const watching = paths.map(async (path) => {
-      await until(`${path} on the standby`, probes[path], profile.failoverSeconds * 1000 + 60_000)
+      await waitFor(`${path} on the standby`, probes[path], { timeoutMs: profile.failoverSeconds * 1000 + 60_000, intervalMs: 10 })
       seen[path] = Date.now()
     })
     const res = await svc.post('/admin/failover', {}, admin)
@@ -106,14 +107,6 @@ async function oneRound(): Promise<Record<Path, number>> {
     return Object.fromEntries(paths.map((p) => [p, (seen[p] as number) - completedAt])) as Record<Path, number>
   } finally {
     for (const fn of teardowns.reverse()) await fn()
-  }
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
 

@@ -1,4 +1,4 @@
-import { emptySummary, openChaosContext, parseChaosArgs, runChaos } from '../test/chaos-lib/chaos.js'
+import { emptySummary, openChaosContext, parseChaosArgs, runChaos } from '../tools/chaos/chaos.js'
 
 // npm run chaos -- --runs N [--seed S] [--path P] [--minutes M]
 // (CHAOS_TRACES=dir: write the trace of a schedule that breaks an invariant there.)

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { startEmulator } from '../src/emulator/server.js'
 import { DEFAULT_API_KEY, DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID } from '../src/emulator/seed.js'
+import { waitFor } from '../tools/wait-for.js'
 
 // npm run demo: the Cloud API emulator and the real service (src/server.ts, as a
 // child process) on a fast timeline, then a disruption of the primary, the
@@ -72,18 +73,13 @@ async function connectionCluster(): Promise<string | undefined> {
   }
 }
 
-async function waitFor(what: string, test: () => Promise<boolean>, limitMs: number): Promise<void> {
-  const until = Date.now() + limitMs
-  while (!(await test())) {
-    if (Date.now() > until) {
-      process.stderr.write(`demo: gave up waiting for ${what}\n`)
-      await stop(1)
-    }
-    await sleep(100)
-  }
+// A wait that runs out stops everything.
+async function giveUp(err: Error): Promise<never> {
+  process.stderr.write(`demo: gave up waiting for ${err.message}\n`)
+  return stop(1)
 }
 
-await waitFor('the service to be ready', async () => (await connectionCluster()) === DEFAULT_PRIMARY_ID, 30_000)
+await waitFor('the service to be ready', async () => (await connectionCluster()) === DEFAULT_PRIMARY_ID, { timeoutMs: 30_000, intervalMs: 100 }).catch(giveUp)
 
 console.log(`
 pcr-sidecar is running against the built-in Cloud API emulator.
@@ -131,8 +127,8 @@ if (!args['no-outage']) {
       if ((await connectionCluster()) === DEFAULT_STANDBY_ID) switchedAt = Date.now()
       return switchedAt !== undefined
     },
-    120_000
-  )
+    { timeoutMs: 120_000, intervalMs: 100 }
+  ).catch(giveUp)
   const minimum = (timeline.threshold * timeline.interval + timeline.delay + timeline.failover) * 1000
   console.log(`
 /connection now names the standby.

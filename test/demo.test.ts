@@ -2,8 +2,8 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { untracedEnv } from './helpers/child-env.js'
-import { unusedPort } from './helpers/fake-sql-server.js'
+import { untracedEnv } from '../tools/child-env.js'
+import { unusedPort } from '../tools/unused-port.js'
 
 t.test('npm run demo: an outage turns into a failover and /connection switches', async (t) => {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href

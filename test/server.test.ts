@@ -1,43 +1,21 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRequire } from 'node:module'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { DEFAULT_API_KEY } from '../src/emulator/seed.js'
-import { PRIMARY, STANDBY, startFakeCloud } from './helpers/stack.js'
+import { spawnServer } from '../tools/spawn-server.js'
+import { PRIMARY, STANDBY, startFakeCloud } from '../tools/stack.js'
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-const server = fileURLToPath(new URL('../src/server.ts', import.meta.url))
-
-function run(env: Record<string, string>, cwd = mkdtempSync(join(tmpdir(), 'pcr-server-'))) {
-  const child = spawn(process.execPath, ['--import', tsx, server], {
-    cwd,
-    // A clean environment: only what the test sets (and no coverage from a tsx child).
-    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const waitFor = async (pattern: RegExp) => {
-    while (!pattern.test(stdout)) {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`)
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-    return pattern.exec(stdout) as RegExpExecArray
-  }
-  return { child, exited, waitFor, out: () => stdout, err: () => stderr }
+function run(env: Record<string, string>, cwd?: string) {
+  // A clean environment: only what the test sets (and no coverage from a tsx child).
+  return spawnServer({ env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env }, cwd })
 }
 
 t.test('bad configuration stops the process before it listens, one line per problem', async (t) => {
   const p = run({ COCKROACH_API_SECRET_KEY: 'the-secret-key', PRIMARY_CLUSTER_ID: PRIMARY, STANDBY_CLUSTER_ID: PRIMARY, ADMIN_TOKEN: 'short-secret', HEALTH_CHECK_INTERVAL: 'soon' })
   t.equal(await p.exited, 2)
   t.equal(
-    p.err(),
+    p.stderr(),
     [
       'pcr-sidecar: invalid configuration:',
       'HEALTH_CHECK_INTERVAL: must be a number of seconds greater than 0',
@@ -46,7 +24,7 @@ t.test('bad configuration stops the process before it listens, one line per prob
       ''
     ].join('\n')
   )
-  t.notMatch(p.err() + p.out(), /the-secret-key|short-secret/)
+  t.notMatch(p.stderr() + p.stdout(), /the-secret-key|short-secret/)
 })
 
 t.test('the service starts from a .env file, serves, and stops gracefully on SIGTERM', async (t) => {
@@ -67,8 +45,8 @@ t.test('the service starts from a .env file, serves, and stops gracefully on SIG
     ].join('\n')
   )
   const p = run({}, cwd)
-  const [, port] = await p.waitFor(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/)
-  const [, metricsPort] = await p.waitFor(/"port":(\d+),"msg":"prometheus metrics listening"/)
+  const [, port] = await p.waitForOutput(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/)
+  const [, metricsPort] = await p.waitForOutput(/"port":(\d+),"msg":"prometheus metrics listening"/)
   const health = await fetch(`http://127.0.0.1:${port}/health`)
   t.equal(health.status, 200)
   await health.body?.cancel()
@@ -79,7 +57,7 @@ t.test('the service starts from a .env file, serves, and stops gracefully on SIG
   t.equal(other.status, 404)
   p.child.kill('SIGTERM')
   t.equal(await p.exited, 0)
-  t.match(p.out(), /"signal":"SIGTERM","msg":"stopping"/)
-  t.match(p.out(), /monitoring stopped/)
-  t.notMatch(p.out(), new RegExp(DEFAULT_API_KEY))
+  t.match(p.stdout(), /"signal":"SIGTERM","msg":"stopping"/)
+  t.match(p.stdout(), /monitoring stopped/)
+  t.notMatch(p.stdout(), new RegExp(DEFAULT_API_KEY))
 })

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { CloudBudget, Results } from '../../bench/results-schema.js'
 import { DEFAULT_PRIMARY_ID } from '../../src/emulator/seed.js'
-import { untracedEnv } from '../helpers/child-env.js'
+import { untracedEnv } from '../../tools/child-env.js'
 
 // The benchmark scripts keep working: every benchmark at tiny sizes, from the
 // sources, checked for the shape of what it writes. Speed is not asserted: this

@@ -3,9 +3,10 @@
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { maxStreams } from '../../src/routes/events-stream.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
-import { roleOf, startFleet, waitFor } from '../helpers/fleet.js'
-import { launchBrowser, openStatusPage } from '../helpers/browser.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
+import { roleOf, startFleet } from '../../tools/fleet.js'
+import { waitFor } from '../../tools/wait-for.js'
+import { launchBrowser, openStatusPage } from '../../tools/browser.js'
 import { openStream } from '../helpers/sse.js'
 
 // The status page in a real browser against the service and the emulator. The

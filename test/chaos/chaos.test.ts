@@ -1,5 +1,5 @@
 import t from 'tap'
-import { runChaos, withChaosContext } from '../chaos-lib/chaos.js'
+import { runChaos, withChaosContext } from '../../tools/chaos/chaos.js'
 
 // A fixed seed and a few schedules, bounded in time; `npm run chaos -- --runs N`
 // plays more. A failure prints fast-check's seed and shrunk counterexample.

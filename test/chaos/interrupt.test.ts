@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
-import { untracedEnv } from '../helpers/child-env.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // `npm run chaos` interrupted mid-schedule stops everything it started (the
 // service, PostgreSQL, the emulator), removes its temp dirs, prints the partial
@@ -66,13 +67,14 @@ for (const { signal, group, code } of [
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
 
     // Mid-schedule: the first one is playing and its service and PostgreSQL run.
-    const started = Date.now()
-    while (!(out.includes('schedule 1: playing') && processesUsing(dir).length >= 2)) {
-      if (Date.now() - started > 60_000 || child.exitCode !== null) throw new Error(`the runner did not start a schedule:\n${out}\n${err}`)
-      await sleep(100)
-    }
-    await sleep(500)
-    const before = processesUsing(dir).filter((pid) => pid !== child.pid)
+    const gone = new AbortController()
+    void exited.then(() => gone.abort(new Error('the runner exited')))
+    const started = () => processesUsing(dir).filter((pid) => pid !== child.pid)
+    const playing = () => out.includes('schedule 1: playing') && started().length >= 2
+    await waitFor('a schedule playing, its processes started', playing, { timeoutMs: 60_000, intervalMs: 100, signal: gone.signal }).catch((e: Error) => {
+      throw new Error(`${e.message}:\n${out}\n${err}`)
+    })
+    const before = started()
     t.ok(before.length >= 2, `the runner started ${before.length} processes (service, PostgreSQL)`)
 
     const sent = Date.now()
@@ -88,13 +90,9 @@ for (const { signal, group, code } of [
     t.ok(summary, 'the partial summary is printed')
     t.match(JSON.parse(summary?.[1] ?? '{}'), { seed: 7, interrupted: signal, schedules: Number })
 
-    // Whatever a SIGKILL or SIGQUIT leaves is reaped at once; allow a moment.
-    let left = processesUsing(dir)
-    for (let i = 0; i < 20 && left.length > 0; i++) {
-      await sleep(100)
-      left = processesUsing(dir)
-    }
-    t.same(left, [], 'no process it started is left')
+    // Whatever a SIGKILL or SIGQUIT leaves is reaped at once; allow a moment. What is left then is asserted below.
+    await waitFor('every process it started gone', () => processesUsing(dir).length === 0, { timeoutMs: 2000, intervalMs: 100 }).catch(() => undefined)
+    t.same(processesUsing(dir), [], 'no process it started is left')
     // tsx keeps its compile cache in the temp dir (tsx-<uid>), as it would in /tmp.
     t.same(readdirSync(dir).filter((name) => !name.startsWith('tsx-')), [], 'its temp dirs are removed')
   })

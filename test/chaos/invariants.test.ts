@@ -1,8 +1,8 @@
 import t from 'tap'
-import { busiestSecond, detectionMs, fdMargin, fdWarmupMs, maxFds, mustActMs, stallMs, violations, watchableOutages, watchableResumptions } from '../chaos-lib/invariants.js'
-import { quietOutageMinMs } from '../chaos-lib/schedule.js'
-import { serviceRateLimit, type Trace } from '../chaos-lib/runner.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { busiestSecond, detectionMs, fdMargin, fdWarmupMs, maxFds, mustActMs, stallMs, violations, watchableOutages, watchableResumptions } from '../../tools/chaos/invariants.js'
+import { quietOutageMinMs } from '../../tools/chaos/schedule.js'
+import { serviceRateLimit, type Trace } from '../../tools/chaos/runner.js'
+import { PRIMARY, STANDBY } from '../../tools/stack.js'
 
 // The checker itself, on hand-made traces: each invariant passes a trace that
 // keeps it and names the one that breaks it, so a green chaos run means something.

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { checkSeeded, parseChaosArgs, replayCommand } from '../chaos-lib/chaos.js'
-import { scheduleArbitrary, type Schedule } from '../chaos-lib/schedule.js'
+import { checkSeeded, parseChaosArgs, replayCommand } from '../../tools/chaos/chaos.js'
+import { scheduleArbitrary, type Schedule } from '../../tools/chaos/schedule.js'
 
 // The command a failing chaos run prints replays its counterexample: the same
 // checker as `npm run chaos` (checkSeeded), the same argument parsing

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { FaultSpec } from '../../src/emulator/faults.js'
-import { faultSpec } from '../chaos-lib/runner.js'
-import { primaryPlan, scheduleArbitrary, storms, type FaultBurst, type Schedule } from '../chaos-lib/schedule.js'
+import { faultSpec } from '../../tools/chaos/runner.js'
+import { primaryPlan, scheduleArbitrary, storms, type FaultBurst, type Schedule } from '../../tools/chaos/schedule.js'
 
 // The generator against the emulator it plays on: every burst is a fault the
 // control API takes, and the faults the engine must survive come up often

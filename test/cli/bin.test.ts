@@ -1,12 +1,15 @@
 import t from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { untracedEnv } from '../helpers/child-env.js'
-import { PRIMARY, startFakeCloud } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { spawnNode } from '../../tools/spawn-server.js'
+import { PRIMARY, startFakeCloud } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { directEnv, scratchDir } from './fixtures/pcr.js'
 
 // The `pcr` executable for real: the built bin package.json names, and the
@@ -15,21 +18,7 @@ import { directEnv, scratchDir } from './fixtures/pcr.js'
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-function start(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, args, { cwd: scratchDir(), env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
-  const waitFor = async (pattern: RegExp) => {
-    while (!pattern.test(stdout + stderr)) {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
-  return { child, exited, waitFor, out: () => stdout, err: () => stderr }
-}
+const start = (args: string[], env: NodeJS.ProcessEnv) => spawnNode(args, { cwd: scratchDir(), env })
 
 t.test('the built bin: a node script with a shebang that runs the CLI', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pcr-bin-'))
@@ -43,11 +32,11 @@ t.test('the built bin: a node script with a shebang that runs the CLI', async (t
 
   const cloud = await startFakeCloud(t)
   const status = start([bin, 'status', '--json'], untracedEnv(directEnv(cloud)))
-  t.equal(await status.exited, 0, status.err())
-  t.equal(JSON.parse(status.out()).active_cluster_id, PRIMARY)
+  t.equal(await status.exited, 0, status.stderr())
+  t.equal(JSON.parse(status.stdout()).active_cluster_id, PRIMARY)
   const usage = start([bin, 'nonsense'], untracedEnv())
   t.equal(await usage.exited, 2)
-  t.equal(usage.err(), "pcr: unknown command 'nonsense'\n")
+  t.equal(usage.stderr(), "pcr: unknown command 'nonsense'\n")
 })
 
 t.test('the entry: a first signal stops the verb, a second one the process', async (t) => {
@@ -55,18 +44,19 @@ t.test('the entry: a first signal stops the verb, a second one the process', asy
   const cloud = await startFakeCloud(t)
   // The test runner's own loader, so that the entry's coverage counts.
   const monitor = start([...process.execArgv, main, 'monitor'], { ...process.env, ...directEnv(cloud) })
-  await monitor.waitFor(/verdict_changed/)
+  await monitor.waitForOutput(/verdict_changed/)
   monitor.child.kill('SIGINT')
-  t.equal(await monitor.exited, 0, monitor.err())
-  t.match(monitor.out(), /monitor_started/)
+  t.equal(await monitor.exited, 0, monitor.stderr())
+  t.match(monitor.stdout(), /monitor_started/)
 
   await cloud.control('POST', '/faults', { operation: 'listStreams', kind: 'hang' })
   const stuck = start([...process.execArgv, main, 'status'], { ...process.env, ...directEnv(cloud, { HEALTH_CHECK_TIMEOUT: '60' }) })
   // Once it asks the API, the entry is running and handles signals.
   await cloud.control('DELETE', '/requests')
-  while (!(await cloud.requests()).some((r) => r.operation === 'listStreams')) await new Promise((resolve) => setTimeout(resolve, 20))
+  await waitFor('status asking the API', async () => (await cloud.requests()).some((r) => r.operation === 'listStreams'))
   stuck.child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Staying up shows only over time: a process the signal ended would have gone within 100 ms.
+  await sleep(100)
   t.equal(stuck.child.exitCode, null, 'status does not stop on a signal by itself')
   stuck.child.kill('SIGTERM')
   t.equal(await stuck.exited, 130)

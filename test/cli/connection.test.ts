@@ -1,7 +1,7 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../../tools/stack.js'
 import { directEnv, errors, pcr, remote } from './fixtures/pcr.js'
 
 // `pcr connection`: where applications connect now, for scripts and legacy

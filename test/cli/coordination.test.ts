@@ -1,6 +1,7 @@
 import t from 'tap'
-import { roleOf, startFleet, waitFor } from '../helpers/fleet.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { roleOf, startFleet } from '../../tools/fleet.js'
+import { waitFor } from '../../tools/wait-for.js'
+import { PRIMARY, STANDBY } from '../../tools/stack.js'
 import { directEnv, errors, pcr } from './fixtures/pcr.js'
 
 // The CLI in direct mode joins the fleet like a sidecar: it acts only when it leads.

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { defaultClusterSeeds } from '../../src/emulator/seed.js'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { startPostgres } from '../helpers/postgres.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { startPostgres } from '../../tools/postgres.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
 import { directEnv, errors, pcr, remote } from './fixtures/pcr.js'
 
 // debug, test connection and test monitoring: the verbs that look and change nothing.

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { ADMIN_TOKEN, PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { directEnv, errors, pcr, remote } from './fixtures/pcr.js'
 
 // Failover, failback and setup from the CLI, end to end against the emulator.
@@ -9,11 +10,14 @@ const activeOf = async (args: string[], env?: Record<string, string>) =>
 
 // REPLICATING with a replicated_time: its initial scan has ended.
 async function replicating(cloud: Cloud, id: string): Promise<void> {
-  for (;;) {
-    const stream = (await cloud.control('GET', '/state')).streams.find((s: { id: string }) => s.id === id)
-    if (stream.status === 'REPLICATING' && stream.replicated_time !== undefined) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await waitFor(
+    `stream ${id} replicating past its initial scan`,
+    async () => {
+      const stream = (await cloud.control('GET', '/state')).streams.find((s: { id: string }) => s.id === id)
+      return stream.status === 'REPLICATING' && stream.replicated_time !== undefined
+    },
+    { intervalMs: 50 }
+  )
 }
 
 t.test('direct mode: failover → failback step by step → setup → failover → failback full', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, startFakeCloud, type Cloud } from '../helpers/stack.js'
+import { PRIMARY, startFakeCloud, type Cloud } from '../../tools/stack.js'
 import { directEnv, errors, pcr } from './fixtures/pcr.js'
 
 // FAILOVER_AT_TIMESTAMP and --failover-at as a user of the Python tool writes them

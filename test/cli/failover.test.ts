@@ -1,8 +1,9 @@
 import t from 'tap'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, startFakeCloud, startService } from '../helpers/stack.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { waitFor } from '../../tools/wait-for.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, startFakeCloud, startService } from '../../tools/stack.js'
 import { directEnv, errors, pcr, remote } from './fixtures/pcr.js'
 
 t.test('failover --dry-run shows the plan and changes nothing', async (t) => {
@@ -113,8 +114,11 @@ t.test('giving up following, and being interrupted, both leave the failover runn
   const svc = await startService(t, await startFakeCloud(t, { timings: { failoverSeconds: 60 } }))
   await svc.fastify.engine.nextCheck()
   const stop = new AbortController()
-  setTimeout(() => stop.abort(), 300)
-  const interrupted = await pcr([...remote(svc), 'failover', '--yes'], { signal: stop.signal })
+  const printed = { stdout: '', stderr: '' }
+  const following = pcr([...remote(svc), 'failover', '--yes'], { signal: stop.signal, output: printed })
+  await waitFor('the CLI following the failover', () => printed.stdout.includes('failing_over'), { timeoutMs: 10_000 })
+  stop.abort()
+  const interrupted = await following
   t.equal(interrupted.code, 130)
   t.equal(interrupted.stderr, 'pcr: interrupted\n')
   t.match(interrupted.stdout, /failing_over/)

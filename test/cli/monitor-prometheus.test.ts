@@ -3,22 +3,13 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { PassThrough, Writable } from 'node:stream'
 import { runCli } from '../../src/cli/run.js'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { PRIMARY, startFakeCloud } from '../helpers/stack.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { PRIMARY, startFakeCloud } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { directEnv, errors, pcr, scratchDir } from './fixtures/pcr.js'
 
 // `pcr monitor` with ENABLE_PROMETHEUS serves /metrics on PROMETHEUS_PORT, as the
 // Python tool's monitor did: the same series as the service's /metrics.
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 function monitor(env: Record<string, string>) {
   const out = { stdout: '', stderr: '' }
@@ -31,16 +22,19 @@ function monitor(env: Record<string, string>) {
 t.test('ENABLE_PROMETHEUS: pcr monitor serves /metrics on PROMETHEUS_PORT until it stops', async (t) => {
   const cloud = await startFakeCloud(t)
   const run = monitor(directEnv(cloud, { ENABLE_PROMETHEUS: 'true', PROMETHEUS_PORT: '0', HOST: '127.0.0.1' }))
-  const url = await waitFor(() => /Prometheus metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(run.out.stderr)?.[1])
+  const url = await waitFor('the metrics URL', () => /Prometheus metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(run.out.stderr)?.[1], { timeoutMs: 10_000 })
   t.match(run.out.stderr, /^pcr monitor: Prometheus metrics on http:\/\/127\.0\.0\.1:\d+\/metrics \(ENABLE_PROMETHEUS\)$/m)
   // The first check counted, its Cloud API requests too.
-  let body = ''
-  for (let i = 0; i < 200 && !body.includes('pcr_checks_total{'); i++) {
-    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 25))
-    const res = await fetch(url)
-    t.equal(res.status, 200)
-    body = await res.text()
-  }
+  const body = await waitFor(
+    'the first check counted',
+    async () => {
+      const res = await fetch(url)
+      t.equal(res.status, 200)
+      const text = await res.text()
+      return text.includes('pcr_checks_total{') && text
+    },
+    { timeoutMs: 5000, intervalMs: 25 }
+  )
   t.match(body, new RegExp(`^pcr_checks_total\\{cluster_id="${PRIMARY}",verdict="healthy"\\} \\d+$`, 'm'))
   t.match(body, /^pcr_cloud_api_requests_total\{operation="getCluster",status="200"\} \d+$/m)
   t.match(body, /^pcr_phase\{phase="normal"\} 1$/m)
@@ -56,7 +50,7 @@ t.test('without ENABLE_PROMETHEUS nothing listens; a taken PROMETHEUS_PORT stops
   const cloud = await startFakeCloud(t)
   const port = await unusedPort()
   const quiet = monitor(directEnv(cloud, { PROMETHEUS_PORT: String(port), HOST: '127.0.0.1' }))
-  await waitFor(() => (quiet.out.stdout.includes('monitor_started') ? true : undefined))
+  await waitFor('the monitor started', () => quiet.out.stdout.includes('monitor_started'), { timeoutMs: 10_000 })
   await t.rejects(fetch(`http://127.0.0.1:${port}/metrics`))
   quiet.stop()
   t.equal(await quiet.done, 0)

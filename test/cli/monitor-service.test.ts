@@ -3,30 +3,25 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import { runCli } from '../../src/cli/run.js'
-import { untracedEnv } from '../helpers/child-env.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { directEnv, pcr, remote, scratchDir } from './fixtures/pcr.js'
 
 async function streamStatus(cloud: Cloud): Promise<string> {
   return (await cloud.control('GET', '/state')).streams[0].status
 }
 
-async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 t.test('monitor (direct): the engine in this process watches, fails over, and prints each decision until stopped', async (t) => {
   const cloud = await startFakeCloud(t)
   const stop = new AbortController()
-  const running = pcr(['monitor'], { env: directEnv(cloud), signal: stop.signal })
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  const printed = { stdout: '', stderr: '' }
+  const running = pcr(['monitor'], { env: directEnv(cloud), signal: stop.signal, output: printed })
+  // The outage comes once the monitor has found the primary serving.
+  await waitFor('the primary named active', () => printed.stdout.includes('active_cluster_changed'), { timeoutMs: 10_000 })
   await cloud.setNodes(PRIMARY, 'NOT_READY')
-  await waitFor(async () => (await streamStatus(cloud)) === 'COMPLETED')
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await waitFor('the stream completed', async () => (await streamStatus(cloud)) === 'COMPLETED', { timeoutMs: 10_000 })
+  await waitFor('the completion printed', () => printed.stdout.includes('failover_completed'), { timeoutMs: 10_000 })
   stop.abort()
   const run = await running
   t.equal(run.code, 0)
@@ -52,9 +47,9 @@ t.test('monitor (direct) runs the failover command too: traffic moves whoever ma
     },
     signal: stop.signal
   })
-  await waitFor(() => existsSync(record))
+  await waitFor('the command run for the primary', () => existsSync(record), { timeoutMs: 10_000 })
   await cloud.setNodes(PRIMARY, 'NOT_READY')
-  await waitFor(() => existsSync(record) && readFileSync(record, 'utf8').includes(STANDBY))
+  await waitFor('the command run for the standby', () => existsSync(record) && readFileSync(record, 'utf8').includes(STANDBY), { timeoutMs: 10_000 })
   stop.abort()
   t.equal((await running).code, 0)
   t.same(readFileSync(record, 'utf8').trimEnd().split('\n'), [
@@ -72,12 +67,17 @@ t.test('monitor --json prints one event per line; in remote mode, what the servi
   // so events after it (a check that fails on a loaded machine) may well be.
   const history = Math.max(...svc.events().map((e) => e.id))
   const stop = new AbortController()
-  const running = pcr([...remote(svc), 'monitor', '--json'], { signal: stop.signal })
+  const printed = { stdout: '', stderr: '' }
+  const running = pcr([...remote(svc), 'monitor', '--json'], { signal: stop.signal, output: printed })
   // Once it has read where the history stands, what follows is new to it.
-  await waitFor(() => svc.lines.some((line) => line.includes('/events?limit=1')))
+  await waitFor('the history read', () => svc.lines.some((line) => line.includes('/events?limit=1')), { timeoutMs: 10_000 })
   await svc.post('/admin/pause', undefined, { authorization: `Bearer ${svc.config.admin.token}` })
-  await waitFor(() => svc.events().some((e) => e.type === 'paused'))
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await waitFor('the service paused', () => svc.events().some((e) => e.type === 'paused'), { timeoutMs: 10_000 })
+  await waitFor('the pause printed', () => printed.stdout.includes('"type":"paused"'), { timeoutMs: 10_000 })
+  // Two more reads of the events, in which the pause would be printed again if it were.
+  const polls = () => svc.lines.filter((line) => line.includes('/events?limit=500')).length
+  const printedAt = polls()
+  await waitFor('two more reads of the events', () => polls() >= printedAt + 2, { timeoutMs: 10_000 })
   stop.abort()
   const run = await running
   t.equal(run.code, 0)
@@ -101,7 +101,7 @@ t.test('service runs the HTTP service as src/server.ts does, until stopped', asy
     stderr: new Writable({ write: (chunk, _e, done) => ((stderr += chunk), done()) }),
     signal: stop.signal
   })
-  await waitFor(() => /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.test(stdout), 30_000)
+  await waitFor('the listening line', () => /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.test(stdout), { timeoutMs: 30_000 })
   const port = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]
   const clusters = await fetch(`http://127.0.0.1:${port}/clusters`)
   t.equal(clusters.status, 200)

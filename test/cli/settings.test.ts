@@ -1,6 +1,7 @@
 import t from 'tap'
-import { startFakeSqlServer, unusedPort } from '../helpers/fake-sql-server.js'
-import { startPostgres } from '../helpers/postgres.js'
+import { startFakeSqlServer } from '../helpers/fake-sql-server.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { startPostgres } from '../../tools/postgres.js'
 import { directEnv, errors, pcr } from './fixtures/pcr.js'
 
 // Any Cloud API URL will do: settings never calls it.

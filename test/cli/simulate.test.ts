@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
 import { directEnv, errors, pcr, remote } from './fixtures/pcr.js'
 
 const disruptionOf = async (cloud: Awaited<ReturnType<typeof startFakeCloud>>, id: string) =>

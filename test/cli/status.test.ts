@@ -1,8 +1,8 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
 import { directEnv, errors, pcr, remote, scratchDir } from './fixtures/pcr.js'
 
 t.test('status in direct mode: an aligned table of both clusters, the stream and the phase', async (t) => {

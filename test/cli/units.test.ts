@@ -15,7 +15,7 @@ import { systemClock } from '../../src/engine/engine.js'
 import { OperatorError } from '../../src/engine/operator.js'
 import { SqlError } from '../../src/sql/connector.js'
 import { startSilentServer } from '../helpers/fake-sql-server.js'
-import { configFor, PRIMARY, STANDBY, startFakeCloud } from '../helpers/stack.js'
+import { configFor, PRIMARY, STANDBY, startFakeCloud } from '../../tools/stack.js'
 
 t.test('exit codes: 1 failed or refused, 2 usage or configuration, 3 unreachable', async (t) => {
   const cases: Array<[unknown, number]> = [

@@ -3,6 +3,7 @@ import t from 'tap'
 import { createCloudClient } from '../../src/cloud/client.js'
 import { CloudApiError, RateLimitedError, RefusedError, UnclearOutcomeError } from '../../src/cloud/errors.js'
 import { failure, KEY, PRIMARY, setup, STREAM } from './setup.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 
 t.test('no error ever shows the API key or the Authorization header', async (t) => {
@@ -89,10 +90,10 @@ t.test('close() ends the pool; later calls fail at once', async (t) => {
 })
 
 t.test('close() lets a request in flight finish', async (t) => {
-  const { client, fault } = await setup(t)
+  const { client, fault, requests } = await setup(t)
   await fault({ operation: 'getCluster', kind: 'latency', latency_ms: 100 })
   const inFlight = client.getCluster(PRIMARY)
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await waitFor('the request in flight', async () => (await requests()).length === 1, { timeoutMs: 5000 })
   await client.close()
   t.equal((await inFlight).id, PRIMARY)
 })

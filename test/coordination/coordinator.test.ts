@@ -6,8 +6,8 @@ import { createEtcdCoordinator } from '../../src/coordination/etcd-coordinator.j
 import { createSession, type Session } from '../../src/coordination/session.js'
 import { systemClock } from '../../src/engine/engine.js'
 import type { EventInput } from '../../src/engine/events.js'
-import { startEtcdCluster } from '../helpers/etcd.js'
-import { waitFor } from '../helpers/fleet.js'
+import { startEtcdCluster } from '../../tools/etcd.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // The session and the coordinator against one real etcd member.
 
@@ -85,7 +85,7 @@ t.test('without etcd: automatic actions are refused, manual ones go ahead with a
   await session.start()
   t.equal(session.state().isLeader, true)
   await etcd.members[0]?.stop()
-  await waitFor('the session notices', () => !session.state().connected, 10_000)
+  await waitFor('the session notices', () => !session.state().connected, { timeoutMs: 10_000 })
   const recorded: EventInput[] = []
   const coordinator = createEtcdCoordinator({
     session,
@@ -122,5 +122,5 @@ t.test('a leader key this version did not write still names who holds it', async
   t.match(session.state(), { connected: true, isLeader: false, leader: { id: 'hand-written-holder', url: null } })
   // Deleting the key (as its lease ending would) hands the leadership over at once.
   await raw.delete().key(`${prefix}leader`)
-  await waitFor('s1 leads', () => session.state().isLeader, 5000)
+  await waitFor('s1 leads', () => session.state().isLeader, { timeoutMs: 5000 })
 })

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Etcd3 } from 'etcd3'
-import { apiRequestsOf, roleOf, startFleet, waitFor } from '../helpers/fleet.js'
-import { PRIMARY, STANDBY, admin, type Service } from '../helpers/stack.js'
+import { apiRequestsOf, roleOf, startFleet } from '../../tools/fleet.js'
+import { waitFor } from '../../tools/wait-for.js'
+import { PRIMARY, STANDBY, admin, type Service } from '../../tools/stack.js'
 
 const credentials = { 'x-db-username': 'app', 'x-db-password': 'secret-of-the-app' }
 
@@ -108,7 +109,7 @@ t.test('a real outage: one PATCH, every sidecar moves to the standby', async (t)
   await waitFor('every sidecar names the primary', () => [a, b, c].every((s) => activeOf(s) === PRIMARY))
   await fleet.cloud.setNodes(PRIMARY, 'NOT_READY')
   await fleet.primarySql.stop()
-  await waitFor('every sidecar names the standby', () => [a, b, c].every((s) => activeOf(s) === STANDBY), 30_000)
+  await waitFor('every sidecar names the standby', () => [a, b, c].every((s) => activeOf(s) === STANDBY), { timeoutMs: 30_000 })
   t.equal(await fleet.cloud.patches(), 1, 'exactly one PATCH')
   const quorum = a.events().find((e) => e.type === 'quorum_reached')
   t.match(quorum?.data, { agree: 3, live: 3, needed: 2 }, 'all three observers agreed')
@@ -150,7 +151,7 @@ t.test('etcd without quorum: no automatic failover, connections still served, ma
   const manual = await c.post('/admin/failover', {}, admin)
   t.equal(manual.status, 202, 'a manual failover is accepted by the sidecar that receives it')
   t.ok(c.events().some((e) => e.type === 'coordination_bypassed'), 'with a warning in the history')
-  await waitFor('c names the standby', () => activeOf(c) === STANDBY, 30_000)
+  await waitFor('c names the standby', () => activeOf(c) === STANDBY, { timeoutMs: 30_000 })
   t.equal(await fleet.cloud.patches(), 1)
 
   await fleet.etcd.members[0]?.start()

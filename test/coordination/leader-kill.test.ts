@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
-import { startSidecar, type Sidecar } from '../chaos-lib/sidecar.js'
-import { startFleet, waitFor } from '../helpers/fleet.js'
-import { PRIMARY, STANDBY, STREAM } from '../helpers/stack.js'
+import { startSidecar, type Sidecar } from '../../tools/chaos/sidecar.js'
+import { startFleet } from '../../tools/fleet.js'
+import { waitFor } from '../../tools/wait-for.js'
+import { PRIMARY, STANDBY, STREAM } from '../../tools/stack.js'
 
 // Three real sidecar processes; the leader is killed with SIGKILL in the middle
 // of the failover it requested. Its lease has to run out before another leads,
@@ -36,7 +37,7 @@ t.test('the leader killed mid-failover: a new leader within the TTL, the failove
   await waitFor(
     'a requests the failover',
     async () => (await getJson(`${sidecars.get('a')?.url()}/events?limit=500`)).events.some((e: { type: string }) => e.type === 'failover_patched'),
-    30_000
+    { timeoutMs: 30_000 }
   )
   const killedAt = performance.now()
   await sidecars.get('a')?.stop()
@@ -48,7 +49,7 @@ t.test('the leader killed mid-failover: a new leader within the TTL, the failove
       for (const id of ['b', 'c']) if ((await coordinationOf(id)).role === 'leader') elected = id
       return elected !== undefined
     },
-    15_000
+    { timeoutMs: 15_000 }
   )
   const electedAfterMs = performance.now() - killedAt
   t.comment(`new leader ${elected} ${Math.round(electedAfterMs)} ms after the SIGKILL (lease TTL ${fleet.env.ETCD_LEASE_TTL} s)`)
@@ -63,7 +64,7 @@ t.test('the leader killed mid-failover: a new leader within the TTL, the failove
         const body = (await res.body.json()) as { cluster_id?: string }
         return res.statusCode === 200 && body.cluster_id === STANDBY
       },
-      30_000
+      { timeoutMs: 30_000 }
     )
   }
   t.equal(await fleet.cloud.patches(), 1, 'the stream was asked to fail over once, across the leader change')

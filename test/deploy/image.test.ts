@@ -1,12 +1,14 @@
 import t, { type Test } from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
 import { parseConfig } from '../../src/config/index.js'
-import { untracedEnv } from '../helpers/child-env.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { spawnNode, type ServerProcess } from '../../tools/spawn-server.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { execForm, root, runtime, runtimeArg, stages, type Stage } from '../helpers/deploy/dockerfile.js'
 import { contextFiles, isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
 
@@ -50,7 +52,7 @@ t.test('.dockerignore lets through what the build copies and nothing else', asyn
   for (const path of ['package.json', 'package-lock.json', 'tsconfig.build.json', 'src/server.ts', 'src/routes/health.ts']) {
     t.notOk(isIgnored(rules, path), `${path} is in the context`)
   }
-  for (const path of ['.env', '.env.production', 'test/deploy/image.test.ts', 'node_modules/x/index.js', 'dist/src/server.js', '.git/HEAD', 'bench/run.ts', 'scripts/demo.ts', 'deploy/kubernetes/app-with-sidecar.yaml', 'docs/deployment.md', 'coverage/lcov.info']) {
+  for (const path of ['.env', '.env.production', 'test/deploy/image.test.ts', 'node_modules/x/index.js', 'dist/src/server.js', '.git/HEAD', 'bench/run.ts', 'tools/stack.ts', 'scripts/demo.ts', 'deploy/kubernetes/app-with-sidecar.yaml', 'docs/deployment.md', 'coverage/lcov.info']) {
     t.ok(isIgnored(rules, path), `${path} stays out`)
   }
   t.ok(rules.every((r) => !r.negate || !r.pattern.includes('/')), 'no exception inside an ignored directory (contextFiles relies on it)')
@@ -62,7 +64,7 @@ t.test('the image built by hand from the context serves /health with the demo co
   const context = join(work, 'context')
   const files = contextFiles(root, rules)
   for (const file of files) cpSync(join(root, file), join(context, file))
-  t.notOk(files.some((f) => /(^|\/)(\.env|test|bench)(\/|$)/.test(f)), 'no .env, tests or benchmarks in the context')
+  t.notOk(files.some((f) => /(^|\/)(\.env|test|tools|bench)(\/|$)/.test(f)), 'no .env, tests, test tooling or benchmarks in the context')
 
   // As BuildKit does: stages run side by side, a COPY --from waits for its stage.
   const built = new Map<string, Promise<string>>()
@@ -99,21 +101,22 @@ t.test('the image built by hand from the context serves /health with the demo co
   }
 
   const emulator = start(compose.services.emulator.command, { ...compose.services.emulator.environment, EMULATOR_HOST: '127.0.0.1', EMULATOR_PORT: '0' })
-  const cloudUrl = (await emulator.waitFor(/listening on (http:\/\/\S+)/))[1] as string
+  const cloudUrl = (await emulator.waitForOutput(/listening on (http:\/\/\S+)/))[1] as string
   const demoEnv = { ...compose.services.demo.environment, COCKROACH_API_URL: cloudUrl, HOST: '127.0.0.1', PORT: '0' }
   const service = start(execForm(runtimeArg('CMD')), demoEnv)
-  const port = (await service.waitFor(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/))[1] as string
+  const port = (await service.waitForOutput(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/))[1] as string
 
   const healthcheck = () => start(execForm(runtimeArg('HEALTHCHECK').replace(/^.* CMD /, '')), { PORT: port }).exited
   t.equal(await healthcheck(), 0, 'the HEALTHCHECK passes')
   const health = await fetch(`http://127.0.0.1:${port}/health`)
   t.equal(health.status, 200)
   t.equal(((await health.json()) as { status: string }).status, 'ok')
-  t.equal(await waitForStatus(`http://127.0.0.1:${port}/ready`, 200), 200, 'ready once the emulator has answered')
+  const ready = waitFor('/ready to answer 200', async () => (await statusOf(`http://127.0.0.1:${port}/ready`)) === 200, { timeoutMs: 10_000, intervalMs: 100 })
+  await t.resolves(ready, 'ready once the emulator has answered')
 
   // failover-automation: pcr monitor, from the same files.
   const monitor = start(compose.services['failover-automation'].command, demoEnv)
-  await monitor.waitFor(/monitor_started/)
+  await monitor.waitForOutput(/monitor_started/)
   monitor.child.kill('SIGTERM')
   t.equal(await monitor.exited, 0, 'pcr monitor stops cleanly on SIGTERM')
 
@@ -174,48 +177,16 @@ function snapshot(dir: string): string[] {
   })
 }
 
-interface Running {
-  child: ReturnType<typeof spawn>
-  exited: Promise<number | null>
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>
-}
-
-function startProcess(t: Test, argv: string[], cwd: string, env: Record<string, string>): Running {
+function startProcess(t: Test, argv: string[], cwd: string, env: Record<string, string>): ServerProcess {
   const [command, ...args] = argv
   t.equal(command, 'node', `${argv.join(' ')} runs node`)
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => child.kill('SIGKILL'))
-  let out = ''
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  const waiters: Array<() => void> = []
-  const collect = (d: Buffer) => {
-    out += d
-    for (const w of waiters) w()
-  }
-  child.stdout.on('data', collect)
-  child.stderr.on('data', collect)
-  return {
-    child,
-    exited,
-    waitFor: (pattern) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const m = pattern.exec(out)
-          if (m !== null) resolve(m)
-        }
-        waiters.push(check)
-        check()
-        void exited.then((code) => reject(new Error(`${argv.join(' ')} exited ${code} before ${pattern}: ${out}`)))
-      })
-  }
+  const started = spawnNode(args, { cwd, env })
+  t.teardown(() => started.child.kill('SIGKILL'))
+  return started
 }
 
-async function waitForStatus(url: string, status: number, timeoutMs = 10_000): Promise<number> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const res = await fetch(url)
-    await res.body?.cancel()
-    if (res.status === status || Date.now() > until) return res.status
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+async function statusOf(url: string): Promise<number> {
+  const res = await fetch(url)
+  await res.body?.cancel()
+  return res.status
 }

@@ -2,7 +2,8 @@ import t from 'tap'
 import { MALFORMED_BODY } from '../../src/emulator/cloud-routes.js'
 import { DEFAULT_PRIMARY_ID as PRIMARY, DEFAULT_STREAM_ID } from '../../src/emulator/seed.js'
 import { startEmulator } from '../../src/emulator/server.js'
-import { startTestEmulator, until, type TestEmulator } from '../helpers/emulator.js'
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 const CLUSTER = `/clusters/${PRIMARY}`
 const STREAM = `/physical-replication-streams/${DEFAULT_STREAM_ID}`
@@ -141,7 +142,8 @@ t.test('hang: no answer; the client gives up, and closing does not wait', async 
   const id = await addFault(emu, { operation: 'getCluster', kind: 'hang', count: 1 })
   const client = new AbortController()
   const hanging = rawRequest(emu, 'GET', CLUSTER, { signal: client.signal })
-  await until(() => emu.requests.list().length === 1)
+  await waitFor('the request received', () => emu.requests.list().length === 1, { timeoutMs: 5000 })
+  // No answer shows only over time: 50 ms, ample for one that was coming on loopback.
   await new Promise((resolve) => setTimeout(resolve, 50))
   t.match(emu.requests.list(), [{ operation: 'getCluster', status: null, fault: id }], 'received, not answered')
   client.abort()
@@ -151,7 +153,7 @@ t.test('hang: no answer; the client gives up, and closing does not wait', async 
   const other = await startEmulator({ rateLimit: false })
   other.faults.add({ operation: '*', kind: 'hang' })
   const pending = fetch(`${other.url}/api/v1${CLUSTER}`).catch((error: Error) => error)
-  await until(() => other.requests.list().length === 1)
+  await waitFor('the request received', () => other.requests.list().length === 1, { timeoutMs: 5000 })
   const started = performance.now()
   await other.close()
   t.ok(performance.now() - started < 1000, 'closed promptly')
@@ -162,7 +164,7 @@ t.test('latency pending when the emulator closes ends at once', async (t) => {
   const other = await startEmulator({ rateLimit: false })
   other.faults.add({ operation: 'getCluster', kind: 'latency', latency_ms: 60_000 })
   const pending = fetch(`${other.url}/api/v1${CLUSTER}`).catch((error: Error) => error)
-  await until(() => other.requests.list().length === 1)
+  await waitFor('the request received', () => other.requests.list().length === 1, { timeoutMs: 5000 })
   const started = performance.now()
   await other.close()
   t.ok(performance.now() - started < 1000, 'closed promptly')
@@ -208,7 +210,7 @@ t.test('after: the mutation takes effect, then the answer is lost', async (t) =>
   const body = { primary_cluster_id: PRIMARY, standby_cluster_id: 'c0ffee00-0000-4000-8000-000000000002' }
   const creating = new AbortController()
   const created = rawRequest(emu, 'POST', '/physical-replication-streams', { body, signal: creating.signal })
-  await until(() => emu.state.snapshot().streams.length === 2)
+  await waitFor('the stream created', () => emu.state.snapshot().streams.length === 2, { timeoutMs: 5000 })
   creating.abort()
   await t.rejects(created)
   const list = await emu.api('GET', '/physical-replication-streams')
@@ -233,7 +235,7 @@ t.test('after: the mutation takes effect, then the answer is lost', async (t) =>
   const slow = rawRequest(emu, 'PATCH', STREAM, { body: { status: 'FAILING_OVER' }, signal: patching.signal }).finally(() => {
     answered = true
   })
-  await until(() => emu.state.getStream(DEFAULT_STREAM_ID).status === 'FAILING_OVER')
+  await waitFor('the stream failing over', () => emu.state.getStream(DEFAULT_STREAM_ID).status === 'FAILING_OVER', { timeoutMs: 5000 })
   t.notOk(answered, 'a slow answer to a mutation already made')
   patching.abort()
   await t.rejects(slow)

@@ -69,6 +69,7 @@ t.test('the default rate limit is 10 per second, on real time', async (t) => {
   )
   emu.clock.advance(3600)
   t.equal((await emu.api('GET', CLUSTER)).status, 429, 'the emulated clock does not move the window')
+  // Only time can show it: the window is one real second.
   await new Promise((resolve) => setTimeout(resolve, 1000))
   t.equal((await emu.api('GET', CLUSTER)).status, 200, 'a real second does')
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
 
 // Issue 16: discovery used to read every page of the pair's ascending history inside
 // HEALTH_CHECK_TIMEOUT, and the cluster and node reads got what the listing left: on a

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { EngineEvent } from '../../src/engine/events.js'
-import { PRIMARY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, startFakeCloud, startService } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // The primary may have died any time between the last check that saw it healthy and
 // the first that saw it down. When the Cloud API was dark in between, the data lost
@@ -20,7 +20,7 @@ t.test('an outage hidden by a dark Cloud API is held to the upper bound of the d
   // The whole API dark for 2.5 s (well over the limit); the primary dies early in it.
   // The control API is not subject to faults.
   await cloud.control('POST', '/faults', { operation: '*', kind: 'status', status: 503, duration_seconds: 2.5 })
-  await sleep(300)
+  await waitFor('a read refused by the dark API', async () => (await cloud.requests()).some((r) => r.status === 503), { timeoutMs: 2000 })
   await cloud.setNodes(PRIMARY, 'NOT_READY')
 
   // The decision, whichever it is: a PATCH or a block.

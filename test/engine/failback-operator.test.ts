@@ -8,7 +8,7 @@ import { createOperations, type Operation } from '../../src/engine/operations.js
 import { createOperator, type OperatorDeps } from '../../src/engine/operator.js'
 import type { Snapshot } from '../../src/engine/snapshot.js'
 import { streamView } from '../../src/engine/engine.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { PRIMARY, STANDBY } from '../../tools/stack.js'
 
 // A full failback waits for the reverse stream: STARTING (network setup), then
 // REPLICATING with an initial scan, a full re-seed of the original primary, that

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService } from '../../tools/stack.js'
 
 t.test('the data-loss guard blocks, and allow_data_loss overrides it', async (t) => {
   // The emulator trails replication by 2 s: a 0.5 s limit must block.

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { failoverAtProblem } from '../../src/engine/failover-at.js'
-import { PRIMARY, STREAM, admin, startFakeCloud, startService, type Cloud } from '../helpers/stack.js'
+import { PRIMARY, STREAM, admin, startFakeCloud, startService, type Cloud } from '../../tools/stack.js'
 
 // FAILOVER_AT_TIMESTAMP against what the stream can fail over to: the Cloud API
 // takes a time between the stream's retained_time and one hour from now. A time

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { EngineEvent } from '../../src/engine/events.js'
-import { PRIMARY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, startFakeCloud, startService } from '../../tools/stack.js'
 
 // Consecutive failures mean checks in a row. After the API was unreadable for longer
 // than 2 × interval + timeout, the failures counted before the gap are stale evidence:

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
+import { PRIMARY, admin, startFakeCloud, startService, type Service } from '../../tools/stack.js'
 
 // A new stream is REPLICATING from the start of its initial scan, a full copy,
 // but has no replicated_time until the scan ends: there is no consistent time to

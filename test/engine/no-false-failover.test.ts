@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService, type Service } from '../../tools/stack.js'
 
 async function checks(svc: Service, n: number) {
   for (let i = 0; i < n; i++) await svc.fastify.engine.nextCheck()

@@ -6,7 +6,7 @@ import { deadline } from '../../src/engine/operation-timers.js'
 import { createOperations, type Operation } from '../../src/engine/operations.js'
 import { createOperator, type OperatorDeps } from '../../src/engine/operator.js'
 import type { Snapshot, StreamView } from '../../src/engine/snapshot.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { PRIMARY, STANDBY } from '../../tools/stack.js'
 
 // An operation whose end is never seen (the stream stays FAILING_OVER, the engine
 // stops, a publish is missed) must still end: at its deadline, or when the service

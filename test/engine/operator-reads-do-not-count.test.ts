@@ -1,6 +1,6 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { PRIMARY, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, admin, startFakeCloud, startService } from '../../tools/stack.js'
 
 // An operator's fresh read (engine.refresh(), behind the admin routes and the CLI) shows
 // the state now; it is not one of the monitor's checks. Reads every 20 ms must not reach

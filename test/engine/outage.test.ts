@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService } from '../../tools/stack.js'
 
 t.test('a primary outage: exactly one PATCH, only after threshold, delay and double-check', async (t) => {
   const cloud = await startFakeCloud(t)

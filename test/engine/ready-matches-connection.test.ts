@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startFakeCloud, startService } from '../helpers/stack.js'
+import { startFakeCloud, startService } from '../../tools/stack.js'
 
 // /ready tells a load balancer or an orchestrator that this sidecar can hand out a
 // cluster; /connection is what applications then ask. They must agree: a ready sidecar

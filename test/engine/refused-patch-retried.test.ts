@@ -1,7 +1,7 @@
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { EngineEvent } from '../../src/engine/events.js'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Service } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // A PATCH the API refused (rate limited: 429, or 503 with Retry-After) was never
 // processed: it is asked again once the wait is over, not blocked for good as if it
@@ -52,8 +52,9 @@ t.test('after a refused PATCH, a manual failover gets through (AUTO_FAILOVER=fal
   const first = await svc.post('/admin/failover', {}, admin)
   t.not(first.status, 202, 'the first PATCH was refused')
   t.equal(await cloud.patches(), 1)
-  // Past the Retry-After (1 s) the API takes requests again.
-  await sleep(1200)
+  // The API takes requests again from the time its Retry-After named.
+  const retryAt = Date.parse(String(svc.events().find((e) => e.type === 'failover_refused')?.data.retryAt))
+  await waitFor('the Retry-After to pass', () => Date.now() >= retryAt, { timeoutMs: 5000 })
   const second = await svc.post('/admin/failover', {}, admin)
   t.equal(second.status, 202, `asked again (${second.status} ${second.body.code ?? ''})`)
   t.not(second.body.code, 'already_patched')
@@ -75,7 +76,7 @@ for (const after of [false, true]) {
     await cloud.setNodes(PRIMARY, 'NOT_READY')
     await svc.waitForEvent('failover_requested')
     // The read-back's budget (HEALTH_CHECK_TIMEOUT, 1 s) is spent, then the API is readable again.
-    await sleep(1500)
+    await svc.waitForEvent('failover_failed')
     t.equal(await cloud.patches(), 1)
     // The premise: the PATCH was read back, and the read-back failed.
     const log: Array<{ method: string; operation: string | null; status: number | null }> = (await cloud.control('GET', '/requests')).requests

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, admin, startFakeCloud, startService } from '../../tools/stack.js'
 
 // A failover scheduled ahead (failover_at in the future) leaves the stream FAILING_OVER
 // in the API, but the primary keeps replicating and serving until that time: applications

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
-import { startPostgres } from '../helpers/postgres.js'
-import { startGatedPostgres } from '../helpers/sql-gate.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../../tools/stack.js'
+import { startPostgres } from '../../tools/postgres.js'
+import { startGatedPostgres } from '../../tools/sql-gate.js'
 
 t.test('with a SQL probe, the API alone cannot fail the primary over; SQL failing too does', async (t) => {
   const primarySql = await startPostgres()

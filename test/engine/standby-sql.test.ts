@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { SqlProbe } from '../../src/engine/engine.js'
 import type { ProbeResult } from '../../src/sql/probe.js'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../../tools/stack.js'
 
 // The standby's application virtual cluster is offline while its stream
 // replicates: its SQL endpoint refusing connections is what a healthy standby

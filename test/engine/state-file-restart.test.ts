@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService } from '../../tools/stack.js'
 
 const credentials = { 'x-db-username': 'app', 'x-db-password': 'pw' }
 

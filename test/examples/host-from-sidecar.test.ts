@@ -1,20 +1,21 @@
 import t from 'tap'
 import { Client, type Pool } from 'pg'
 import { activePools, askActive, main, type ActivePools } from '../../examples/host-from-sidecar.js'
-import { PRIMARY, STANDBY, admin, startService, type Teardown } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, startService, type Teardown } from '../../tools/stack.js'
 import {
   PASSWORD,
   PORT_QUERY,
   Sequence,
   USER,
   drive,
+  patiently,
   runExample,
   startSidecarProxy,
   startSqlPair,
   strayQueries,
-  waitFor,
   type Change
 } from '../helpers/sql-pair.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 const credentials = { user: USER, password: PASSWORD }
 
@@ -43,10 +44,10 @@ t.test('an outage: the next unit of work after the failover goes to the standby'
   const run = drive(seq, 3, unit)
   t.teardown(() => run.stop())
 
-  await waitFor('queries on the primary', () => run.count(primarySql.port) >= 10)
+  await waitFor('queries on the primary', () => run.count(primarySql.port) >= 10, patiently)
   await primarySql.stop()
   await cloud.setNodes(PRIMARY, 'NOT_READY')
-  await waitFor('queries on the standby', () => changes.length === 2 && run.count(standbySql.port, changes[1]!.seq) >= 20)
+  await waitFor('queries on the standby', () => changes.length === 2 && run.count(standbySql.port, changes[1]!.seq) >= 20, patiently)
   await run.stop()
 
   t.same(
@@ -79,9 +80,9 @@ t.test('a planned failover: the old primary, still up, gets no more work', async
   const run = drive(seq, 2, unit)
   t.teardown(() => run.stop())
 
-  await waitFor('queries on the primary', () => run.count(primarySql.port) >= 5)
+  await waitFor('queries on the primary', () => run.count(primarySql.port) >= 5, patiently)
   t.equal((await svc.post('/admin/failover', {}, admin)).status, 202)
-  await waitFor('queries on the standby', () => changes.length === 2 && run.count(standbySql.port, changes[1]!.seq) >= 10)
+  await waitFor('queries on the standby', () => changes.length === 2 && run.count(standbySql.port, changes[1]!.seq) >= 10, patiently)
   await run.stop()
 
   t.same(
@@ -132,7 +133,7 @@ t.test('the sidecar', async (t) => {
     await killer.connect()
     t.teardown(() => killer.end())
     await killer.query(`select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`)
-    await waitFor('the broken connection dropped', () => pool.idleCount === 0)
+    await waitFor('the broken connection dropped', () => pool.idleCount === 0, patiently)
     t.equal(await unit(), primarySql.port)
   })
 })
@@ -148,9 +149,9 @@ t.test('main', async (t) => {
   t.test('queries every second and says where; a failed query is reported, not fatal', async (t) => {
     const lines: string[] = []
     t.teardown(await main(env, (line) => lines.push(line)))
-    await waitFor('an answer', () => lines.some((l) => l.endsWith(`answered by ${PRIMARY} (primary) at 127.0.0.1:${primarySql.port}`)))
+    await waitFor('an answer', () => lines.some((l) => l.endsWith(`answered by ${PRIMARY} (primary) at 127.0.0.1:${primarySql.port}`)), patiently)
     await primarySql.stop()
-    await waitFor('a failed query', () => lines.some((l) => l.startsWith('query failed: ')))
+    await waitFor('a failed query', () => lines.some((l) => l.startsWith('query failed: ')), patiently)
     await primarySql.start()
     t.notMatch(lines.join('\n'), PASSWORD)
   })

@@ -1,20 +1,21 @@
 import t from 'tap'
 import { Client } from 'pg'
 import { SidecarPool, isConnectionError, main, type SidecarPoolOptions } from '../../examples/pool-follows-sidecar.js'
-import { PRIMARY, STANDBY, admin, type Teardown } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, type Teardown } from '../../tools/stack.js'
 import {
   PASSWORD,
   PORT_QUERY,
   Sequence,
   USER,
   drive,
+  patiently,
   runExample,
   startSidecarProxy,
   startSqlPair,
   strayQueries,
-  waitFor,
   type Change
 } from '../helpers/sql-pair.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // A SidecarPool that records each pool it builds as a change, in sequence with the queries.
 function followingPool(t: Teardown, seq: Sequence, options: Omit<SidecarPoolOptions, 'user' | 'password'>) {
@@ -38,7 +39,7 @@ t.test('an outage: connection errors move the pool to the standby, rebuilt once'
   const run = drive(seq, 3, port)
   t.teardown(() => run.stop())
 
-  await waitFor('queries on the primary', () => run.count(primarySql.port) >= 10)
+  await waitFor('queries on the primary', () => run.count(primarySql.port) >= 10, patiently)
   t.equal(proxy.asks('/connection'), 1, 'three loops started together: one question at start, none per query')
   const header = proxy.seen[0]?.headers
   t.equal(header?.['x-db-username'], USER)
@@ -47,9 +48,9 @@ t.test('an outage: connection errors move the pool to the standby, rebuilt once'
 
   await primarySql.stop()
   await cloud.setNodes(PRIMARY, 'NOT_READY')
-  await waitFor('queries on the standby', () => changes.length === 2 && run.count(standbySql.port, changes[1]!.seq) >= 10)
+  await waitFor('queries on the standby', () => changes.length === 2 && run.count(standbySql.port, changes[1]!.seq) >= 10, patiently)
   const asked = proxy.asks('/connection')
-  await waitFor('more queries on the standby', () => run.count(standbySql.port, changes[1]!.seq) >= 40)
+  await waitFor('more queries on the standby', () => run.count(standbySql.port, changes[1]!.seq) >= 40, patiently)
   await run.stop()
 
   t.same(
@@ -74,12 +75,12 @@ t.test('a planned failover and a failback: the re-check moves the pool each time
   const run = drive(seq, 2, port)
   t.teardown(() => run.stop())
 
-  await waitFor('queries on the primary', () => run.count(primarySql.port) >= 5)
+  await waitFor('queries on the primary', () => run.count(primarySql.port) >= 5, patiently)
   t.equal((await svc.post('/admin/failover', {}, admin)).status, 202)
-  await waitFor('queries on the standby', () => changes.length === 2 && run.count(standbySql.port, changes[1]!.seq) >= 5)
+  await waitFor('queries on the standby', () => changes.length === 2 && run.count(standbySql.port, changes[1]!.seq) >= 5, patiently)
   const failback = await svc.post('/admin/failback', { action: 'full', max_lag_seconds: 30 }, admin)
   t.equal(failback.status, 202)
-  await waitFor('queries on the primary again', () => changes.length === 3 && run.count(primarySql.port, changes[2]!.seq) >= 5)
+  await waitFor('queries on the primary again', () => changes.length === 3 && run.count(primarySql.port, changes[2]!.seq) >= 5, patiently)
   await run.stop()
 
   t.same(
@@ -120,7 +121,7 @@ t.test('errors and the sidecar', async (t) => {
   t.test('a connection lost mid-statement: not retried, the sidecar asked again', async (t) => {
     const asked = proxy.asks('/connection')
     const rejected = t.rejects(pool.query('select pg_sleep(60)'), { code: '57P01' })
-    await waitFor('the statement running', async () => (await superuser.query(`${others} and query like 'select pg_sleep%'`)).rowCount === 1)
+    await waitFor('the statement running', async () => (await superuser.query(`${others} and query like 'select pg_sleep%'`)).rowCount === 1, patiently)
     await superuser.query(`select pg_terminate_backend(pid) from (${others} and query like 'select pg_sleep%') s`)
     await rejected
     t.equal(proxy.asks('/connection'), asked + 1)
@@ -131,7 +132,7 @@ t.test('errors and the sidecar', async (t) => {
     t.equal(await port(), primarySql.port)
     const asked = proxy.asks('/connection')
     await superuser.query(`select pg_terminate_backend(pid) from (${others}) s`)
-    await waitFor('a question to the sidecar', () => proxy.asks('/connection') > asked)
+    await waitFor('a question to the sidecar', () => proxy.asks('/connection') > asked, patiently)
     t.equal(await port(), primarySql.port)
   })
 
@@ -139,7 +140,7 @@ t.test('errors and the sidecar', async (t) => {
     proxy.down = true
     await t.rejects(pool.refresh(), { message: 'fetch failed' })
     await superuser.query(`select pg_terminate_backend(pid) from (${others}) s`)
-    await waitFor('the failure reported', () => errors.length > 0)
+    await waitFor('the failure reported', () => errors.length > 0, patiently)
     proxy.down = false
     t.equal(await port(), primarySql.port)
   })
@@ -186,11 +187,11 @@ t.test('main', async (t) => {
     const proxy = await startSidecarProxy(t, svc.url)
     const lines: string[] = []
     t.teardown(await main({ ...env, PCR_SIDECAR_URL: proxy.url }, (line) => lines.push(line)))
-    await waitFor('an answer', () => lines.some((l) => l.endsWith(`answered by ${PRIMARY}`)))
+    await waitFor('an answer', () => lines.some((l) => l.endsWith(`answered by ${PRIMARY}`)), patiently)
     t.equal(lines[0], `using ${PRIMARY} (primary) at 127.0.0.1:${primarySql.port}`)
     proxy.down = true
     await primarySql.stop()
-    await waitFor('a failed query', () => lines.some((l) => l.startsWith('query failed: ')))
+    await waitFor('a failed query', () => lines.some((l) => l.startsWith('query failed: ')), patiently)
     t.ok(lines.includes('asking the sidecar failed: fetch failed'))
     await primarySql.start()
     t.notMatch(lines.join('\n'), PASSWORD)

@@ -4,11 +4,12 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { createPool, isConnectionError, main, withRetry } from '../../examples/through-haproxy.js'
-import { untracedEnv } from '../helpers/child-env.js'
-import { startFakeSqlServer, unusedPort } from '../helpers/fake-sql-server.js'
-import { landsOn, startProxiedPair, within } from '../helpers/proxied-pair.js'
-import { ENDPOINT_PORT_QUERY } from '../helpers/sql-gate.js'
-import { admin } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { startFakeSqlServer } from '../helpers/fake-sql-server.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { landsOn, startProxiedPair, within } from '../../tools/proxied-pair.js'
+import { ENDPOINT_PORT_QUERY } from '../../tools/sql-gate.js'
+import { admin } from '../../tools/stack.js'
 
 // The endpoint (gate) a session reached: pair.primary.port or pair.standby.port.
 const portQuery = ENDPOINT_PORT_QUERY

@@ -1,14 +1,9 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError, parseConfig, variableNames } from '../../src/config/index.js'
-import { untracedEnv } from '../helpers/child-env.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { spawnServer } from '../../tools/spawn-server.js'
+import { PRIMARY, STANDBY } from '../../tools/stack.js'
 
 // Any value of any variable either parses or is refused with one line per
 // problem that names its variable and never quotes a secret.
@@ -70,30 +65,16 @@ t.test('parseConfig accepts or refuses every environment, one named line per pro
   t.pass('every environment parsed or refused properly')
 })
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-
-function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+async function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   // Every variable not in the sample is set empty, which means unset: nothing
   // leaks in from this process's environment.
   const unset = Object.fromEntries(variableNames.map((name) => [name, '']))
-  const child = spawn(process.execPath, ['--import', tsx, server], {
-    cwd: mkdtempSync(join(tmpdir(), 'pcr-fuzz-')),
-    env: untracedEnv({ ...unset, ...env }),
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
+  const server = spawnServer({ env: untracedEnv({ ...unset, ...env }) })
   // A config that wrongly starts the server must not hang the test.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(guard)
-      resolve({ code, stderr, stdout })
-    })
-  )
+  const guard = setTimeout(() => server.child.kill('SIGKILL'), 30_000)
+  const code = await server.exited
+  clearTimeout(guard)
+  return { code, stderr: server.stderr(), stdout: server.stdout() }
 }
 
 t.test('the real server refuses sampled invalid environments with exit code 2', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { Pool } from 'undici'
-import { admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { admin, startFakeCloud, startService } from '../../tools/stack.js'
 import { answerProblems } from '../helpers/own-spec.js'
 
 // The limits are set on purpose: bodies over 16 KiB (serverOptions.bodyLimit)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { Pool } from 'undici'
-import { admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { admin, startFakeCloud, startService } from '../../tools/stack.js'
 import { harmless, hostileRequest, problemsOf, send } from '../helpers/hostile-requests.js'
 
 // Every route of openapi/openapi.json, driven over a real socket with hostile

@@ -115,12 +115,3 @@ export async function startTestEmulator(t: TapLike, options: StartEmulatorOption
 
   return { ...emulator, clock, api, control }
 }
-
-/** Waits, in short real steps, until the condition holds; for what happens on the server's side of a socket. */
-export async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}

@@ -2,7 +2,7 @@ import pino from 'pino'
 import { parseConfig } from '../../src/config/index.js'
 import { createEventLog, type EngineEvent, type EventInput } from '../../src/engine/events.js'
 import { createHooks, type Hooks, type HooksOptions } from '../../src/hooks/hooks.js'
-import { PRIMARY, STANDBY, type Teardown } from './stack.js'
+import { PRIMARY, STANDBY, type Teardown } from '../../tools/stack.js'
 
 // createHooks fed by a real event log, as the engine feeds it, with its
 // hook_failed events going back into the same log and every log line kept raw

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { Pool } from 'undici'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
-import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM } from './stack.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM } from '../../tools/stack.js'
 import { answerProblems, operations } from './own-spec.js'
 
 // Hostile HTTP requests, sent over a real socket, and the checks every answer must pass.

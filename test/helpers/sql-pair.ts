@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createRequire } from 'node:module'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { untracedEnv } from './child-env.js'
-import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from './sql-gate.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { spawnNode, viaTsx } from '../../tools/spawn-server.js'
+import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from '../../tools/sql-gate.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from '../../tools/stack.js'
 
 // The examples against a whole pair: two real PostgreSQL servers standing in for
 // the clusters' SQL endpoints, the emulator, and the service handing them out.
@@ -112,13 +111,8 @@ export async function startSidecarProxy(t: Teardown, target: string): Promise<Si
   return proxy
 }
 
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`)
-    await sleep(20)
-  }
-}
+/** How long the example tests wait: queries through the service to real PostgreSQL are slow on a loaded machine. */
+export const patiently = { timeoutMs: 60_000 }
 
 /** Orders what happened across concurrent loops without reading clocks. */
 export class Sequence {
@@ -201,33 +195,15 @@ export interface ExampleRun {
   output: string
 }
 
-// Runs an example as a user would (node --import tsx examples/x.ts), waits for
-// `until` in its output, then stops it with SIGTERM.
+// Runs an example as a user would (node --import tsx examples/x.ts, from the
+// repository), waits for `until` in its output, then stops it with SIGTERM.
 export async function runExample(file: string, env: Record<string, string>, until: RegExp, timeoutMs = 60_000): Promise<ExampleRun> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-  const child = spawn(process.execPath, ['--import', tsx, fileURLToPath(new URL(`../../examples/${file}`, import.meta.url))], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: untracedEnv(env)
-  })
-  // A test process that ends early (a timeout) must not leave the example running.
-  const kill = () => child.kill('SIGTERM')
-  process.once('exit', kill)
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
-  // close, not exit: the output is complete once the pipes are closed.
-  const exited = new Promise<ExampleRun>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal, output }))
-  )
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const example = spawnNode(viaTsx(`${root}examples/${file}`), { env: untracedEnv(env), cwd: root })
   try {
-    await Promise.race([
-      waitFor(`${until} in the output of ${file}`, () => until.test(output), timeoutMs),
-      exited.then((run) => Promise.reject(new Error(`${file} exited early (${run.signal ?? run.code}):\n${run.output}`)))
-    ])
+    await example.waitForOutput(until, timeoutMs)
   } finally {
-    kill()
+    await example.stop()
   }
-  const run = await exited
-  process.off('exit', kill)
-  return run
+  return { code: await example.exited, signal: example.child.signalCode, output: example.stdout() + example.stderr() }
 }

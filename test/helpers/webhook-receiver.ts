@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Teardown } from './stack.js'
+import type { Teardown } from '../../tools/stack.js'
 
 // A webhook receiver on a real socket that records every request and answers
 // each as the test says: a status, headers and body, or (with a promise that

@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import t from 'tap'
 import { createCommandRunner, secretVariables } from '../../src/hooks/command.js'
 import { buildPayload } from '../../src/hooks/payload.js'
-import { until } from '../helpers/emulator.js'
 import { activeChanged, hookRig, step } from '../helpers/hook-rig.js'
-import { PRIMARY, STANDBY, type Teardown } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, type Teardown } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { startReceiver, type Reply } from '../helpers/webhook-receiver.js'
 
 const drain = 30_000
@@ -112,7 +112,7 @@ t.test('a command that outlives ON_FAILOVER_COMMAND_TIMEOUT is killed with all i
   t.same(rig.failures().map((e) => e.data.reason), ['no exit within 2 s; killed'])
   for (const name of ['shell', 'child']) {
     const pid = Number(s.read(name))
-    await until(() => gone(pid))
+    await waitFor(`${name} (pid ${pid}) gone`, () => gone(pid), { timeoutMs: 5000 })
     t.pass(`the ${name} is gone`)
   }
 })
@@ -126,7 +126,7 @@ t.test('after a clean exit, what it left running is ended at the deadline, and t
   t.same(rig.logged('command output').map((l) => l.stdout), ['done\n'])
   t.equal(rig.logged('command hook delivered failover_requested').length, 1)
   const pid = Number(s.read('child'))
-  await until(() => gone(pid))
+  await waitFor(`the child (pid ${pid}) gone`, () => gone(pid), { timeoutMs: 5000 })
 })
 
 t.test('something that left the group and holds the pipes does not hold the delivery', async (t) => {
@@ -176,12 +176,12 @@ t.test('close() kills a running command without calling it a failure', async (t)
   const s = script(t, 'echo $$ > "$dir/shell"\nexec sleep 60')
   const rig = hookRig(t, { ON_FAILOVER_COMMAND: s.command }, { env: baseEnv })
   rig.emit(step('failover_requested'))
-  await until(() => existsSync(join(s.dir, 'shell')))
+  await waitFor('the command started', () => existsSync(join(s.dir, 'shell')), { timeoutMs: 5000 })
   await rig.hooks.close(0)
   t.same(rig.failures(), [])
   t.equal(rig.logged('command hook abandoned failover_requested: the service is stopping').length, 1)
   const pid = Number(s.read('shell'))
-  await until(() => gone(pid))
+  await waitFor(`the shell (pid ${pid}) gone`, () => gone(pid), { timeoutMs: 5000 })
 })
 
 t.test('a slow command does not hold up the webhook', async (t) => {
@@ -189,7 +189,7 @@ t.test('a slow command does not hold up the webhook', async (t) => {
   const s = script(t, 'exec sleep 60')
   const rig = hookRig(t, { WEBHOOK_URL: receiver.url, ON_FAILOVER_COMMAND: s.command }, { env: baseEnv })
   for (const type of ['failover_requested', 'failover_patched', 'failover_completed'] as const) rig.emit(step(type))
-  await until(() => receiver.deliveredIds().length === 3)
+  await waitFor('three webhooks delivered', () => receiver.deliveredIds().length === 3, { timeoutMs: 5000 })
   t.same(receiver.deliveredIds(), [1, 2, 3])
   t.equal(rig.logged('command finished').length, 0, 'the command is still on the first event')
   await rig.hooks.close(0)

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { until } from '../helpers/emulator.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
 
 // The command appends one line per run: the id and type from its environment,
@@ -49,7 +49,7 @@ t.test('a failover: every hookable event reaches the webhook and the command exa
   await svc.fastify.engine.nextCheck()
   await cloud.setNodes(PRIMARY, 'NOT_READY')
   await svc.waitForEvent('failover_completed')
-  await until(caughtUp, 20_000)
+  await waitFor('every hookable event delivered and run', caughtUp, { timeoutMs: 20_000 })
   await svc.close()
 
   const expected = hookable()

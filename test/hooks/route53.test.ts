@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import t from 'tap'
 import { activeChanged, hookRig } from '../helpers/hook-rig.js'
-import { STANDBY } from '../helpers/stack.js'
+import { STANDBY } from '../../tools/stack.js'
 
 const script = resolve('proxy/route53/update-record.sh')
 

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { parseConfig, type HookableEvent } from '../../src/config/index.js'
 import type { Snapshot } from '../../src/engine/snapshot.js'
-import { until } from '../helpers/emulator.js'
-import { unusedPort } from '../helpers/fake-sql-server.js'
+import { unusedPort } from '../../tools/unused-port.js'
 import { activeChanged, hookRig, instantSleep, step } from '../helpers/hook-rig.js'
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { PRIMARY, STANDBY } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { SECRET_PATH, startReceiver, type Reply } from '../helpers/webhook-receiver.js'
 
 const drain = 30_000
@@ -171,7 +171,7 @@ t.test('a bounded backlog: behind a sink that hangs, the oldest pending events g
   const receiver = await startReceiver(t, (_, index) => (index === 0 ? new Promise<Reply>((resolve) => (release = resolve)) : { status: 200 }))
   const rig = hookRig(t, { WEBHOOK_URL: receiver.url })
   for (let i = 0; i < 205; i++) rig.emit(step('failover_patched'))
-  await until(() => receiver.requests.length === 1)
+  await waitFor('the first webhook received', () => receiver.requests.length === 1, { timeoutMs: 5000 })
   release({ status: 200 })
   await rig.hooks.close(drain)
   const kept = [1, ...Array.from({ length: 200 }, (_, i) => i + 6)]
@@ -185,7 +185,7 @@ t.test('close() waits a grace, then abandons: no hook_failed, nothing sent after
   rig.emit(step('failover_requested'))
   rig.emit(step('failover_patched'))
   rig.emit(step('failover_completed'))
-  await until(() => receiver.requests.length === 1)
+  await waitFor('the first webhook received', () => receiver.requests.length === 1, { timeoutMs: 5000 })
   await rig.hooks.close(50)
   rig.emit(step('failover_failed'))
   t.same(rig.failures(), [])
@@ -198,7 +198,7 @@ t.test('a delivery waiting to retry is abandoned at close', async (t) => {
   const receiver = await startReceiver(t, () => ({ status: 500 }))
   const rig = hookRig(t, { WEBHOOK_URL: receiver.url, WEBHOOK_RETRY_BACKOFF: '100' })
   rig.emit(step('failover_requested'))
-  await until(() => rig.logged('webhook attempt failed; retrying').length === 1)
+  await waitFor('a failed attempt logged', () => rig.logged('webhook attempt failed; retrying').length === 1, { timeoutMs: 5000 })
   await rig.hooks.close(0)
   t.same(rig.failures(), [])
   t.equal(rig.logged('webhook hook abandoned failover_requested: the service is stopping').length, 1)

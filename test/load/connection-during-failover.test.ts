@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import { Client, Pool } from 'undici'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../../tools/stack.js'
 
 const CLIENTS = 200
 // Each client stops after this many standby answers: enough to catch a flap back.

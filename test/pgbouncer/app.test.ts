@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { portVia, startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
-import { startGatedPostgres } from '../helpers/sql-gate.js'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
+import { portVia, startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
+import { startGatedPostgres } from '../../tools/sql-gate.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService, type Cloud, type Service } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // The whole service with PGBOUNCER_* set: the primary and the standby are two
 // real PostgreSQL servers, and a real PgBouncer sits in front of them. Each server
@@ -18,15 +18,6 @@ const password = 'bouncer-admin-pa55word'
 
 const answering = (pgbouncer: Pgbouncer) => portVia(pgbouncer.url('app'))
 
-async function until(t: Test, what: string, condition: () => Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    await sleep(25)
-  }
-  t.pass(what)
-}
-
 async function serviceWithPgbouncer(t: Test): Promise<{ svc: Service; pgbouncer: Pgbouncer; cloud: Cloud }> {
   const pgbouncer = await startPgbouncer({ password })
   t.teardown(pgbouncer.destroy)
@@ -41,7 +32,8 @@ async function serviceWithPgbouncer(t: Test): Promise<{ svc: Service; pgbouncer:
     PGBOUNCER_DATABASE: 'app'
   })
   await svc.waitForEvent('pgbouncer_updated', (e) => e.data.clusterId === PRIMARY, 60_000)
-  await until(t, 'at start, PgBouncer sends app to the primary', async () => (await answering(pgbouncer)) === pgA.port)
+  await waitFor('at start, PgBouncer sends app to the primary', async () => (await answering(pgbouncer)) === pgA.port, { timeoutMs: 60_000 })
+  t.pass('at start, PgBouncer sends app to the primary')
   return { svc, pgbouncer, cloud }
 }
 
@@ -51,7 +43,8 @@ t.test('traffic through PgBouncer follows an automatic failover, PgBouncer never
 
   await cloud.setNodes(PRIMARY, 'NOT_READY')
   await svc.waitForEvent('pgbouncer_updated', (e) => e.data.clusterId === STANDBY, 60_000)
-  await until(t, 'after the failover, PgBouncer sends app to the standby', async () => (await answering(pgbouncer)) === pgB.port)
+  await waitFor('after the failover, PgBouncer sends app to the standby', async () => (await answering(pgbouncer)) === pgB.port, { timeoutMs: 60_000 })
+  t.pass('after the failover, PgBouncer sends app to the standby')
   t.equal(pgbouncer.pid(), pid, 'the same PgBouncer process throughout')
 
   // While failing over there was no active cluster: the file was left alone.
@@ -83,7 +76,8 @@ t.test('a manual failover moves PgBouncer too, and the sidecar stopping leaves i
   await svc.fastify.engine.nextCheck()
   t.equal((await svc.post('/admin/failover', {}, admin)).status, 202)
   await svc.waitForEvent('pgbouncer_updated', (e) => e.data.clusterId === STANDBY, 60_000)
-  await until(t, 'PgBouncer sends app to the standby', async () => (await answering(pgbouncer)) === pgB.port)
+  await waitFor('PgBouncer sends app to the standby', async () => (await answering(pgbouncer)) === pgB.port, { timeoutMs: 60_000 })
+  t.pass('PgBouncer sends app to the standby')
 
   await svc.close()
   t.equal(await answering(pgbouncer), pgB.port, 'PgBouncer keeps sending app where it was told')

@@ -1,12 +1,12 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Client } from 'pg'
 import t, { type Test } from 'tap'
 import type { EventInput } from '../../src/engine/events.js'
 import { renderDatabasesFile } from '../../src/pgbouncer/databases-file.js'
 import { writeIfChanged } from '../../src/pgbouncer/atomic-write.js'
 import { createPgbouncerSync, type PgbouncerSyncOptions } from '../../src/pgbouncer/sync.js'
-import { startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
-import { startPostgres } from '../helpers/postgres.js'
+import { startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
+import { startPostgres } from '../../tools/postgres.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // Real PgBouncer, real PostgreSQL: two servers stand in for the two clusters,
 // and `SHOW port` says which one answered.
@@ -52,15 +52,6 @@ async function answering(pgbouncer: Pgbouncer): Promise<number> {
   } finally {
     await client.end()
   }
-}
-
-async function until(t: Test, what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    await sleep(20)
-  }
-  t.pass(what)
 }
 
 t.test('PgBouncer follows apply(), with no restart, and only reloads for a change', async (t) => {
@@ -139,7 +130,8 @@ t.test('admin console down: failures are events, retried ever more slowly, until
   await pgbouncer.stop()
   const { sync, failed, updated } = syncFor(t, pgbouncer)
   sync.apply(A)
-  await until(t, 'four failed attempts', () => failed().length >= 4)
+  await waitFor('four failed attempts', () => failed().length >= 4)
+  t.pass('four failed attempts')
   t.match(failed().slice(0, 4), [
     { severity: 'warn', data: { clusterId: A.clusterId, attempt: 1, retryInSeconds: 0.02 } },
     { data: { attempt: 2, retryInSeconds: 0.04 } },
@@ -164,7 +156,8 @@ t.test('the latest target wins, without waiting out the backoff of an older one'
   await pgbouncer.stop()
   const { sync, failed, updated } = syncFor(t, pgbouncer, { retryBaseMs: 600_000, retryMaxMs: 600_000 })
   sync.apply(A)
-  await until(t, 'a failed attempt, next one in ten minutes', () => failed().length === 1)
+  await waitFor('a failed attempt, next one in ten minutes', () => failed().length === 1)
+  t.pass('a failed attempt, next one in ten minutes')
   await pgbouncer.start()
   sync.apply(B)
   await sync.idle()
@@ -178,7 +171,8 @@ t.test('close() stops the retries and apply() after it does nothing', async (t) 
   await pgbouncer.stop()
   const { sync, events } = syncFor(t, pgbouncer)
   sync.apply(B)
-  await until(t, 'two failed attempts', () => events.length >= 2)
+  await waitFor('two failed attempts', () => events.length >= 2)
+  t.pass('two failed attempts')
   await sync.close()
   const seen = events.length
   sync.apply(A)
@@ -211,7 +205,8 @@ t.test('the admin password is never in an event', async (t) => {
     }
   })
   wrong.sync.apply(A)
-  await until(t, 'two failed attempts', () => wrong.failed().length >= 2)
+  await waitFor('two failed attempts', () => wrong.failed().length >= 2)
+  t.pass('two failed attempts')
   await wrong.sync.close()
   t.match(wrong.failed()[0], { data: { reason: /^SASL authentication failed/ } })
   t.notMatch(JSON.stringify(wrong.events), /s3cret|pa55|hunter/)

@@ -2,9 +2,9 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import pg from 'pg'
-import { haproxyBin, haproxyConfig } from '../helpers/haproxy.js'
-import { landsOn, openVia, startProxiedPair, within } from '../helpers/proxied-pair.js'
-import { PRIMARY, STANDBY, admin } from '../helpers/stack.js'
+import { haproxyBin, haproxyConfig } from '../../tools/haproxy.js'
+import { landsOn, openVia, startProxiedPair, within } from '../../tools/proxied-pair.js'
+import { PRIMARY, STANDBY, admin } from '../../tools/stack.js'
 
 const exampleEnv = Object.fromEntries(
   readFileSync(new URL('../../proxy/haproxy/haproxy.env.example', import.meta.url), 'utf8')

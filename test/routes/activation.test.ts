@@ -2,7 +2,7 @@ import t from 'tap'
 import type { SqlProbe } from '../../src/engine/engine.js'
 import type { ProbeResult } from '../../src/sql/probe.js'
 import { pcr, remote } from '../cli/fixtures/pcr.js'
-import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService, type Service } from '../../tools/stack.js'
 
 // After COMPLETED the former standby's virtual cluster is brought online; with a
 // SQL probe configured for it, applications are sent there once it answers, or

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { defaultClusterSeeds } from '../../src/emulator/seed.js'
-import { PRIMARY, STANDBY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
 
 t.test('load-balancer checks and /active follow a failover', async (t) => {
   const cloud = await startFakeCloud(t, {

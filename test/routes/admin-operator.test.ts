@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService, type Service } from '../../tools/stack.js'
 
 async function operation(svc: Service, id: string, until: (o: { status: string }) => boolean) {
   for (;;) {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { parse as parseConnectionString } from 'pg-connection-string'
 import { request } from 'undici'
 import { defaultClusterSeeds } from '../../src/emulator/seed.js'
-import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../../tools/stack.js'
 
 t.test('GET /connection', async (t) => {
   const primaryDns = 'primary-sql.example.test'

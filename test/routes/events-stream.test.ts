@@ -3,7 +3,8 @@ import { connect } from 'node:net'
 import { request } from 'undici'
 import { heartbeatMs, maxStreams } from '../../src/routes/events-stream.js'
 import { systemClock, type Clock } from '../../src/engine/engine.js'
-import { PRIMARY, startFakeCloud, startService } from '../helpers/stack.js'
+import { PRIMARY, startFakeCloud, startService } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { engineEvents, openStream, statuses } from '../helpers/sse.js'
 
 t.test('a first connection gets the state, then the latest events oldest first, then each new one as it happens', async (t) => {
@@ -86,13 +87,9 @@ t.test(`at most ${maxStreams} streams at once; the next gets 503 until one close
   t.match(await refused.body.json(), { error: 'Service Unavailable', code: 'too_many_streams' })
   const first = open[0]
   first?.close()
-  // The slot is free once the server has seen the client go: a bounded wait for that.
-  let again = await request(`${svc.url}/events/stream`)
-  for (let tries = 0; again.statusCode === 503 && tries < 100; tries++) {
-    await again.body.dump()
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    again = await request(`${svc.url}/events/stream`)
-  }
+  // The slot is free once the server has seen the client go.
+  await waitFor('the server to see the client go', () => svc.lines.some((l) => l.includes('status stream closed')), { timeoutMs: 2000 })
+  const again = await request(`${svc.url}/events/stream`)
   t.equal(again.statusCode, 200)
   again.body.destroy()
 })

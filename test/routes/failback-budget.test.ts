@@ -1,5 +1,6 @@
 import t from 'tap'
-import { admin, startFakeCloud, startService, type Service } from '../helpers/stack.js'
+import { admin, startFakeCloud, startService, type Service } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 import { directEnv, pcr, remote } from '../cli/fixtures/pcr.js'
 
 // The wait of a full failback for its reverse stream (STARTING, an initial scan that
@@ -56,14 +57,11 @@ t.test('pcr setup --wait waits through the initial scan, and stops when the stre
   const env = directEnv(cloud)
   const running = pcr(['setup', '--yes', '--wait'], { env })
   // Canceled during its scan: a stream that will never protect the primary.
-  for (;;) {
-    const stream = cloud.emulator.state.snapshot().streams[0] as { id: string; status: string } | undefined
-    if (stream?.status === 'REPLICATING') {
-      cloud.emulator.state.patchStream(stream.id, { status: 'CANCELED' })
-      break
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  const stream = await waitFor('the new stream scanning', () => {
+    const created = cloud.emulator.state.snapshot().streams[0] as { id: string; status: string } | undefined
+    return created?.status === 'REPLICATING' && created
+  })
+  cloud.emulator.state.patchStream(stream.id, { status: 'CANCELED' })
   const run = await running
   t.equal(run.code, 1, run.stdout + run.stderr)
   t.match(run.stderr, /^pcr: stream \S+ is CANCELED: it will not replicate$/m)

@@ -2,7 +2,8 @@ import t from 'tap'
 import { busiestSecond } from '../../src/emulator/request-log.js'
 import { requestsPerCheck } from '../../src/engine/request-rate.js'
 import { directEnv, pcr, remote } from '../cli/fixtures/pcr.js'
-import { admin, startFakeCloud, startService, type Cloud, type Service } from '../helpers/stack.js'
+import { admin, startFakeCloud, startService, type Cloud, type Service } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // Issue 16: the Cloud API at its real limit, 10 requests a second per key, with the
 // sidecar and the CLI at their default budget (8). Before the rate budget, a full
@@ -13,12 +14,15 @@ const limit = { rateLimit: { perSecond: 10 } }
 // Checks every second, as the issue's operator ran it; the default budget.
 const sidecar = { HEALTH_CHECK_INTERVAL: '1', HEALTH_CHECK_TIMEOUT: '1', CLOUD_API_RATE_LIMIT: '8' }
 
-async function finished(svc: Service, id: string) {
-  for (;;) {
-    const res = await svc.get(`/admin/operations/${id}`, admin)
-    if (res.body.status !== 'running') return res.body
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+function finished(svc: Service, id: string) {
+  return waitFor(
+    `operation ${id} finished`,
+    async () => {
+      const { body } = await svc.get(`/admin/operations/${id}`, admin)
+      return body.status !== 'running' && body
+    },
+    { timeoutMs: 60_000, intervalMs: 100 }
+  )
 }
 
 // The most requests the emulator took in any one second, and how many it refused.

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
-import { ADMIN_TOKEN, startFakeCloud, startService } from '../helpers/stack.js'
+import { ADMIN_TOKEN, startFakeCloud, startService } from '../../tools/stack.js'
 
 t.test('GET / serves the status page and its two files, from this service only', async (t) => {
   const cloud = await startFakeCloud(t)

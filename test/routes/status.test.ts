@@ -2,7 +2,8 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { request } from 'undici'
 import { openapiDocument } from '../../src/openapi.js'
-import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService } from '../helpers/stack.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, admin, startFakeCloud, startService } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 t.test('status routes', async (t) => {
   const cloud = await startFakeCloud(t)
@@ -155,8 +156,14 @@ t.test('health turns 503 only when the monitor stops finishing checks', async (t
   await svc.fastify.engine.nextCheck()
   t.equal((await svc.get('/health')).status, 200)
   await svc.fastify.engine.stop()
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  const stale = await svc.get('/health')
+  const stale = await waitFor(
+    '/health to change',
+    async () => {
+      const res = await svc.get('/health')
+      return res.status !== 200 && res
+    },
+    { timeoutMs: 5000 }
+  )
   t.equal(stale.status, 503)
   t.equal(stale.body.status, 'stale')
 })

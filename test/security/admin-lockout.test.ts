@@ -1,6 +1,6 @@
 import t from 'tap'
 import { systemClock, type Clock } from '../../src/engine/engine.js'
-import { ADMIN_TOKEN, startFakeCloud, startService } from '../helpers/stack.js'
+import { ADMIN_TOKEN, startFakeCloud, startService } from '../../tools/stack.js'
 
 const attacker = '203.0.113.7'
 const operator = '198.51.100.2'

@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify'
 import { request } from 'undici'
 import app, { serverOptions } from '../../src/app.js'
 import { createLogger, secretsOf } from '../../src/logger.js'
-import { configFor, startFakeCloud } from '../helpers/stack.js'
+import { configFor, startFakeCloud } from '../../tools/stack.js'
 
 t.test('answers carry no framework banner, and a fault of ours no stack or file path', async (t) => {
   const cloud = await startFakeCloud(t)

@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
-import { unusedPort } from '../helpers/fake-sql-server.js'
-import { ADMIN_TOKEN, PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../helpers/stack.js'
-import { startGatedPostgres } from '../helpers/sql-gate.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, admin, startFakeCloud, startService } from '../../tools/stack.js'
+import { startGatedPostgres } from '../../tools/sql-gate.js'
 import { SECRET_PATH, startReceiver } from '../helpers/webhook-receiver.js'
 
 t.test('no secret reaches the log, the metrics or the events in a full scenario', async (t) => {

@@ -1,41 +1,14 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createRequire } from 'node:module'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Agent, request } from 'undici'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
 import { selfSigned } from '../helpers/certs.js'
-import { untracedEnv } from '../helpers/child-env.js'
-import { PRIMARY, STANDBY, startFakeCloud } from '../helpers/stack.js'
+import { untracedEnv } from '../../tools/child-env.js'
+import { spawnServer } from '../../tools/spawn-server.js'
+import { PRIMARY, STANDBY, startFakeCloud } from '../../tools/stack.js'
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', tsx, server], {
-    cwd: mkdtempSync(join(tmpdir(), 'pcr-server-')),
-    env: untracedEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const m = /Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(stdout)
-      if (m !== null) resolve(m[1] as string)
-    })
-    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)))
-  })
-  // Awaited only by the tests that expect the server to start.
-  listening.catch(() => undefined)
-  return { child, exited, listening, err: () => stderr }
-}
+const run = (env: Record<string, string>) => spawnServer({ env: untracedEnv(env) })
 
 t.test('with TLS_CERT_FILE and TLS_KEY_FILE the server answers over HTTPS', async (t) => {
   const cloud = await startFakeCloud(t)
@@ -52,7 +25,7 @@ t.test('with TLS_CERT_FILE and TLS_KEY_FILE the server answers over HTTPS', asyn
     TLS_KEY_FILE: key
   })
   t.teardown(() => p.child.kill('SIGTERM'))
-  const url = await p.listening
+  const url = await p.listening()
   t.match(url, /^https:/)
   const dispatcher = new Agent({ connect: { ca: readFileSync(cert) } })
   t.teardown(() => dispatcher.close())
@@ -74,7 +47,7 @@ t.test('a TLS file that cannot be read stops the process with one line', async (
     TLS_KEY_FILE: join(dir, 'no-such-key.pem')
   })
   t.equal(await p.exited, 2)
-  t.equal(p.err(), 'pcr-sidecar: invalid configuration:\nTLS_KEY_FILE: must be a readable file\n')
+  t.equal(p.stderr(), 'pcr-sidecar: invalid configuration:\nTLS_KEY_FILE: must be a readable file\n')
 })
 
 t.test('readable TLS files that are not a certificate and key stop the process with one line', async (t) => {
@@ -89,6 +62,6 @@ t.test('readable TLS files that are not a certificate and key stop the process w
     TLS_KEY_FILE: key
   })
   t.equal(await p.exited, 2)
-  t.match(p.err(), /^pcr-sidecar: TLS_CERT_FILE \/ TLS_KEY_FILE: not a usable certificate and key \(.+\)\n$/)
-  t.notMatch(p.err(), /\n\s+at /, 'no stack trace')
+  t.match(p.stderr(), /^pcr-sidecar: TLS_CERT_FILE \/ TLS_KEY_FILE: not a usable certificate and key \(.+\)\n$/)
+  t.notMatch(p.stderr(), /\n\s+at /, 'no stack trace')
 })

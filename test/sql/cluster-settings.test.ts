@@ -1,8 +1,9 @@
 import t from 'tap'
 import { buildSetClusterSetting, executeClusterSetting, showClusterSetting } from '../../src/sql/cluster-settings.js'
 import { SqlError } from '../../src/sql/connector.js'
-import { startFakeSqlServer, unusedPort, type FakeReply } from '../helpers/fake-sql-server.js'
-import { startPostgres } from '../helpers/postgres.js'
+import { startFakeSqlServer, type FakeReply } from '../helpers/fake-sql-server.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { startPostgres } from '../../tools/postgres.js'
 
 const name = 'server.time_until_store_dead'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createSqlConnector, SqlError } from '../../src/sql/connector.js'
 import { startSilentServer } from '../helpers/fake-sql-server.js'
-import { startPostgres } from '../helpers/postgres.js'
+import { startPostgres } from '../../tools/postgres.js'
 
 // The server trusts everyone, so the password in the URL only has to stay secret.
 const secret = 'hunter2-s3cret'

@@ -3,9 +3,11 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { createSqlProbe, type ProbeResult } from '../../src/sql/probe.js'
-import { startDroppingServer, startFakeSqlServer, startSilentServer, unusedPort } from '../helpers/fake-sql-server.js'
-import { startPostgres } from '../helpers/postgres.js'
-import { untracedEnv } from '../helpers/child-env.js'
+import { startDroppingServer, startFakeSqlServer, startSilentServer } from '../helpers/fake-sql-server.js'
+import { unusedPort } from '../../tools/unused-port.js'
+import { waitFor } from '../../tools/wait-for.js'
+import { startPostgres } from '../../tools/postgres.js'
+import { untracedEnv } from '../../tools/child-env.js'
 
 const password = 'Pr0be s3cret/p@ss'
 const pg = await startPostgres({ password })
@@ -137,9 +139,7 @@ t.test('checks leave no socket or timer behind, whatever their outcome', async (
   // Closing sockets, the servers' included, take a moment to go: wait, within bounds,
   // for nothing to be left. A leak never goes and fails below.
   const settled = () => handles().length === 0 && silent.open() + stuck.open() === 0
-  for (let waited = 0; !settled() && waited < 2000; waited += 10) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  await waitFor('every socket closed', settled, { timeoutMs: 2000, intervalMs: 10 }).catch(() => undefined)
   t.same(handles(), [])
   t.equal(silent.open() + stuck.open(), 0, 'the servers saw every probe hang up')
   await Promise.all(probes.map((probe) => probe.close()))

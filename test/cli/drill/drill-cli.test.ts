@@ -2,9 +2,10 @@ import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DrillReport } from '../../../src/cli/drill/drill.js'
-import { unusedPort } from '../../helpers/fake-sql-server.js'
-import { startGatedPostgres } from '../../helpers/sql-gate.js'
-import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService, type Cloud } from '../../helpers/stack.js'
+import { unusedPort } from '../../../tools/unused-port.js'
+import { waitFor } from '../../../tools/wait-for.js'
+import { startGatedPostgres } from '../../../tools/sql-gate.js'
+import { PRIMARY, STANDBY, STREAM, startFakeCloud, startService, type Cloud } from '../../../tools/stack.js'
 import { directEnv, errors, pcr, remote, scratchDir } from '../fixtures/pcr.js'
 
 // The drill from the command line, against the emulator: its numbers must agree
@@ -236,7 +237,7 @@ t.test('a drill interrupted by a signal restores the cluster and exits 130', asy
   const stop = new AbortController()
   const cwd = scratchDir()
   const running = pcr(['drill', '--yes', '--json', 'drill.json'], { env: directEnv(cloud, { AUTO_FAILOVER: 'false' }), cwd, signal: stop.signal })
-  while ((await disruptions(cloud)) === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+  await waitFor('the drill disrupting the primary', async () => (await disruptions(cloud)) > 0)
   stop.abort()
   const run = await running
   t.equal(run.code, 130)

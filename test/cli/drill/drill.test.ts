@@ -2,7 +2,7 @@ import t from 'tap'
 import type { ClustersJson, EventJson, OperationJson } from '../../../src/cli/backend.js'
 import { RemoteError } from '../../../src/cli/errors.js'
 import { runDrill, type DrillTarget } from '../../../src/cli/drill/drill.js'
-import { PRIMARY, STANDBY } from '../../helpers/stack.js'
+import { PRIMARY, STANDBY } from '../../../tools/stack.js'
 
 // The drill against a scripted target, for what the emulator will not do on cue:
 // a verdict slow to come, an adopted failover, no replicated time, a restore that fails.

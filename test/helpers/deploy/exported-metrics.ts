@@ -1,4 +1,4 @@
-import { PRIMARY, admin, startFakeCloud, startService, type Teardown } from '../stack.js'
+import { PRIMARY, admin, startFakeCloud, startService, type Teardown } from '../../../tools/stack.js'
 
 // What GET /metrics of the real app exports, gathered over a check of a healthy pair and
 // over a blocked, then manual, failover, so that every labelled series has appeared.

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Etcd3 } from 'etcd3'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
-import { startEtcdCluster } from './etcd.js'
+import { startEtcdCluster } from '../../tools/etcd.js'
 
 // A client per step, with connections of its own: etcd3's circuit breakers and
 // grpc's shared connections back off from members that were down.
@@ -103,7 +103,7 @@ t.test('a port taken meanwhile moves the cluster to other ports', async (t) => {
   await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve))
   t.teardown(() => squatter.close())
   const taken = (squatter.address() as AddressInfo).port
-  const real = await import('./fake-sql-server.js')
+  const real = await import('../../tools/unused-port.js')
   let handedOut = false
   const unusedPort = async () => {
     if (handedOut) return real.unusedPort()
@@ -111,8 +111,8 @@ t.test('a port taken meanwhile moves the cluster to other ports', async (t) => {
     return taken
   }
   // Mocks reach only the imported module's own imports, hence the two steps.
-  const daemon = await t.mockImport('./daemon.js', { './fake-sql-server.js': { ...real, unusedPort } })
-  const { startEtcdCluster } = await t.mockImport<typeof import('./etcd.js')>('./etcd.js', { './daemon.js': daemon })
+  const daemon = await t.mockImport('../../tools/daemon.js', { '../../tools/unused-port.js': { unusedPort } })
+  const { startEtcdCluster } = await t.mockImport<typeof import('../../tools/etcd.js')>('../../tools/etcd.js', { '../../tools/daemon.js': daemon })
   const etcd = await startEtcdCluster(t, { size: 1 })
   t.ok(handedOut, 'the taken port was tried')
   t.not(etcd.endpoints[0], `http://127.0.0.1:${taken}`)

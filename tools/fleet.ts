@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { startEtcdCluster, type EtcdCluster, type EtcdTls } from './etcd.js'
-import type { RateLimit } from '../../src/emulator/rate-limit.js'
+import type { RateLimit } from '../src/emulator/rate-limit.js'
 import { startGatedPostgres, type GatedPostgres } from './sql-gate.js'
 import { PRIMARY, STANDBY, serviceEnv, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
 
@@ -77,15 +77,6 @@ export async function startFleet(
 
 export function roleOf(svc: Service): string | undefined {
   return svc.fastify.coordination?.status().role
-}
-
-// Polls until the check passes; what it waits for is said in the failure.
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 // Cloud API requests this sidecar's own client has sent.

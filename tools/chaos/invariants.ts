@@ -1,4 +1,4 @@
-import { PRIMARY, STANDBY } from '../helpers/stack.js'
+import { PRIMARY, STANDBY } from '../stack.js'
 import { policy, serviceRateLimit, type Change, type Trace } from './runner.js'
 
 // The eight chaos invariants, judged on a trace against the schedule's ground

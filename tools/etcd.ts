@@ -6,6 +6,7 @@ import { basename, join } from 'node:path'
 import { Agent, request, type Dispatcher } from 'undici'
 import { listening, onFreePorts, PortTaken } from './daemon.js'
 import type { Teardown } from './stack.js'
+import { waitFor } from './wait-for.js'
 
 // A throwaway etcd 3.4 cluster on loopback ports, for the coordination tests.
 // Tests stop members to take away quorum and start them again on the same
@@ -56,6 +57,8 @@ export interface EtcdCluster {
 interface Member extends EtcdMember {
   launch(): void
   dataDir: string
+  /** Settles once the current process has exited and its output is read; at once if none runs. */
+  ended(): Promise<void>
 }
 
 const running = new Set<ChildProcess>()
@@ -73,8 +76,6 @@ process.once('exit', () => {
   }
 })
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 // A member only answers once it has joined, so a member without quorum times out here.
 async function answersHealthy(member: EtcdMember, dispatcher: Dispatcher | undefined): Promise<boolean> {
   try {
@@ -85,20 +86,21 @@ async function answersHealthy(member: EtcdMember, dispatcher: Dispatcher | undef
   }
 }
 
-/** Waits until `ready`, failing when one of `members` exits meanwhile or after `waitMs`. */
-async function until(ready: () => Promise<boolean>, members: EtcdMember[], what: string): Promise<void> {
-  const deadline = performance.now() + waitMs
-  while (!(await ready())) {
-    const dead = members.find((member) => !member.running())
-    if (dead !== undefined) {
-      const why = `${dead.name} exited before it was ${what}:\n${dead.log()}`
-      throw /address already in use/.test(why) ? new PortTaken(why) : new Error(why)
-    }
-    if (performance.now() > deadline) {
-      const logs = members.map((member) => `${member.name}:\n${member.log()}`).join('\n')
-      throw new Error(`etcd was not ${what} within ${waitMs / 1000} s:\n${logs}`)
-    }
-    await sleep(50)
+/** Waits until `ready`, failing at once when one of `members` exits meanwhile, or after `waitMs`. */
+async function until(ready: () => Promise<boolean>, members: Member[], what: string): Promise<void> {
+  const died = new AbortController()
+  for (const member of members) {
+    void member.ended().then(() => {
+      const why = `${member.name} exited before it was ${what}:\n${member.log()}`
+      died.abort(/address already in use/.test(why) ? new PortTaken(why) : new Error(why))
+    })
+  }
+  try {
+    await waitFor(`etcd ${what}`, ready, { timeoutMs: waitMs, intervalMs: 50, signal: died.signal })
+  } catch (err) {
+    if (died.signal.aborted) throw err
+    const logs = members.map((member) => `${member.name}:\n${member.log()}`).join('\n')
+    throw new Error(`${(err as Error).message}:\n${logs}`)
   }
 }
 
@@ -123,6 +125,7 @@ function member(dir: string, name: string, clientPort: number, peerPort: number,
   ]
   const lines: string[] = []
   let child: ChildProcess | undefined
+  let ended = Promise.resolve()
 
   const self: Member = {
     name,
@@ -130,6 +133,7 @@ function member(dir: string, name: string, clientPort: number, peerPort: number,
     peerUrl,
     dataDir,
     running: () => child !== undefined,
+    ended: () => ended,
     log: () => lines.join('\n'),
     launch() {
       // setpriv: the kernel kills etcd if the test process dies without its exit handlers.
@@ -140,6 +144,10 @@ function member(dir: string, name: string, clientPort: number, peerPort: number,
       })
       child = started
       running.add(started)
+      ended = new Promise((resolve) => {
+        started.once('close', () => resolve())
+        started.once('error', () => resolve())
+      })
       started.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
         lines.push(...chunk.split('\n').filter((line) => line !== ''))
         lines.splice(0, lines.length - 200)

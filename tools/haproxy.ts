@@ -2,12 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { listening, onFreePort, PortTaken } from './daemon.js'
 import type { Teardown } from './stack.js'
+import { waitFor } from './wait-for.js'
 
 // The committed proxy/haproxy/haproxy.cfg run by a real HAProxy in the
 // foreground, on a free loopback port, with only the environment a test gives.
 
 export const haproxyBin = '/usr/sbin/haproxy'
-export const haproxyConfig = fileURLToPath(new URL('../../proxy/haproxy/haproxy.cfg', import.meta.url))
+export const haproxyConfig = fileURLToPath(new URL('../proxy/haproxy/haproxy.cfg', import.meta.url))
 
 export interface Haproxy {
   readonly host: '127.0.0.1'
@@ -37,19 +38,15 @@ async function launch(env: Record<string, string>, port: number, lines: string[]
   }
   child.stdout?.setEncoding('utf8').on('data', collect)
   child.stderr?.setEncoding('utf8').on('data', collect)
-  let exited = false
-  child.once('exit', () => {
-    exited = true
-    running.delete(child)
-  })
-  const deadline = performance.now() + 15_000
-  while (!(await listening(port))) {
-    if (exited || performance.now() > deadline) {
-      child.kill('SIGKILL')
-      const why = `HAProxy did not listen on 127.0.0.1:${port}:\n${lines.join('\n')}`
-      throw /Address already in use/.test(why) ? new PortTaken(why) : new Error(why)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20))
+  child.once('exit', () => running.delete(child))
+  const exited = new AbortController()
+  child.once('close', () => exited.abort(new Error('HAProxy exited')))
+  try {
+    await waitFor(`HAProxy listening on 127.0.0.1:${port}`, () => listening(port), { timeoutMs: 15_000, signal: exited.signal })
+  } catch (err) {
+    child.kill('SIGKILL')
+    const why = `${(err as Error).message}:\n${lines.join('\n')}`
+    throw /Address already in use/.test(why) ? new PortTaken(why) : new Error(why)
   }
   return child
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { connect } from 'node:net'
-import { unusedPort } from './fake-sql-server.js'
+import { unusedPort } from './unused-port.js'
 
 // What the helpers that run a real server (PostgreSQL, PgBouncer, HAProxy) share.
 

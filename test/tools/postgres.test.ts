@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Client } from 'pg'
-import { startPostgres } from './postgres.js'
+import { startPostgres } from '../../tools/postgres.js'
 
 async function query(url: string, text: string): Promise<unknown[]> {
   const client = new Client({ connectionString: url })

@@ -1,12 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { request } from 'undici'
-import app, { serverOptions, type AppOptions } from '../../src/app.js'
-import { parseConfig, type Config } from '../../src/config/index.js'
-import type { EngineEvent } from '../../src/engine/events.js'
-import { createLogger, secretsOf } from '../../src/logger.js'
-import { DEFAULT_API_KEY, DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID, DEFAULT_STREAM_ID } from '../../src/emulator/seed.js'
-import type { LoggedRequest } from '../../src/emulator/request-log.js'
-import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../src/emulator/server.js'
+import app, { serverOptions, type AppOptions } from '../src/app.js'
+import { parseConfig, type Config } from '../src/config/index.js'
+import type { EngineEvent } from '../src/engine/events.js'
+import { createLogger, secretsOf } from '../src/logger.js'
+import { DEFAULT_API_KEY, DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID, DEFAULT_STREAM_ID } from '../src/emulator/seed.js'
+import type { LoggedRequest } from '../src/emulator/request-log.js'
+import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../src/emulator/server.js'
 
 // The service and the Cloud API emulator, both on real sockets, on a timeline
 // scaled down to fractions of a second.

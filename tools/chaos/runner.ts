@@ -4,10 +4,11 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { API_RATE_LIMIT, DEFAULT_RATE_LIMIT } from '../../src/cloud/rate-budget.js'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
-import type { Postgres } from '../helpers/postgres.js'
-import { PRIMARY, STANDBY, STREAM, type Cloud } from '../helpers/stack.js'
+import type { Postgres } from '../postgres.js'
+import { PRIMARY, STANDBY, STREAM, type Cloud } from '../stack.js'
 import { primaryPlan, type FaultBurst, type PrimaryState, type Schedule } from './schedule.js'
 import { startSidecar, type UnexpectedExit } from './sidecar.js'
+import { waitFor } from '../wait-for.js'
 
 // Plays a schedule against the emulator, a real PostgreSQL and the real service
 // process, and records what really happened and when (wall clock, the same
@@ -177,7 +178,8 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
 
   try {
     // The timeline starts once the service knows the active cluster.
-    while ((await get(sidecar.url() ?? '', '/connection'))?.status !== 200) await sleep(pollMs)
+    const knowsActive = async () => (await get(sidecar.url() ?? '', '/connection'))?.status === 200
+    await waitFor('the service to know the active cluster', knowsActive, { timeoutMs: 60_000, intervalMs: pollMs })
     trace.start = Date.now()
 
     let killedAfterPatch = false
@@ -231,7 +233,7 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
     await Promise.all(restarts)
     for (const k of trace.kills) k.readyAt = sidecar.readyTimes.find((r) => r >= k.at) ?? Infinity
     const servedFirst = new Set(trace.faults.filter((f) => f.burst.after).map((f) => f.id))
-    const waitFor = new Set(trace.faults.filter((f) => 'retry_after_seconds' in f.burst).map((f) => f.id))
+    const saidRetryAfter = new Set(trace.faults.filter((f) => 'retry_after_seconds' in f.burst).map((f) => f.id))
     trace.requests = cloud.emulator.requests.list().map((r) => Date.parse(r.at))
     trace.patches = cloud.emulator.requests
       .list()
@@ -239,7 +241,7 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
       .map((r) => {
         const reached = r.fault === null ? r.status !== null && r.status < 300 : servedFirst.has(r.fault)
         // The emulator's own rate limit answers 429 with Retry-After.
-        const refused = !reached && (r.fault === null ? r.status === 429 : waitFor.has(r.fault))
+        const refused = !reached && (r.fault === null ? r.status === 429 : saidRetryAfter.has(r.fault))
         return { at: Date.parse(r.at), status: r.status, reached, refused }
       })
     return trace

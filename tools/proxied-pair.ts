@@ -1,8 +1,9 @@
 import pg from 'pg'
-import type { StartEmulatorOptions } from '../../src/emulator/server.js'
+import type { StartEmulatorOptions } from '../src/emulator/server.js'
 import { startHaproxy, type Haproxy } from './haproxy.js'
 import { ENDPOINT_PORT_QUERY, startGatedPostgres, type GatedPostgres } from './sql-gate.js'
 import { PRIMARY, STANDBY, startFakeCloud, startService, type Cloud, type Service, type Teardown } from './stack.js'
+import { waitFor, type Truthy } from './wait-for.js'
 
 // The whole traffic path on real programs: two PostgreSQL servers standing for
 // the clusters' SQL endpoints (each gated by the emulator: it serves while its
@@ -16,8 +17,8 @@ export interface ProxiedPair {
   cloud: Cloud
   svc: Service
   proxy: Haproxy
-  /** Polls until `attempt` gives a value; on timeout the error carries the sidecar's phase and HAProxy's output. */
-  until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>
+  /** waitFor, 60 s unless told; on timeout the error carries the sidecar's phase and HAProxy's output. */
+  until<T>(what: string, attempt: () => Promise<T>, timeoutMs?: number): Promise<Truthy<T>>
 }
 
 // Short checks so a test sees a switch within a second; the committed defaults are for production.
@@ -64,9 +65,9 @@ export async function startProxiedPair(t: Teardown, cloudOptions: StartEmulatorO
     cloud,
     svc,
     proxy,
-    async until(what, attempt, timeoutMs) {
+    async until(what, attempt, timeoutMs = 60_000) {
       try {
-        return await eventually(what, attempt, timeoutMs)
+        return await waitFor(what, attempt, { timeoutMs, intervalMs: 50 })
       } catch (err) {
         const phase = svc.fastify.engine.snapshot().phase
         throw new Error(`${(err as Error).message}\nsidecar phase: ${phase}\nHAProxy:\n${proxy.output()}`)
@@ -107,24 +108,6 @@ export async function landsOn(proxy: Haproxy): Promise<number> {
   const session = await openVia(proxy)
   await session.client.end()
   return session.port
-}
-
-/** Polls until `attempt` gives a value, failing after a deadline generous enough for a loaded machine. */
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await attempt()
-      if (value !== undefined) return value
-    } catch (err) {
-      last = err
-    }
-    if (performance.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs} ms${last instanceof Error ? ` (last error: ${last.message})` : ''}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 /** `promise`, or a rejection naming `what` once `ms` have passed. */

@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 export const chromiumPath = '/usr/bin/chromium'
 
 // Screenshots of the tests; the directory is gitignored.
-export const artifactDir = fileURLToPath(new URL('../../test-artifacts/status-page/', import.meta.url))
+export const artifactDir = fileURLToPath(new URL('../test-artifacts/status-page/', import.meta.url))
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({

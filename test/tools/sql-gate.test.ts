@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Client } from 'pg'
-import { ENDPOINT_PORT_QUERY, startGatedPostgres } from './sql-gate.js'
-import { PRIMARY, STANDBY, startFakeCloud } from './stack.js'
+import { ENDPOINT_PORT_QUERY, startGatedPostgres } from '../../tools/sql-gate.js'
+import { PRIMARY, STANDBY, startFakeCloud } from '../../tools/stack.js'
+import { waitFor } from '../../tools/wait-for.js'
 
 // The gate a test puts in front of the PostgreSQL standing in for a cluster's SQL
 // endpoint: open while the cluster serves, refusing and cutting otherwise.
@@ -14,14 +15,6 @@ async function endpointPort(url: string): Promise<number> {
     return (await client.query<{ port: number }>(ENDPOINT_PORT_QUERY)).rows[0]?.port as number
   } finally {
     await client.end()
-  }
-}
-
-async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + 20_000
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`not within 20 s: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
 
@@ -63,6 +56,6 @@ t.test('with the emulator: the standby serves SQL only once the failover has com
   const stream = state.snapshot().streams[0] as { id: string }
   state.patchStream(stream.id, { status: 'FAILING_OVER' })
   await t.rejects(endpointPort(standby.url()), 'still refused while failing over')
-  await until('the failover completed', () => state.getStream(stream.id).status === 'COMPLETED')
+  await waitFor('the failover completed', () => state.getStream(stream.id).status === 'COMPLETED')
   t.equal(await endpointPort(standby.url()), standby.port, 'it serves once COMPLETED')
 })

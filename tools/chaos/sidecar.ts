@@ -1,21 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { untracedEnv } from '../helpers/child-env.js'
+import { untracedEnv } from '../child-env.js'
+import { spawnServer, type ServerProcess } from '../spawn-server.js'
 
 // The real service process (`node --import tsx src/server.ts`), which the chaos
 // runner kills with SIGKILL and starts again. Any exit it did not cause is kept
 // as evidence against invariant 5.
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-
-// A runner that dies must not leave a service behind.
+// What killAllSidecars stops; spawnServer kills what is left if the runner dies.
 const running = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const c of running) c.kill('SIGKILL')
-})
 let shuttingDown = false
 
 /**
@@ -58,65 +51,43 @@ export interface Sidecar {
   stop(): Promise<void>
 }
 
-// Keeps only the end of a stream: the process logs every event.
-function tail(keep: number) {
-  let text = ''
-  return {
-    add(chunk: string) {
-      text = (text + chunk).slice(-keep)
-    },
-    text: () => text
-  }
-}
-
 // cwd: a directory without a .env file, so only `env` configures the process.
 export async function startSidecar(env: Record<string, string>, cwd: string): Promise<Sidecar> {
-  let child: ChildProcess | undefined
+  let current: ServerProcess | undefined
   let url: string | undefined
-  const expected = new WeakSet<ChildProcess>()
+  const expected = new WeakSet<ServerProcess>()
   // Overlapping restarts: only the newest starts a process.
   let generation = 0
 
-  const launch = () =>
-    new Promise<void>((resolve, reject) => {
-      if (shuttingDown) return reject(new Error('the chaos runner is shutting down'))
-      const c = spawn(process.execPath, ['--import', tsx, server], {
-        cwd,
-        env: untracedEnv(env),
-        stdio: ['ignore', 'pipe', 'pipe']
-      })
-      child = c
-      running.add(c)
-      const out = tail(4000)
-      const err = tail(4000)
-      c.stdout?.setEncoding('utf8').on('data', (d: string) => {
-        out.add(d)
-        const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text())
-        if (url === undefined && child === c && m !== null) {
-          url = m[1]
-          sidecar.readyTimes.push(Date.now())
-          resolve()
-        }
-      })
-      c.stderr?.setEncoding('utf8').on('data', (d: string) => err.add(d))
-      c.once('exit', (code, signal) => {
-        running.delete(c)
-        if (!expected.has(c) && !shuttingDown) sidecar.unexpectedExits.push({ at: Date.now(), code, signal, stderr: err.text() + out.text() })
-        if (child === c) url = undefined
-        // A process killed while starting was superseded by the next one.
-        if (expected.has(c)) resolve()
-        else reject(new Error(`sidecar exited before listening (${signal ?? code})`))
-      })
+  const launch = async () => {
+    if (shuttingDown) throw new Error('the chaos runner is shutting down')
+    // Only the end of each stream is kept: the process logs every event.
+    const p = spawnServer({ env: untracedEnv(env), cwd, keep: 4000 })
+    current = p
+    running.add(p.child)
+    p.child.once('exit', (code, signal) => {
+      running.delete(p.child)
+      if (!expected.has(p) && !shuttingDown) sidecar.unexpectedExits.push({ at: Date.now(), code, signal, stderr: p.stderr() + p.stdout() })
+      if (current === p) url = undefined
     })
+    try {
+      const listening = await p.listening()
+      if (current === p) {
+        url = listening
+        sidecar.readyTimes.push(Date.now())
+      }
+    } catch (err) {
+      // A process killed while starting was superseded by the next one.
+      if (!expected.has(p)) throw err
+    }
+  }
 
   const kill = async () => {
-    const c = child
-    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return
-    expected.add(c)
+    const p = current
+    if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return
+    expected.add(p)
     url = undefined
-    const exited = new Promise((resolve) => c.once('exit', resolve))
-    c.kill('SIGKILL')
-    await exited
+    await p.stop('SIGKILL')
   }
 
   const sidecar: Sidecar = {
@@ -128,7 +99,7 @@ export async function startSidecar(env: Record<string, string>, cwd: string): Pr
       await launch()
     },
     rssKb() {
-      const pid = child?.pid
+      const pid = current?.pid
       if (pid === undefined) return undefined
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -138,7 +109,7 @@ export async function startSidecar(env: Record<string, string>, cwd: string): Pr
       }
     },
     fds() {
-      const pid = child?.pid
+      const pid = current?.pid
       if (pid === undefined || url === undefined) return undefined
       try {
         return { pid, count: readdirSync(`/proc/${pid}/fd`).length, readyAt: sidecar.readyTimes.at(-1) ?? 0 }
