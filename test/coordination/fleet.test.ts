@@ -107,6 +107,10 @@ t.test('a real outage: one PATCH, every sidecar moves to the standby', async (t)
   await waitFor('sidecar-a leads', () => roleOf(a) === 'leader')
   const [b, c] = await Promise.all([fleet.start('sidecar-b'), fleet.start('sidecar-c')])
   await waitFor('every sidecar names the primary', () => [a, b, c].every((s) => activeOf(s) === PRIMARY))
+  // The leader's PATCH takes longer than the followers' timelines lag behind its own (one
+  // interval), and less than the request timeout: the followers confirm the outage while
+  // the stream is still replicating, whatever their phase on a loaded machine.
+  await fleet.cloud.control('POST', '/faults', { operation: 'patchStream', kind: 'latency', latency_ms: 600, count: 1 })
   await fleet.cloud.setNodes(PRIMARY, 'NOT_READY')
   await fleet.primarySql.stop()
   await waitFor('every sidecar names the standby', () => [a, b, c].every((s) => activeOf(s) === STANDBY), { timeoutMs: 30_000 })
