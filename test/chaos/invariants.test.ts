@@ -1,31 +1,15 @@
 import t from 'tap'
 import { busiestSecond, detectionMs, fdMargin, fdWarmupMs, maxFds, mustActMs, stallMs, violations, watchableOutages, watchableResumptions } from '../../tools/chaos/invariants.js'
 import { quietOutageMinMs } from '../../tools/chaos/schedule.js'
-import { serviceRateLimit, type Trace } from '../../tools/chaos/runner.js'
+import { emptyTrace, serviceRateLimit, type Trace } from '../../tools/chaos/runner.js'
 import { PRIMARY, STANDBY } from '../../tools/stack.js'
 
 // The checker itself, on hand-made traces: each invariant passes a trace that
 // keeps it and names the one that breaks it, so a green chaos run means something.
 
 function trace(over: Partial<Trace> = {}): Trace {
-  return {
-    schedule: { primary: [], faults: [], kills: [], killAfterPatchMs: null, sqlOutages: [], totalMs: 5000 },
-    start: 0,
-    end: 5000,
-    nodes: [],
-    sqlUp: [],
-    faults: [],
-    kills: [],
-    patches: [],
-    requests: [],
-    streams: [],
-    answers: [],
-    maxRssKb: 100 * 1024,
-    fdSamples: [],
-    eventCounts: [40],
-    unexpectedExits: [],
-    ...over
-  }
+  const schedule = { primary: [], faults: [], kills: [], killAfterPatchMs: null, sqlOutages: [], totalMs: 5000 }
+  return { ...emptyTrace(schedule), end: 5000, maxRssKb: 100 * 1024, eventCounts: [40], ...over }
 }
 
 // The primary down (nodes and SQL) from `from` to `to`.

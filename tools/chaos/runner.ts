@@ -74,6 +74,27 @@ export interface Trace {
   unexpectedExits: UnexpectedExit[]
 }
 
+/** A schedule's trace before anything was recorded. */
+export function emptyTrace(schedule: Schedule, unexpectedExits: UnexpectedExit[] = []): Trace {
+  return {
+    schedule,
+    start: 0,
+    end: 0,
+    nodes: [],
+    sqlUp: [],
+    faults: [],
+    kills: [],
+    patches: [],
+    requests: [],
+    streams: [],
+    answers: [],
+    maxRssKb: 0,
+    fdSamples: [],
+    eventCounts: [],
+    unexpectedExits
+  }
+}
+
 export interface ChaosContext {
   cloud: Cloud
   postgres: Postgres
@@ -145,23 +166,7 @@ export async function runSchedule(ctx: ChaosContext, schedule: Schedule): Promis
     removeTempDir(cwd)
     throw err
   }
-  const trace: Trace = {
-    schedule,
-    start: 0,
-    end: 0,
-    nodes: [],
-    sqlUp: [],
-    faults: [],
-    kills: [],
-    patches: [],
-    requests: [],
-    streams: [],
-    answers: [],
-    maxRssKb: 0,
-    fdSamples: [],
-    eventCounts: [],
-    unexpectedExits: sidecar.unexpectedExits
-  }
+  const trace = emptyTrace(schedule, sidecar.unexpectedExits)
   const restarts: Array<Promise<void>> = []
   let playing = true
   const sampleFds = () => {
