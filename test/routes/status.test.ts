@@ -168,6 +168,17 @@ t.test('health turns 503 only when the monitor stops finishing checks', async (t
   t.equal(stale.body.status, 'stale')
 })
 
+t.test('every admin route documents the refusals its authentication hook gives: 401, 403 and 429', async (t) => {
+  const document = (await openapiDocument()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }
+  const admin = Object.entries(document.paths).filter(([path]) => path.startsWith('/admin/'))
+  t.ok(admin.length >= 6, 'the admin routes are in the document')
+  for (const [path, methods] of admin) {
+    for (const [method, operation] of Object.entries(methods)) {
+      for (const status of ['401', '403', '429']) t.ok(status in operation.responses, `${method.toUpperCase()} ${path} documents ${status}`)
+    }
+  }
+})
+
 t.test('the committed openapi/openapi.json is the one the routes generate', async (t) => {
   const committed = JSON.parse(readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8'))
   t.same(await openapiDocument(), committed, 'run `npm run openapi` and commit the result')

@@ -58,7 +58,7 @@ export default async function adminFailoverRoutes(fastify: FastifyInstance) {
           tags: ['admin'],
           summary: paused ? 'Pause automatic failover (monitoring goes on)' : 'Resume automatic failover',
           security: adminSecurity,
-          response: { 200: PauseBody, 401: ErrorBody, 403: ErrorBody }
+          response: { 200: PauseBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody }
         }
       },
       async (request) => {
