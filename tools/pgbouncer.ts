@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import pg from 'pg'
-import { rmSync } from 'node:fs'
-import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chown, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { onFreePort, PortTaken, postgresOwner } from './daemon.js'
+import { foregroundServer, onFreePort, postgresOwner } from './daemon.js'
 import { ENDPOINT_PORT_QUERY } from './sql-gate.js'
 
 // A throwaway PgBouncer 1.18 on a loopback port, with a generated pgbouncer.ini
@@ -39,26 +37,24 @@ export interface Pgbouncer {
   log(): string
 }
 
-const leftovers = new Set<{ child: ChildProcess | undefined; dir: string }>()
-
-// Only the processes started here are killed, by their own handle.
-process.once('exit', () => {
-  for (const { child, dir } of leftovers) {
-    child?.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
-
 export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pgbouncer> {
   const dir = await mkdtemp(join(tmpdir(), 'pcr-pgbouncer-'))
-  const state: { child: ChildProcess | undefined; dir: string } = { child: undefined, dir }
-  leftovers.add(state)
   const databasesFile = join(dir, 'databases.ini')
   const ini = join(dir, 'pgbouncer.ini')
-  const lines: string[] = []
   let reloads = 0
   let port = 0
-  const log = () => lines.join('\n')
+  // In the foreground, logging to stderr: its lines say when it is up. SIGTERM is
+  // an immediate shutdown, as a crash would leave it.
+  const server = foregroundServer({
+    name: 'PgBouncer',
+    dir,
+    command: bin,
+    args: () => [ini],
+    ready: 'process up:',
+    stopSignal: 'SIGTERM',
+    keepLines: 300,
+    onLines: (lines) => (reloads += lines.filter((line) => line.includes('RELOAD command issued')).length)
+  })
 
   const owned = async (path: string, content: string, mode: number) => {
     await writeFile(path, content, { mode })
@@ -88,33 +84,6 @@ export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pg
     )
   }
 
-  // In the foreground, logging to stderr: its lines say when it is up.
-  const launch = () =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(bin, [ini], { ...postgresOwner, stdio: ['ignore', 'ignore', 'pipe'] })
-      state.child = child
-      let ready = false
-      let partial = ''
-      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-        const complete = (partial + chunk).split('\n')
-        partial = complete.pop() ?? ''
-        lines.push(...complete)
-        lines.splice(0, lines.length - 300)
-        reloads += complete.filter((line) => line.includes('RELOAD command issued')).length
-        if (!ready && complete.some((line) => line.includes('process up:'))) {
-          ready = true
-          resolve()
-        }
-      })
-      child.once('error', reject)
-      child.once('close', (code, signal) => {
-        state.child = undefined
-        if (ready) return
-        const why = `PgBouncer exited before it was ready (${signal ?? `code ${code}`}):\n${log()}`
-        reject(/Address already in use/.test(log()) ? new PortTaken(why) : new Error(why))
-      })
-    })
-
   try {
     if (postgresOwner.uid !== undefined) await chown(dir, postgresOwner.uid, postgresOwner.gid)
     const secret = options.password ?? ''
@@ -123,21 +92,11 @@ export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pg
     await onFreePort(async (free) => {
       port = free
       await configure()
-      await launch()
+      await server.launch()
     })
   } catch (err) {
-    await rm(dir, { recursive: true, force: true })
-    leftovers.delete(state)
+    await server.destroy()
     throw err
-  }
-
-  const stop = async () => {
-    const child = state.child
-    if (child === undefined) return
-    const closed = new Promise((resolve) => child.once('close', resolve))
-    // SIGTERM: immediate shutdown, as a crash would leave it.
-    child.kill('SIGTERM')
-    await closed
   }
 
   return {
@@ -151,18 +110,14 @@ export async function startPgbouncer(options: PgbouncerOptions = {}): Promise<Pg
       const login = options.password === undefined ? 'postgres' : `postgres:${encodeURIComponent(options.password)}`
       return `postgresql://${login}@127.0.0.1:${port}/${encodeURIComponent(database)}`
     },
-    pid: () => state.child?.pid,
+    pid: server.pid,
     reloads: () => reloads,
-    stop,
+    stop: server.stop,
     async start() {
-      if (state.child === undefined) await launch()
+      if (!server.running()) await server.launch()
     },
-    async destroy() {
-      await stop()
-      await rm(dir, { recursive: true, force: true })
-      leftovers.delete(state)
-    },
-    log
+    destroy: server.destroy,
+    log: server.log
   }
 }
 

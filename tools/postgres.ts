@@ -1,10 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { rmSync } from 'node:fs'
-import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { chown, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { onFreePort, PortTaken, postgresOwner } from './daemon.js'
+import { foregroundServer, onFreePort, postgresOwner, removeAtExit } from './daemon.js'
 
 // A throwaway PostgreSQL 15 standing in for a cluster's SQL endpoint. Tests stop
 // it to make the endpoint fail and start it again on the same port and data.
@@ -37,19 +36,6 @@ export interface Postgres {
 // initdb costs about a second, so each test process runs it once per password and
 // copies the result for every further server.
 const templates = new Map<string, Promise<string>>()
-const leftovers = new Set<{ child: ChildProcess | undefined; dir: string }>()
-
-// Servers a test forgot, or could not, destroy must not outlive the test process.
-process.once('exit', () => {
-  for (const { child, dir } of leftovers) {
-    child?.kill('SIGQUIT')
-    try {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
-    } catch {
-      // A server still shutting down can race the removal; tmpdir is cleaned eventually.
-    }
-  }
-})
 
 async function ownedTempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
@@ -59,7 +45,7 @@ async function ownedTempDir(prefix: string): Promise<string> {
 
 async function initdb(password: string | undefined): Promise<string> {
   const dir = await ownedTempDir('pcr-pg-template-')
-  leftovers.add({ child: undefined, dir })
+  removeAtExit(dir)
   const args = ['-D', join(dir, 'data'), '-U', 'postgres', '--no-sync', '--no-instructions']
   args.push('--locale=C', '--encoding=UTF8', '--wal-segsize=1')
   if (password === undefined) {
@@ -87,17 +73,14 @@ function template(password: string | undefined): Promise<string> {
 export async function startPostgres(options: PostgresOptions = {}): Promise<Postgres> {
   const dir = await ownedTempDir('pcr-pg-')
   const data = join(dir, 'data')
-  const state: { child: ChildProcess | undefined; dir: string } = { child: undefined, dir }
-  leftovers.add(state)
-  const lines: string[] = []
   let port = 0
-
-  const log = () => lines.join('\n')
-
-  // Runs the postmaster in the foreground so its stderr says when it is ready
-  // and a signal stops it without pg_ctl's polling.
-  const launch = () =>
-    new Promise<void>((resolve, reject) => {
+  // The postmaster in the foreground: its stderr says when it is ready, and SIGQUIT is
+  // an immediate shutdown, as a crash would leave it.
+  const server = foregroundServer({
+    name: 'PostgreSQL',
+    dir,
+    command: join(bin, 'postgres'),
+    args: () => {
       const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1']
       // Durability against power loss and background work are of no use to a test
       // server; commits still reach the WAL so data survives an immediate stop.
@@ -113,47 +96,22 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       ]) {
         args.push('-c', setting)
       }
-      const child = spawn(join(bin, 'postgres'), args, { ...postgresOwner, stdio: ['ignore', 'ignore', 'pipe'] })
-      state.child = child
-      let ready = false
-      let partial = ''
-      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-        const complete = (partial + chunk).split('\n')
-        partial = complete.pop() ?? ''
-        lines.push(...complete)
-        lines.splice(0, lines.length - 200)
-        if (!ready && complete.some((line) => line.includes('ready to accept connections'))) {
-          ready = true
-          resolve()
-        }
-      })
-      child.once('error', reject)
-      child.once('close', (code, signal) => {
-        state.child = undefined
-        if (ready) return
-        const why = `PostgreSQL exited before it was ready (${signal ?? `code ${code}`}):\n${log()}`
-        reject(/Address already in use/.test(log()) ? new PortTaken(why) : new Error(why))
-      })
-    })
+      return args
+    },
+    ready: 'ready to accept connections',
+    stopSignal: 'SIGQUIT',
+    keepLines: 200
+  })
 
   try {
     await run('cp', ['-a', await template(options.password), data])
     await onFreePort(async (free) => {
       port = free
-      await launch()
+      await server.launch()
     })
   } catch (err) {
-    await rm(dir, { recursive: true, force: true })
-    leftovers.delete(state)
+    await server.destroy()
     throw err
-  }
-
-  const stop = async () => {
-    const child = state.child
-    if (child === undefined) return
-    const closed = new Promise((resolve) => child.once('close', resolve))
-    child.kill('SIGQUIT')
-    await closed
   }
 
   return {
@@ -163,15 +121,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       const login = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user)
       return `postgresql://${login}@127.0.0.1:${port}/${encodeURIComponent(database)}`
     },
-    stop,
+    stop: server.stop,
     async start() {
-      if (state.child === undefined) await launch()
+      if (!server.running()) await server.launch()
     },
-    async destroy() {
-      await stop()
-      await rm(dir, { recursive: true, force: true })
-      leftovers.delete(state)
-    },
-    log
+    destroy: server.destroy,
+    log: server.log
   }
 }
