@@ -118,6 +118,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     WEBHOOK_RETRY_BACKOFF: '0.1',
     ON_FAILOVER_COMMAND: '/opt/hooks/notify.sh --all',
     ON_FAILOVER_COMMAND_TIMEOUT: '3',
+    HOOK_ENV_PASSTHROUGH: ' AWS_REGION, ROUTE53_RECORD_NAME,,AWS_REGION ',
     HOOK_EVENTS: ' Active_Cluster_Changed, failover_completed,active_cluster_changed ',
     PGBOUNCER_DATABASES_FILE: '/etc/pgbouncer/pcr-databases.ini',
     PGBOUNCER_ADMIN_URL: 'postgresql://admin:pw@127.0.0.1:6432/pgbouncer',
@@ -197,6 +198,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
       webhookRetryBackoffSeconds: 0.1,
       command: '/opt/hooks/notify.sh --all',
       commandTimeoutSeconds: 3,
+      envPassthrough: ['AWS_REGION', 'ROUTE53_RECORD_NAME'],
       events: ['active_cluster_changed', 'failover_completed']
     },
     pgbouncer: {
@@ -286,6 +288,7 @@ t.test('hooks and PgBouncer have safe defaults', async (t) => {
     webhookRetries: 5,
     webhookRetryBackoffSeconds: 1,
     commandTimeoutSeconds: 30,
+    envPassthrough: [],
     events: hookableEvents
   })
   t.equal(config.hooks.webhookUrl, undefined)
@@ -370,6 +373,12 @@ t.test('one line per problem, naming the variable', async (t) => {
     'PGBOUNCER_DATABASE_OPTIONS: must be space-separated key=value pairs such as "pool_size=20 pool_mode=transaction"'
   ])
   t.same(problemsOf({ ...required, HOOK_EVENTS: ' , ' }), ['HOOK_EVENTS: must name at least one event'])
+  t.same(problemsOf({ ...required, HOOK_ENV_PASSTHROUGH: 'AWS_REGION,AWS-PROFILE,1X' }), [
+    'HOOK_ENV_PASSTHROUGH: must be a comma-separated list of environment variable names'
+  ])
+  t.same(problemsOf({ ...required, HOOK_ENV_PASSTHROUGH: 'AWS_REGION,ETCD_PASSWORD' }), [
+    "HOOK_ENV_PASSTHROUGH: must not name the sidecar's own secrets (COCKROACH_API_SECRET_KEY, ADMIN_TOKEN, ETCD_PASSWORD, PGBOUNCER_ADMIN_URL, WEBHOOK_URL, PRIMARY_CLUSTER_ENDPOINT, STANDBY_CLUSTER_ENDPOINT)"
+  ])
   t.same(problemsOf({ ...required, PGBOUNCER_DATABASE_OPTIONS: 'pool_size=5 host=elsewhere.example' }), [
     'PGBOUNCER_DATABASE_OPTIONS: must not set host, port, dbname or password (the sidecar sets where the alias points; the file is world-readable)'
   ])
@@ -483,6 +492,22 @@ t.test('CLOUD_API_RATE_LIMIT: 8 a second by default, any positive rate, and a wa
   t.same(parseConfig({ ...required, CLOUD_API_RATE_LIMIT: '20' }).warnings, [
     "CLOUD_API_RATE_LIMIT=20 is above the Cloud API's 10 requests a second per key: expect refusals, which are waited out"
   ])
+})
+
+t.test('a % that starts no escape in credentials or a database name is refused, %25 is a literal %', async (t) => {
+  t.same(
+    problemsOf({
+      ...required,
+      PRIMARY_CLUSTER_ENDPOINT: 'postgresql://u%zz:p@db.example/app',
+      STANDBY_CLUSTER_ENDPOINT: 'postgresql://u:p@db.example/a%zzpp',
+      WEBHOOK_URL: 'https://h%zz:secret@hooks.example/path'
+    }),
+    ['PRIMARY_CLUSTER_ENDPOINT', 'STANDBY_CLUSTER_ENDPOINT', 'WEBHOOK_URL'].map(
+      (name) => `${name}: has a % that starts no escape (write a literal % as %25)`
+    )
+  )
+  const { config } = parseConfig({ ...required, PRIMARY_CLUSTER_ENDPOINT: 'postgresql://u:50%25off@db.example/app' })
+  t.equal(config.sql.primaryEndpoint, 'postgresql://u:50%25off@db.example/app')
 })
 
 t.test('problems never echo a secret value', async (t) => {

@@ -27,6 +27,26 @@ t.test('bad configuration stops the process before it listens, one line per prob
   t.notMatch(p.stderr() + p.stdout(), /the-secret-key|short-secret/)
 })
 
+t.test('a percent sign that starts no escape in a URL is refused in one line, not a crash', async (t) => {
+  const p = run({
+    COCKROACH_API_SECRET_KEY: 'the-secret-key',
+    PRIMARY_CLUSTER_ID: PRIMARY,
+    STANDBY_CLUSTER_ID: STANDBY,
+    PRIMARY_CLUSTER_ENDPOINT: 'postgresql://u:p%zz@host/db',
+    WEBHOOK_URL: 'https://hook:s%zzecret@hooks.example/T0/B0/abcdefghijklmnop'
+  })
+  t.equal(await p.exited, 2)
+  t.equal(
+    p.stderr(),
+    [
+      'pcr-sidecar: invalid configuration:',
+      "PRIMARY_CLUSTER_ENDPOINT: has a % that starts no escape (write a literal % as %25)",
+      "WEBHOOK_URL: has a % that starts no escape (write a literal % as %25)",
+      ''
+    ].join('\n')
+  )
+})
+
 t.test('the service starts from a .env file, serves, and stops gracefully on SIGTERM', async (t) => {
   const cloud = await startFakeCloud(t)
   const cwd = mkdtempSync(join(tmpdir(), 'pcr-server-'))

@@ -51,10 +51,25 @@ export const integer = (fallback: number, min: number, max: number, what: string
 
 export const port = (fallback: number) => integer(fallback, 0, 65535, 'a TCP port (0 to 65535)')
 
+// A URL parser keeps a `%` that starts no escape, but the clients decode the
+// credentials (and pg the database) later, and throw: refuse it here, by name.
+function decodes(v: string, parts: ReadonlyArray<'username' | 'password' | 'pathname'>): boolean {
+  if (!URL.canParse(v)) return true
+  const url = new URL(v)
+  try {
+    for (const part of parts) decodeURIComponent(url[part])
+    return true
+  } catch {
+    return false
+  }
+}
+const strayPercent = 'has a % that starts no escape (write a literal % as %25)'
+
 export const httpUrl = z
   .string()
   .trim()
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL')
+  .refine((v) => decodes(v, ['username', 'password']), strayPercent)
   .transform((v) => v.replace(/\/+$/, ''))
 
 export const postgresUrl = z
@@ -64,6 +79,7 @@ export const postgresUrl = z
     (v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol),
     'must be a postgresql:// connection string'
   )
+  .refine((v) => decodes(v, ['username', 'password', 'pathname']), strayPercent)
   .optional()
 
 // A SQL host, optionally with a port (`host:26257`, `[::1]:26257`): CockroachDB
@@ -126,6 +142,16 @@ export const hookEvents = z
       .min(1, 'must name at least one event')
   )
   .prefault(hookableEvents.join(','))
+
+// Environment variable names, comma-separated, none of `refused`.
+export const variableNames = (refused: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .transform((v) => [...new Set(v.split(',').map((name) => name.trim()).filter((name) => name !== ''))])
+    .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a comma-separated list of environment variable names')))
+    .refine((names) => !names.some((name) => refused.includes(name)), `must not name the sidecar's own secrets (${refused.join(', ')})`)
+    .prefault('')
 
 // PgBouncer reads unquoted keys only, and "pgbouncer" is its admin console.
 export const pgbouncerAlias = /^(?!pgbouncer$)[A-Za-z0-9_.-]+$/

@@ -21,7 +21,8 @@ import {
   sslModes,
   text,
   utcTimestamp,
-  uuid
+  uuid,
+  variableNames
 } from './fields.js'
 
 // Every variable the sidecar reads, each declared once: its name, how its value is
@@ -52,6 +53,17 @@ const coordination = into('coordination')
 // A failback re-seeds the original primary in full (the reverse stream's initial scan):
 // hours for a large database, so its wait is bounded in hours.
 export const DEFAULT_FAILBACK_TIMEOUT_SECONDS = 6 * 3600
+
+// The variables that hold the sidecar's credentials: a hook command never gets them.
+export const secretVariables = [
+  'COCKROACH_API_SECRET_KEY',
+  'ADMIN_TOKEN',
+  'ETCD_PASSWORD',
+  'PGBOUNCER_ADMIN_URL',
+  'WEBHOOK_URL',
+  'PRIMARY_CLUSTER_ENDPOINT',
+  'STANDBY_CLUSTER_ENDPOINT'
+]
 
 export const variables = {
   COCKROACH_API_SECRET_KEY: pair('apiKey', text('the CockroachDB Cloud service account API key')),
@@ -121,6 +133,7 @@ export const variables = {
   WEBHOOK_RETRY_BACKOFF: hooks('webhookRetryBackoffSeconds', seconds(1)),
   ON_FAILOVER_COMMAND: hooks('command', optionalText),
   ON_FAILOVER_COMMAND_TIMEOUT: hooks('commandTimeoutSeconds', seconds(30)),
+  HOOK_ENV_PASSTHROUGH: hooks('envPassthrough', variableNames(secretVariables)),
   HOOK_EVENTS: hooks('events', hookEvents),
   PGBOUNCER_DATABASES_FILE: pgbouncer('databasesFile', optionalText),
   PGBOUNCER_ADMIN_URL: pgbouncer('adminUrl', postgresUrl),

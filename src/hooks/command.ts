@@ -7,21 +7,18 @@ import { eventEnv, type HookPayload } from './payload.js'
 // PCR_* variables. A command is not retried: it may not be idempotent (a page, a
 // ticket), and one that failed would most likely fail the same way again.
 
-// The sidecar's own credentials are none of the command's business.
-export const secretVariables = [
-  'COCKROACH_API_SECRET_KEY',
-  'ADMIN_TOKEN',
-  'PGBOUNCER_ADMIN_URL',
-  'WEBHOOK_URL',
-  'PRIMARY_CLUSTER_ENDPOINT',
-  'STANDBY_CLUSTER_ENDPOINT'
-]
+// What the command inherits of the sidecar's environment: enough to run a program,
+// and what the operator names (HOOK_ENV_PASSTHROUGH). The rest, the sidecar's own
+// credentials above all, is none of its business.
+export const inheritedVariables = ['PATH', 'HOME', 'LANG', 'TZ']
 
 export interface CommandOptions {
   command: string
   timeoutMs: number
   log: HookLog
-  // The environment the command inherits, minus the secrets (the sidecar's own by default).
+  /** Variables passed on besides inheritedVariables. */
+  passthrough: readonly string[]
+  /** The environment they are taken from (the sidecar's own by default). */
   env?: NodeJS.ProcessEnv
   shell?: string
 }
@@ -48,8 +45,9 @@ function capture(stream: Readable, limit: number): Captured {
 }
 
 export function createCommandRunner(options: CommandOptions): Sink {
+  const from = options.env ?? process.env
   const inherited = Object.fromEntries(
-    Object.entries(options.env ?? process.env).filter(([name]) => !secretVariables.includes(name))
+    [...inheritedVariables, ...options.passthrough].flatMap((name) => (from[name] === undefined ? [] : [[name, from[name]]]))
   )
 
   function deliver(payload: HookPayload, signal: AbortSignal): Promise<Outcome> {

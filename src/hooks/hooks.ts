@@ -20,7 +20,7 @@ export interface HooksOptions {
   record(input: EventInput): unknown
   // The active cluster until the first active_cluster_changed is seen.
   snapshot?: () => Snapshot
-  // The command's inherited environment (the process's by default).
+  // What the command's passed-on variables are taken from (the process's environment by default).
   env?: NodeJS.ProcessEnv
   sleep?: WebhookOptions['sleep']
   random?: WebhookOptions['random']
@@ -57,6 +57,7 @@ export function createHooks(options: HooksOptions): Hooks {
         command: config.command,
         timeoutMs: config.commandTimeoutSeconds * 1000,
         log,
+        passthrough: config.envPassthrough,
         env: options.env
       })
     )

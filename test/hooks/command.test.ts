@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { createCommandRunner, secretVariables } from '../../src/hooks/command.js'
+import { createCommandRunner } from '../../src/hooks/command.js'
 import { buildPayload } from '../../src/hooks/payload.js'
 import { activeChanged, hookRig, step } from '../helpers/hook-rig.js'
 import { PRIMARY, STANDBY, type Teardown } from '../../tools/stack.js'
@@ -26,12 +26,24 @@ function gone(pid: number): boolean {
   }
 }
 
-const baseEnv = { PATH: process.env.PATH as string, KEEP_ME: 'kept' }
+const baseEnv = { PATH: process.env.PATH as string }
+// Every secret the sidecar may hold in its environment, and what else a pod's environment holds.
+const secretVariables = [
+  'COCKROACH_API_SECRET_KEY',
+  'ADMIN_TOKEN',
+  'ETCD_USERNAME',
+  'ETCD_PASSWORD',
+  'PGBOUNCER_ADMIN_URL',
+  'WEBHOOK_URL',
+  'PRIMARY_CLUSTER_ENDPOINT',
+  'STANDBY_CLUSTER_ENDPOINT'
+]
 const secrets = Object.fromEntries(secretVariables.map((name, i) => [name, `leaked-secret-${i}`]))
+const inherited = { ...baseEnv, ...secrets, HOME: '/home/sidecar', LANG: 'C.UTF-8', TZ: 'UTC', KEEP_ME: 'kept', KUBERNETES_SERVICE_HOST: '10.0.0.1' }
 
-t.test('the event on stdin and as PCR_* variables; the secrets stay out', async (t) => {
+t.test('the event on stdin and as PCR_* variables; of the environment only what a program needs and what the operator names', async (t) => {
   const s = script(t, 'cat > "$dir/stdin-$PCR_EVENT_ID.json"\nenv > "$dir/env-$PCR_EVENT_ID.txt"\necho "ran $PCR_EVENT_TYPE"')
-  const rig = hookRig(t, { ON_FAILOVER_COMMAND: s.command }, { env: { ...baseEnv, ...secrets } })
+  const rig = hookRig(t, { ON_FAILOVER_COMMAND: s.command, HOOK_ENV_PASSTHROUGH: 'KEEP_ME, NOT_SET' }, { env: inherited })
   const first = rig.emit(activeChanged(PRIMARY, 'primary.example.com'))
   const second = rig.emit({
     type: 'active_cluster_changed',
@@ -51,8 +63,17 @@ t.test('the event on stdin and as PCR_* variables; the secrets stay out', async 
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
     )
   t.same(JSON.parse(s.read('stdin-1.json')), buildPayload(first, { id: PRIMARY, host: 'primary.example.com', port: 26257 }))
+  t.same(
+    // Under tap, its coverage hooks add NODE_OPTIONS and _TAPJS_* to whatever a test spawns.
+    Object.keys(env(1))
+      .filter((name) => !name.startsWith('PCR_') && !name.startsWith('_TAPJS_') && name !== 'NODE_OPTIONS')
+      .sort(),
+    ['HOME', 'KEEP_ME', 'LANG', 'PATH', 'PWD', 'TZ'],
+    'PATH, HOME, LANG and TZ, KEEP_ME as named, and the PWD the shell sets'
+  )
   t.match(env(1), {
     KEEP_ME: 'kept',
+    HOME: '/home/sidecar',
     PCR_EVENT_ID: '1',
     PCR_EVENT_TYPE: 'active_cluster_changed',
     PCR_EVENT_AT: first.at,
@@ -161,12 +182,12 @@ t.test('output is bounded; stdin may go unread; variables stay within what exec 
 })
 
 t.test('a command that cannot start', async (t) => {
-  const runner = createCommandRunner({ command: 'true', timeoutMs: 5000, log: { info() {}, warn() {}, error() {} } as never, shell: '/nonexistent/sh' })
+  const runner = createCommandRunner({ command: 'true', timeoutMs: 5000, log: { info() {}, warn() {}, error() {} } as never, passthrough: [], shell: '/nonexistent/sh' })
   const missing = await runner.deliver(buildPayload(hookRig(t, {}).emit(step('failover_requested')), null), new AbortController().signal)
   t.same(missing, { status: 'failed', attempts: 1, reason: 'could not start the command: spawn /nonexistent/sh ENOENT' })
   await runner.close()
 
-  const rig = hookRig(t, { ON_FAILOVER_COMMAND: 'true' }, { env: { ...baseEnv, HUGE: 'x'.repeat(200 * 1024) } })
+  const rig = hookRig(t, { ON_FAILOVER_COMMAND: 'true', HOOK_ENV_PASSTHROUGH: 'HUGE' }, { env: { ...baseEnv, HUGE: 'x'.repeat(200 * 1024) } })
   rig.emit(step('failover_requested'))
   await rig.hooks.close(drain)
   t.same(rig.failures().map((e) => e.data.reason), ['could not start the command: spawn E2BIG'])

@@ -103,7 +103,8 @@ t.test('a failing aws call fails the script', async (t) => {
 t.test('run as ON_FAILOVER_COMMAND, it gets what it needs from the event', async (t) => {
   const aws = fakeAws(t)
   const command = `ROUTE53_HOSTED_ZONE_ID=${settings.ROUTE53_HOSTED_ZONE_ID} ROUTE53_RECORD_NAME=${settings.ROUTE53_RECORD_NAME} '${script}'`
-  const rig = hookRig(t, { ON_FAILOVER_COMMAND: command, HOOK_EVENTS: 'active_cluster_changed' }, { env: aws.env })
+  // The fake aws finds where to record through the environment, as the real one finds its credentials.
+  const rig = hookRig(t, { ON_FAILOVER_COMMAND: command, HOOK_EVENTS: 'active_cluster_changed', HOOK_ENV_PASSTHROUGH: 'AWS_CALLS' }, { env: aws.env })
   rig.emit(activeChanged(STANDBY, 'standby-abc.aws-us-east-1.cockroachlabs.cloud'))
   await rig.hooks.close(30_000)
   t.same(rig.failures(), [])
