@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { Coordinator } from '../engine/coordinator.js'
 import type { EventInput } from '../engine/events.js'
 import { decideQuorum, parseObservations } from './quorum.js'
@@ -14,6 +15,17 @@ export interface EtcdCoordinatorOptions {
   requestWindowMs: number
   now: () => number
   record: (event: EventInput) => void
+}
+
+const RequestRecord = z.object({ sidecarId: z.string(), at: z.number() })
+
+// A record this version cannot read tells nothing of a request in flight: it is replaced.
+function readRequest(value: string): z.infer<typeof RequestRecord> | undefined {
+  try {
+    return RequestRecord.parse(JSON.parse(value))
+  } catch {
+    return undefined
+  }
 }
 
 // Only the leader acts. An automatic failover also needs a quorum of observers,
@@ -70,8 +82,8 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
       }
       const key = `${prefix}requests/${context.streamId}`
       const earlier = await session.get(key)
-      if (earlier !== undefined) {
-        const before = JSON.parse(earlier.value) as { sidecarId: string; at: number }
+      const before = earlier === undefined ? undefined : readRequest(earlier.value)
+      if (before !== undefined) {
         if (options.now() - before.at < options.requestWindowMs) {
           return {
             allowed: false,

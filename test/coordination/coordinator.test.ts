@@ -63,6 +63,16 @@ t.test('sessions elect one leader; its coordinator records each request once per
   t.match(again.reason, /^sidecar s1 asked stream stream-1 to fail over at .*; that request may still be in flight$/)
   clock += 5000
   t.same(await mine.mayAct('failover', context), { allowed: true }, 'once the first can no longer be in flight, a new request may go')
+
+  // A request record this version cannot read (hand-written, or from another version)
+  // tells nothing of a request in flight: it is replaced, not a reason to fail.
+  const raw = new Etcd3({ hosts: etcd.endpoints })
+  t.teardown(() => raw.close())
+  for (const [i, value] of ['not json', '{"sidecarId":"s9"}', 'null'].entries()) {
+    await raw.put(`${prefix}requests/odd-${i}`).value(value)
+    t.same(await mine.mayAct('failover', { ...context, streamId: `odd-${i}` }), { allowed: true }, `over ${value}`)
+    t.match(JSON.parse((await raw.get(`${prefix}requests/odd-${i}`).string()) as string), { sidecarId: 's1', at: clock })
+  }
   t.same(recorded, [], 'nothing to report while a leader exists')
 
   const auto = await mine.mayAct('failover', { ...context, streamId: 'stream-2', trigger: 'auto' })

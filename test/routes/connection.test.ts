@@ -102,3 +102,15 @@ t.test('503 while the active cluster is not known yet', async (t) => {
   const health = await svc.get('/health')
   t.equal(health.status, 200, 'liveness does not depend on the Cloud API')
 })
+
+t.test('a cluster the API gives an empty SQL host is a cluster whose host is unknown, not ":26257"', async (t) => {
+  const cloud = await startFakeCloud(t, { clusters: defaultClusterSeeds({ primary: { sqlDns: '' } }) })
+  const svc = await startService(t, cloud)
+  await svc.fastify.engine.nextCheck()
+  const res = await svc.get('/connection', { 'x-db-username': 'u', 'x-db-password': 'p' })
+  t.equal(res.status, 503)
+  t.equal(res.body.code, 'unknown')
+  const clusters = await svc.get('/clusters')
+  t.equal(clusters.body.clusters.find((c: { id: string }) => c.id === PRIMARY).sql_dns, null)
+  t.equal((await svc.get('/active')).status, 503)
+})

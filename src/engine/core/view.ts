@@ -43,8 +43,10 @@ export function activeIdOf(s: CoreState, policy: CorePolicy, now: number): strin
 
 function sqlOf(s: CoreState, policy: CorePolicy, id: string, restored: Served | undefined): { sqlDns: string | null; sqlPort: number } {
   const fromFile = restored?.clusterId === id ? restored : undefined
+  // An empty sql_dns names no host: the address is unknown, never ":26257".
+  const fromApi = clusterOf(s, id).cluster?.regions[0]?.sql_dns.trim() || undefined
   return {
-    sqlDns: policy.sql[id]?.dns ?? clusterOf(s, id).cluster?.regions[0]?.sql_dns ?? fromFile?.sqlDns ?? null,
+    sqlDns: policy.sql[id]?.dns ?? fromApi ?? fromFile?.sqlDns ?? null,
     sqlPort: policy.sql[id]?.port ?? fromFile?.sqlPort ?? SQL_PORT
   }
 }
