@@ -1,4 +1,5 @@
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { loadConfig, readEnv, type Config, type LoadedConfig } from '../config/index.js'
 import type { Backend } from './backend.js'
@@ -16,6 +17,7 @@ import { openRemote } from './remote.js'
 export interface GlobalOptions {
   url?: string
   token?: string
+  tokenFile?: string
   pollInterval?: number
 }
 
@@ -68,12 +70,28 @@ export function createContext(io: CliIo): Context {
     return url
   }
 
+  // The token from the first of --token-file, --token, PCR_ADMIN_TOKEN and ADMIN_TOKEN.
+  function adminToken(globals: GlobalOptions): string | undefined {
+    const { token, tokenFile } = globals
+    if (tokenFile === undefined) return token ?? env().PCR_ADMIN_TOKEN ?? env().ADMIN_TOKEN
+    if (token !== undefined) throw new CliError(EXIT.usage, '--token and --token-file exclude each other')
+    let text: string
+    try {
+      text = readFileSync(resolve(io.cwd, tokenFile), 'utf8')
+    } catch (err) {
+      throw new CliError(EXIT.usage, `--token-file ${tokenFile}: cannot be read (${(err as NodeJS.ErrnoException).code})`)
+    }
+    const fromFile = text.replace(/\r?\n$/, '')
+    if (fromFile === '') throw new CliError(EXIT.usage, `--token-file ${tokenFile}: is empty`)
+    return fromFile
+  }
+
   function open(command: Command, options: OpenOptions): { backend: Backend; metrics?: Metrics } {
     const globals = command.optsWithGlobals<GlobalOptions>()
     const pollMs = globals.pollInterval === undefined ? undefined : globals.pollInterval * 1000
     const url = remoteUrl(command)
     if (url !== undefined) {
-      return { backend: openRemote({ url, token: globals.token ?? env().ADMIN_TOKEN, pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) }) }
+      return { backend: openRemote({ url, token: adminToken(globals), pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) }) }
     }
     const c = config()
     const metrics = options.metrics === true && c.server.enablePrometheus ? createMetrics() : undefined

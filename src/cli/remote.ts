@@ -57,7 +57,7 @@ export function openRemote(options: RemoteOptions): Backend {
 
   async function admin<T>(path: string, body: unknown, method: 'GET' | 'POST' = 'POST'): Promise<T> {
     if (options.token === undefined) {
-      throw new CliError(EXIT.usage, 'remote mode needs the admin token for this: --token or ADMIN_TOKEN')
+      throw new CliError(EXIT.usage, 'remote mode needs the admin token for this: --token-file, PCR_ADMIN_TOKEN or ADMIN_TOKEN')
     }
     return ok<T>(method, path, body, { authorization: `Bearer ${options.token}` })
   }

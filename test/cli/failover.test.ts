@@ -1,10 +1,12 @@
 import t from 'tap'
+import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { unusedPort } from '../../tools/unused-port.js'
 import { waitFor } from '../../tools/wait-for.js'
 import { ADMIN_TOKEN, PRIMARY, STANDBY, STREAM, startFakeCloud, startService } from '../../tools/stack.js'
-import { directEnv, errors, pcr, remote } from './fixtures/pcr.js'
+import { directEnv, errors, pcr, remote, scratchDir } from './fixtures/pcr.js'
 
 t.test('failover --dry-run shows the plan and changes nothing', async (t) => {
   const cloud = await startFakeCloud(t)
@@ -150,7 +152,7 @@ t.test('remote mode refusals: no token, a wrong token, a disabled admin API, no 
   const svc = await startService(t, cloud)
   const noToken = await pcr(['--url', svc.url, 'failover', '--yes'])
   t.equal(noToken.code, 2)
-  t.equal(noToken.stderr, 'pcr: remote mode needs the admin token for this: --token or ADMIN_TOKEN\n')
+  t.equal(noToken.stderr, 'pcr: remote mode needs the admin token for this: --token-file, PCR_ADMIN_TOKEN or ADMIN_TOKEN\n')
 
   const wrong = await pcr([...remote(svc, 'not-the-token-at-all'), 'failover', '--yes'])
   t.equal(wrong.code, 2)
@@ -180,4 +182,32 @@ t.test('remote mode refusals: no token, a wrong token, a disabled admin API, no 
   const notSidecar = await pcr(['--url', url, 'status'])
   t.equal(notSidecar.code, 2)
   t.equal(notSidecar.stderr, `pcr: GET /clusters: HTTP 200, not JSON: is ${url} a pcr-sidecar?\n`)
+})
+
+t.test('the admin token from a file or PCR_ADMIN_TOKEN, never needed on the command line', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud)
+  const dir = scratchDir()
+  const file = join(dir, 'token')
+  writeFileSync(file, `${ADMIN_TOKEN}\n`)
+  const fromFile = await pcr(['--url', svc.url, '--token-file', file, 'failover', '--dry-run'])
+  t.equal(fromFile.code, 0, fromFile.stderr)
+  const fromEnv = await pcr(['failover', '--dry-run'], { env: { PCR_URL: svc.url, PCR_ADMIN_TOKEN: ADMIN_TOKEN, ADMIN_TOKEN: 'the-service-token-not-mine' } })
+  t.equal(fromEnv.code, 0, 'PCR_ADMIN_TOKEN wins over ADMIN_TOKEN')
+
+  const both = await pcr(['--url', svc.url, '--token', ADMIN_TOKEN, '--token-file', file, 'failover', '--dry-run'])
+  t.equal(both.code, 2)
+  t.equal(both.stderr, 'pcr: --token and --token-file exclude each other\n')
+  const missing = await pcr(['--url', svc.url, '--token-file', join(dir, 'nothing'), 'failover', '--dry-run'])
+  t.equal(missing.code, 2)
+  t.equal(missing.stderr, `pcr: --token-file ${join(dir, 'nothing')}: cannot be read (ENOENT)\n`)
+  writeFileSync(join(dir, 'empty'), '\n')
+  const empty = await pcr(['--url', svc.url, '--token-file', join(dir, 'empty'), 'failover', '--dry-run'])
+  t.equal(empty.code, 2)
+  t.equal(empty.stderr, `pcr: --token-file ${join(dir, 'empty')}: is empty\n`)
+
+  const help = await pcr(['--help'])
+  t.match(help.stdout, /--token-file <path>/)
+  t.match(help.stdout, /PCR_ADMIN_TOKEN/)
+  t.match(help.stdout.replace(/\s+/g, ' '), /--token <token> [^-]*shows in ps and shell history/)
 })
