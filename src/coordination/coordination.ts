@@ -38,7 +38,9 @@ export interface Coordination {
   coordinator: Coordinator
   cloud: EngineCloud
   status(): CoordinationStatus
-  // Publishes the engine's pause and what its checks see (for the leader's quorum).
+  /** Records the fleet's pause for every sidecar and the next leader; rejects when etcd did not take it. */
+  recordPause(paused: boolean, by: string): Promise<void>
+  // Mirrors the fleet's pause into the engine and publishes what its checks see (for the leader's quorum).
   follow(engine: Engine): void
   // Resolves after the first round with etcd, so the first check knows who leads.
   start(): Promise<void>
@@ -181,13 +183,13 @@ export function createCoordination(options: {
     coordinator,
     cloud: shared.cloud,
     status,
+    async recordPause(paused, by) {
+      if (!(await session.putIfLeader(pauseKey, JSON.stringify({ paused, by })))) {
+        throw new Error('this sidecar does not lead')
+      }
+    },
     follow(next) {
       engine = next
-      next.onEvent((event) => {
-        if (event.type !== 'paused' && event.type !== 'resumed') return
-        const pause = { paused: event.type === 'paused', by: String(event.data.by) }
-        session.putIfLeader(pauseKey, JSON.stringify(pause)).catch(() => false)
-      })
       // What this sidecar's own checks see of the watched cluster, for the leader's quorum.
       next.onCheck((check) => {
         if (check.clusterId !== next.snapshot().watchedClusterId) return

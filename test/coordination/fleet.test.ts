@@ -142,6 +142,13 @@ t.test('etcd without quorum: no automatic failover, connections still served, ma
   for (const s of [a, b, c]) await s.waitForEvent('coordination_lost')
   for (const s of [a, b, c]) t.equal((await s.get('/connection', credentials)).body.cluster_id, PRIMARY, 'the last known cluster is still served')
 
+  // A pause etcd cannot record would hold only here: the next leader would fail over.
+  const pause = await a.post('/admin/pause', undefined, admin)
+  t.equal(pause.status, 503)
+  t.equal(pause.body.code, 'coordination_unavailable')
+  t.match(pause.body.message, /^the pause could not be recorded in etcd, where every sidecar and the next leader read it: .+; nothing was changed$/)
+  t.notOk(a.fastify.engine.snapshot().paused, 'nothing was changed')
+
   await fleet.cloud.setNodes(PRIMARY, 'NOT_READY')
   await fleet.primarySql.stop()
   for (const s of [a, b, c]) {

@@ -58,11 +58,21 @@ export default async function adminFailoverRoutes(fastify: FastifyInstance) {
           tags: ['admin'],
           summary: paused ? 'Pause automatic failover (monitoring goes on)' : 'Resume automatic failover',
           security: adminSecurity,
-          response: { 200: PauseBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody }
+          response: { 200: PauseBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody, 503: ErrorBody }
         }
       },
-      async (request) => {
+      async (request, reply) => {
         const by = requestedBy(request)
+        // In a fleet the pause is etcd's first: one held here alone, the next leader would not keep.
+        try {
+          await fastify.coordination?.recordPause(paused, by)
+        } catch (err) {
+          return reply.code(503).send({
+            error: 'Service Unavailable',
+            message: `the ${paused ? 'pause' : 'resume'} could not be recorded in etcd, where every sidecar and the next leader read it: ${(err as Error).message.replace(/\s+/g, ' ')}; nothing was changed`,
+            code: 'coordination_unavailable'
+          })
+        }
         const changed = paused ? fastify.engine.pause(by) : fastify.engine.resume(by)
         return { paused, changed }
       }
