@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { untracedEnv } from '../../tools/child-env.js'
+import { runnerExecArgv, untracedEnv } from '../../tools/child-env.js'
 import { spawnNode } from '../../tools/spawn-server.js'
 import { PRIMARY, startFakeCloud } from '../../tools/stack.js'
 import { waitFor } from '../../tools/wait-for.js'
@@ -43,14 +43,14 @@ t.test('the entry: a first signal stops the verb, a second one the process', asy
   const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
   const cloud = await startFakeCloud(t)
   // The test runner's own loader, so that the entry's coverage counts.
-  const monitor = start([...process.execArgv, main, 'monitor'], { ...process.env, ...directEnv(cloud) })
+  const monitor = start([...runnerExecArgv(), main, 'monitor'], { ...process.env, ...directEnv(cloud) })
   await monitor.waitForOutput(/verdict_changed/)
   monitor.child.kill('SIGINT')
   t.equal(await monitor.exited, 0, monitor.stderr())
   t.match(monitor.stdout(), /monitor_started/)
 
   await cloud.control('POST', '/faults', { operation: 'listStreams', kind: 'hang' })
-  const stuck = start([...process.execArgv, main, 'status'], { ...process.env, ...directEnv(cloud, { HEALTH_CHECK_TIMEOUT: '60' }) })
+  const stuck = start([...runnerExecArgv(), main, 'status'], { ...process.env, ...directEnv(cloud, { HEALTH_CHECK_TIMEOUT: '60' }) })
   // Once it asks the API, the entry is running and handles signals.
   await cloud.control('DELETE', '/requests')
   await waitFor('status asking the API', async () => (await cloud.requests()).some((r) => r.operation === 'listStreams'))

@@ -9,6 +9,7 @@ import {
   DEFAULT_STREAM_ID,
   defaultClusterSeeds
 } from '../../src/emulator/seed.js'
+import { runnerExecArgv } from '../../tools/child-env.js'
 import { baseUrl, startEmulator } from '../../src/emulator/server.js'
 import { banner, parseEmulatorEnv } from '../../src/emulator/standalone.js'
 
@@ -124,7 +125,7 @@ const main = fileURLToPath(new URL('../../src/emulator/main.ts', import.meta.url
 // The child runs under this test's own TypeScript loader (tsx for npm run
 // emulator, tap's under tap), so its coverage maps onto the same sources.
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [...process.execArgv, main], {
+  const child = spawn(process.execPath, [...runnerExecArgv(), main], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
