@@ -5,8 +5,10 @@ import { ErrorBody, EventsStreamBody, EventsStreamHeaders } from '../api-schemas
 import { clustersBody } from '../api-views.js'
 import type { EngineEvent } from '../engine/events.js'
 
-// Open streams are capped, so the status page cannot be used to exhaust the process.
+// Open streams are capped, so the status page cannot be used to exhaust the process,
+// and per client address, so one client cannot take them all.
 export const maxStreams = 100
+export const maxStreamsPerAddress = 10
 // A stream whose client stops reading is dropped once this much waits for it.
 const maxBufferedBytes = 1024 * 1024
 // Proxies close connections that stay silent for long (nginx after 60 s by default).
@@ -33,6 +35,7 @@ export default async function eventsStreamRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const { engine, clock } = fastify
   const streams = new Set<PassThrough>()
+  const perAddress = new Map<string, number>()
   let stopHeartbeat: (() => void) | undefined
 
   // Exactly what GET /clusters answers.
@@ -87,11 +90,12 @@ export default async function eventsStreamRoutes(fastify: FastifyInstance) {
       schema: {
         tags: ['status'],
         summary: 'The decision history and the state, live (Server-Sent Events)',
-        description: `Replays on reconnect from Last-Event-ID. At most ${maxStreams} streams are open at once; beyond, 503 + Retry-After (poll GET /clusters and GET /events instead).`,
+        description: `Replays on reconnect from Last-Event-ID. At most ${maxStreams} streams are open at once, ${maxStreamsPerAddress} from one client address; beyond, 503 (or 429 for that address) + Retry-After (poll GET /clusters and GET /events instead).`,
         headers: EventsStreamHeaders,
         response: {
           200: { description: 'a stream that lasts until the client or the server closes it', content: { 'text/event-stream': { schema: EventsStreamBody } } },
           400: ErrorBody,
+          429: ErrorBody,
           503: ErrorBody
         }
       }
@@ -104,14 +108,27 @@ export default async function eventsStreamRoutes(fastify: FastifyInstance) {
           code: 'too_many_streams'
         })
       }
+      const address = request.ip
+      const fromAddress = perAddress.get(address) ?? 0
+      if (fromAddress >= maxStreamsPerAddress) {
+        return reply.code(429).header('retry-after', '30').send({
+          error: 'Too Many Requests',
+          message: `${maxStreamsPerAddress} status streams are open from this address already; close one, or poll GET /clusters and GET /events`,
+          code: 'too_many_streams'
+        })
+      }
       const header = request.headers['last-event-id']
       const first = replay(engine.events(allEvents), header === undefined ? undefined : Number(header))
       const stream = new PassThrough()
       streams.add(stream)
+      perAddress.set(address, fromAddress + 1)
       stopHeartbeat ??= startHeartbeat()
       request.log.debug({ streams: streams.size }, 'status stream opened')
       stream.on('close', () => {
         streams.delete(stream)
+        const left = (perAddress.get(address) as number) - 1
+        if (left === 0) perAddress.delete(address)
+        else perAddress.set(address, left)
         if (streams.size === 0) stopTimers()
         request.log.debug({ streams: streams.size }, 'status stream closed')
       })

@@ -1,4 +1,4 @@
-import { request } from 'undici'
+import { Agent, request } from 'undici'
 
 // A Server-Sent Events client for the tests: the messages of one stream as they
 // arrive, and a bounded wait for a condition on them.
@@ -36,8 +36,10 @@ function parse(block: string): SseMessage {
   return message
 }
 
-export async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
-  const res = await request(`${url}/events/stream`, { headers })
+// from: the loopback address the client connects from (127.0.0.1 unless told), to be another client.
+export async function openStream(url: string, headers: Record<string, string> = {}, from?: string): Promise<SseStream> {
+  const dispatcher = from === undefined ? undefined : new Agent({ localAddress: from })
+  const res = await request(`${url}/events/stream`, { headers, ...(dispatcher && { dispatcher }) })
   const messages: SseMessage[] = []
   let buffer = ''
   let ended = false
@@ -82,7 +84,11 @@ export async function openStream(url: string, headers: Record<string, string> = 
         check()
       })
     },
-    close: () => res.body.destroy()
+    close: () => {
+      res.body.destroy()
+      // A test may close a stream and close it again in its teardown.
+      if (dispatcher !== undefined && !dispatcher.closed) void dispatcher.close()
+    }
   }
 }
 

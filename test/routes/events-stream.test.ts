@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connect } from 'node:net'
 import { request } from 'undici'
-import { heartbeatMs, maxStreams } from '../../src/routes/events-stream.js'
+import { heartbeatMs, maxStreams, maxStreamsPerAddress } from '../../src/routes/events-stream.js'
 import { systemClock, type Clock } from '../../src/engine/engine.js'
 import { PRIMARY, startFakeCloud, startService } from '../../tools/stack.js'
 import { waitFor } from '../../tools/wait-for.js'
@@ -78,7 +78,9 @@ t.test('reconnecting with Last-Event-ID replays what came after it, and only tha
 t.test(`at most ${maxStreams} streams at once; the next gets 503 until one closes`, async (t) => {
   const cloud = await startFakeCloud(t)
   const svc = await startService(t, cloud)
-  const open = await Promise.all(Array.from({ length: maxStreams }, () => openStream(svc.url)))
+  // As many clients as it takes, each on a loopback address of its own, each within its own cap.
+  const from = (i: number) => `127.0.0.${2 + Math.floor(i / maxStreamsPerAddress)}`
+  const open = await Promise.all(Array.from({ length: maxStreams }, (_, i) => openStream(svc.url, {}, from(i))))
   t.teardown(() => open.forEach((s) => s.close()))
   t.ok(open.every((s) => s.status === 200))
   const refused = await request(`${svc.url}/events/stream`)
@@ -92,6 +94,28 @@ t.test(`at most ${maxStreams} streams at once; the next gets 503 until one close
   const again = await request(`${svc.url}/events/stream`)
   t.equal(again.statusCode, 200)
   again.body.destroy()
+})
+
+t.test(`one client address holds at most ${maxStreamsPerAddress} streams; the others still get theirs`, async (t) => {
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud)
+  const mine = await Promise.all(Array.from({ length: maxStreamsPerAddress }, () => openStream(svc.url, {}, '127.0.0.2')))
+  t.teardown(() => mine.forEach((s) => s.close()))
+  t.ok(mine.every((s) => s.status === 200))
+  const more = await openStream(svc.url, {}, '127.0.0.2')
+  t.equal(more.status, 429)
+  t.equal(more.headers['retry-after'], '30')
+  more.close()
+  const closed = () => svc.lines.filter((l) => l.includes('status stream closed')).length
+  const other = await openStream(svc.url, {}, '127.0.0.3')
+  t.equal(other.status, 200, 'another address is not held back')
+  other.close()
+  await waitFor('the server to see the other client go', () => closed() === 1, { timeoutMs: 2000 })
+  mine[0]?.close()
+  await waitFor('the server to see one of mine go', () => closed() === 2, { timeoutMs: 2000 })
+  const again = await openStream(svc.url, {}, '127.0.0.2')
+  t.equal(again.status, 200, 'a slot of its own is free again')
+  again.close()
 })
 
 t.test('closing the app ends every stream at once', async (t) => {
