@@ -4,6 +4,7 @@ import { LogController, type FastifyInstance, type FastifyServerOptions } from '
 import fp from 'fastify-plugin'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { AppOptions } from './app-options.js'
+import type { Config } from './config/index.js'
 import authPlugin from './plugins/auth.js'
 import docsPlugin from './plugins/docs.js'
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
@@ -31,6 +32,14 @@ export const serverOptions = {
   clientErrorHandler,
   frameworkErrors
 } satisfies FastifyServerOptions
+
+// The instance's options for one configuration: the fixed ones, and which proxies'
+// X-Forwarded-For gives the client's address (request.ip, the admin lockout's key).
+export function serverOptionsFor(config: Config) {
+  const trust = config.server.trustProxy
+  // n hops: the addresses the last n proxies appended (Fastify's own reading of a number, which its types leave out).
+  return { ...serverOptions, trustProxy: typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust }
+}
 
 // The whole service as one plugin: src/server.ts registers it on the instance it
 // creates, and the tests do the same on theirs.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
-import app, { serverOptions } from './app.js'
+import app, { serverOptionsFor } from './app.js'
 import { ConfigError, loadConfig } from './config/index.js'
 import { createLogger, secretsOf } from './logger.js'
 
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const https = config.tls === undefined ? null : { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
   let fastify
   try {
-    fastify = Fastify({ ...serverOptions, loggerInstance: logger, https })
+    fastify = Fastify({ ...serverOptionsFor(config), loggerInstance: logger, https })
   } catch (err) {
     // Readable files that are not a matching PEM certificate and key: OpenSSL says why, in one line.
     if (https === null) throw err

@@ -53,6 +53,7 @@ t.test('the added variables have their documented defaults', async (t) => {
     server: {
       port: 8080,
       host: '0.0.0.0',
+      trustProxy: false,
       logLevel: 'info'
     },
     timeline: {
@@ -96,6 +97,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     COCKROACH_API_URL: 'http://127.0.0.1:8090/',
     PORT: '0',
     HOST: '127.0.0.1',
+    TRUST_PROXY: ' 10.0.0.0/8, loopback,fd00::/8 ',
     LOG_LEVEL: 'DEBUG',
     ADMIN_TOKEN: 'a-long-enough-admin-token',
     ADMIN_MAX_FAILURES: '3',
@@ -182,6 +184,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
       prometheusPort: 9100,
       port: 0,
       host: '127.0.0.1',
+      trustProxy: ['10.0.0.0/8', 'loopback', 'fd00::/8'],
       logLevel: 'debug'
     },
     admin: {
@@ -508,6 +511,19 @@ t.test('a % that starts no escape in credentials or a database name is refused, 
   )
   const { config } = parseConfig({ ...required, PRIMARY_CLUSTER_ENDPOINT: 'postgresql://u:50%25off@db.example/app' })
   t.equal(config.sql.primaryEndpoint, 'postgresql://u:50%25off@db.example/app')
+})
+
+t.test('TRUST_PROXY: off, a hop count or proxy addresses; never everyone', async (t) => {
+  const trust = (v: string) => parseConfig({ ...required, TRUST_PROXY: v }).config.server.trustProxy
+  t.equal(trust('false'), false)
+  t.equal(trust('0'), false)
+  t.equal(trust('2'), 2)
+  t.same(trust('192.0.2.10,2001:db8::/32'), ['192.0.2.10', '2001:db8::/32'])
+  for (const v of ['true', '10.0.0.0/33', '10.0.0.1/8/2', 'proxy.example', '1.2.3', ' , ']) {
+    t.same(problemsOf({ ...required, TRUST_PROXY: v }), [
+      'TRUST_PROXY: must be a number of proxy hops, or a comma-separated list of proxy addresses (IPs, CIDR ranges, loopback, linklocal, uniquelocal)'
+    ], v)
+  }
 })
 
 t.test('problems never echo a secret value', async (t) => {

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { request } from 'undici'
-import app, { serverOptions, type AppOptions } from '../src/app.js'
+import app, { serverOptionsFor, type AppOptions } from '../src/app.js'
 import { parseConfig, type Config } from '../src/config/index.js'
 import type { EngineEvent } from '../src/engine/events.js'
 import { createLogger, secretsOf } from '../src/logger.js'
@@ -91,7 +91,7 @@ export async function startService(
   const config = configFor(cloud, env)
   const lines: string[] = []
   const logger = createLogger({ level: config.server.logLevel, secrets: secretsOf(config) }, { write: (l: string) => lines.push(l) })
-  const fastify = Fastify({ ...serverOptions, loggerInstance: logger as FastifyBaseLogger })
+  const fastify = Fastify({ ...serverOptionsFor(config), loggerInstance: logger as FastifyBaseLogger })
   await fastify.register(app, { config, ...overrides })
   await fastify.listen({ port: 0, host: '127.0.0.1' })
   const address = fastify.server.address()

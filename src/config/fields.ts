@@ -1,4 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 // How one variable's value is read. Durations are seconds and accept fractions so
@@ -152,6 +153,33 @@ export const variableNames = (refused: readonly string[]) =>
     .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a comma-separated list of environment variable names')))
     .refine((names) => !names.some((name) => refused.includes(name)), `must not name the sidecar's own secrets (${refused.join(', ')})`)
     .prefault('')
+
+// Whom to believe about a client's address (Fastify's trustProxy): nobody, the last n
+// proxies, or proxies at these addresses. Never everyone: a client could then name
+// any address it likes in X-Forwarded-For, and escape the admin lockout.
+const proxyNames = ['loopback', 'linklocal', 'uniquelocal']
+function isProxyAddress(v: string): boolean {
+  if (proxyNames.includes(v)) return true
+  const [ip = '', prefix, ...rest] = v.split('/')
+  const family = isIP(ip)
+  if (family === 0 || rest.length > 0) return false
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))
+}
+export const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): false | number | string[] => {
+    if (/^(false|off|no|0)$/i.test(v)) return false
+    if (/^\d+$/.test(v)) return Number(v)
+    const list = v.split(',').map((a) => a.trim()).filter((a) => a !== '')
+    if (list.length > 0 && list.every(isProxyAddress)) return list
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be a number of proxy hops, or a comma-separated list of proxy addresses (IPs, CIDR ranges, loopback, linklocal, uniquelocal)'
+    })
+    return z.NEVER
+  })
+  .prefault('false')
 
 // PgBouncer reads unquoted keys only, and "pgbouncer" is its admin console.
 export const pgbouncerAlias = /^(?!pgbouncer$)[A-Za-z0-9_.-]+$/

@@ -20,6 +20,7 @@ import {
   sqlAddress,
   sslModes,
   text,
+  trustProxy,
   utcTimestamp,
   uuid,
   variableNames
@@ -84,6 +85,7 @@ export const variables = {
   COCKROACH_API_URL: pair('apiUrl', httpUrl.prefault('https://cockroachlabs.cloud')),
   PORT: server('port', port(8080)),
   HOST: server('host', text('the address to listen on').prefault('0.0.0.0')),
+  TRUST_PROXY: server('trustProxy', trustProxy),
   LOG_LEVEL: server(
     'logLevel',
     z

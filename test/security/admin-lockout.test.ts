@@ -1,6 +1,6 @@
 import t from 'tap'
 import { systemClock, type Clock } from '../../src/engine/engine.js'
-import { ADMIN_TOKEN, startFakeCloud, startService } from '../../tools/stack.js'
+import { ADMIN_TOKEN, startFakeCloud, startService, type Service } from '../../tools/stack.js'
 
 const attacker = '203.0.113.7'
 const operator = '198.51.100.2'
@@ -51,4 +51,29 @@ t.test('repeated refusals lock out one address from the admin API only, for one 
   t.match(metrics, /pcr_admin_auth_failures_total\{outcome="rejected"\} 6\n/)
   t.match(metrics, /pcr_admin_auth_failures_total\{outcome="locked_out"\} 1\n/)
   t.match(metrics, /pcr_admin_auth_failures_total\{outcome="throttled"\} 3\n/)
+})
+
+t.test('behind a proxy: TRUST_PROXY keys the lockout on the client it names; without it X-Forwarded-For is not believed', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const ingress = '10.0.0.5'
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+  const through = (svc: Service, client: string, token: string) =>
+    svc.fastify.inject({ method: 'POST', url: '/admin/pause', remoteAddress: ingress, headers: { 'x-forwarded-for': client, ...bearer(token) } })
+
+  const behind = await startService(t, cloud, { ADMIN_MAX_FAILURES: '2', TRUST_PROXY: '10.0.0.0/8' })
+  for (let i = 0; i < 2; i++) t.equal((await through(behind, attacker, 'wrong')).statusCode, 401)
+  t.equal((await through(behind, attacker, ADMIN_TOKEN)).statusCode, 429, 'the client that failed is locked out')
+  t.equal((await through(behind, operator, ADMIN_TOKEN)).statusCode, 200, 'another client behind the same ingress is not')
+  const lockout = behind.lines.find((l) => l.includes('admin API locked'))
+  t.match(JSON.parse(lockout as string), { address: attacker })
+
+  // One trusted hop: the address that proxy appended counts, whatever the client wrote before it.
+  const hops = await startService(t, cloud, { ADMIN_MAX_FAILURES: '2', TRUST_PROXY: '1' })
+  for (const spoof of ['192.0.2.1', '192.0.2.2']) t.equal((await through(hops, `${spoof}, ${attacker}`, 'wrong')).statusCode, 401)
+  t.equal((await through(hops, `192.0.2.3, ${attacker}`, ADMIN_TOKEN)).statusCode, 429, 'the client the proxy saw is locked out')
+  t.equal((await through(hops, operator, ADMIN_TOKEN)).statusCode, 200)
+
+  const direct = await startService(t, cloud, { ADMIN_MAX_FAILURES: '2' })
+  for (let i = 0; i < 2; i++) t.equal((await through(direct, `192.0.2.${i}`, 'wrong')).statusCode, 401)
+  t.equal((await through(direct, operator, ADMIN_TOKEN)).statusCode, 429, 'a made-up X-Forwarded-For does not get round the lockout')
 })
