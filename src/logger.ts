@@ -14,11 +14,12 @@ const redactPaths = [
   '*.apiKey',
   '*.adminToken',
   'admin.token',
+  'admin.readToken',
   '*.connection_string'
 ]
 
 export function secretsOf(config: Config): string[] {
-  const secrets = [config.pair.apiKey, config.admin.token, config.coordination.etcd?.password]
+  const secrets = [config.pair.apiKey, config.admin.token, config.admin.readToken, config.coordination.etcd?.password]
   for (const endpoint of [config.sql.primaryEndpoint, config.sql.standbyEndpoint, config.pgbouncer?.adminUrl]) {
     if (endpoint === undefined) continue
     const url = new URL(endpoint)

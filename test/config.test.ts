@@ -380,7 +380,7 @@ t.test('one line per problem, naming the variable', async (t) => {
     'HOOK_ENV_PASSTHROUGH: must be a comma-separated list of environment variable names'
   ])
   t.same(problemsOf({ ...required, HOOK_ENV_PASSTHROUGH: 'AWS_REGION,ETCD_PASSWORD' }), [
-    "HOOK_ENV_PASSTHROUGH: must not name the sidecar's own secrets (COCKROACH_API_SECRET_KEY, ADMIN_TOKEN, ETCD_PASSWORD, PGBOUNCER_ADMIN_URL, WEBHOOK_URL, PRIMARY_CLUSTER_ENDPOINT, STANDBY_CLUSTER_ENDPOINT)"
+    "HOOK_ENV_PASSTHROUGH: must not name the sidecar's own secrets (COCKROACH_API_SECRET_KEY, ADMIN_TOKEN, READ_TOKEN, ETCD_PASSWORD, PGBOUNCER_ADMIN_URL, WEBHOOK_URL, PRIMARY_CLUSTER_ENDPOINT, STANDBY_CLUSTER_ENDPOINT)"
   ])
   t.same(problemsOf({ ...required, PGBOUNCER_DATABASE_OPTIONS: 'pool_size=5 host=elsewhere.example' }), [
     'PGBOUNCER_DATABASE_OPTIONS: must not set host, port, dbname or password (the sidecar sets where the alias points; the file is world-readable)'

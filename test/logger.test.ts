@@ -2,16 +2,17 @@ import t from 'tap'
 import { parseConfig } from '../src/config/index.js'
 import { createLogger, scrubber, secretsOf } from '../src/logger.js'
 
-t.test('secretsOf: the API key, the admin token and the endpoint passwords', async (t) => {
+t.test('secretsOf: the API key, the admin and read tokens and the endpoint passwords', async (t) => {
   const { config } = parseConfig({
     COCKROACH_API_SECRET_KEY: 'key-1234567',
     PRIMARY_CLUSTER_ID: '00000000-0000-4000-8000-000000000001',
     STANDBY_CLUSTER_ID: '00000000-0000-4000-8000-000000000002',
     ADMIN_TOKEN: 'token-0123456789abcdef',
+    READ_TOKEN: 'reader-0123456789abcdef',
     PRIMARY_CLUSTER_ENDPOINT: 'postgresql://root:p%40ss%2Fword@db:26257/x',
     STANDBY_CLUSTER_ENDPOINT: 'postgresql://root@db:26257/x'
   })
-  t.same(secretsOf(config), ['key-1234567', 'token-0123456789abcdef', 'p@ss/word', 'p%40ss%2Fword'])
+  t.same(secretsOf(config), ['key-1234567', 'token-0123456789abcdef', 'reader-0123456789abcdef', 'p@ss/word', 'p%40ss%2Fword'])
 })
 
 t.test('scrubber removes every form of a secret, longest first', async (t) => {

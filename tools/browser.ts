@@ -49,8 +49,14 @@ export interface StatusPage {
   screenshot(name: string): Promise<string>
 }
 
-export async function openStatusPage(browser: Browser, url: string, viewport = { width: 1100, height: 900 }): Promise<StatusPage> {
-  const page = await browser.newPage({ viewport })
+// credentials: what the browser answers a Basic prompt with (a sidecar with READ_TOKEN).
+export async function openStatusPage(
+  browser: Browser,
+  url: string,
+  viewport = { width: 1100, height: 900 },
+  credentials?: { username: string; password: string }
+): Promise<StatusPage> {
+  const page = await browser.newPage({ viewport, ...(credentials && { httpCredentials: credentials }) })
   const problems: string[] = []
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(m.text())

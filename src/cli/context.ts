@@ -91,7 +91,7 @@ export function createContext(io: CliIo): Context {
     const pollMs = globals.pollInterval === undefined ? undefined : globals.pollInterval * 1000
     const url = remoteUrl(command)
     if (url !== undefined) {
-      return { backend: openRemote({ url, token: adminToken(globals), pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) }) }
+      return { backend: openRemote({ url, token: adminToken(globals), readToken: env().PCR_READ_TOKEN, pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) }) }
     }
     const c = config()
     const metrics = options.metrics === true && c.server.enablePrometheus ? createMetrics() : undefined

@@ -2,11 +2,14 @@ import type { ActiveJson, Backend, ClustersJson, EventJson } from './backend.js'
 import { CliError, EXIT, RemoteError } from './errors.js'
 
 // Remote mode: a running sidecar's HTTP API does the work; the CLI only asks and
-// follows. Status routes are public, actions need the admin token.
+// follows. Actions need the admin token; status routes need a token only when the
+// sidecar sets READ_TOKEN, and take the read token or the admin token.
 
 export interface RemoteOptions {
   url: string
   token?: string
+  /** For the read routes, before the admin token: PCR_READ_TOKEN. */
+  readToken?: string
   pollMs: number
   // Waits between polls (the CLI's clock, cut short by its stop signal).
   sleep(ms: number): Promise<void>
@@ -62,7 +65,19 @@ export function openRemote(options: RemoteOptions): Backend {
     return ok<T>(method, path, body, { authorization: `Bearer ${options.token}` })
   }
 
-  const clusters = () => ok<ClustersJson>('GET', '/clusters')
+  const readToken = options.readToken ?? options.token
+  async function read<T>(path: string): Promise<T> {
+    try {
+      return await ok<T>('GET', path, undefined, readToken === undefined ? {} : { authorization: `Bearer ${readToken}` })
+    } catch (err) {
+      if (err instanceof RemoteError && err.status === 401 && readToken === undefined) {
+        throw new RemoteError(401, err.code, `${err.message}: give it in PCR_READ_TOKEN`)
+      }
+      throw err
+    }
+  }
+
+  const clusters = () => read<ClustersJson>('/clusters')
 
   return {
     mode: 'remote',
@@ -70,7 +85,7 @@ export function openRemote(options: RemoteOptions): Backend {
     source: `sidecar ${base}`,
     refresh: clusters,
     clusters,
-    events: async (limit) => (await ok<{ events: EventJson[] }>('GET', `/events?limit=${limit}`)).events,
+    events: async (limit) => (await read<{ events: EventJson[] }>(`/events?limit=${limit}`)).events,
     async connectionClusterId() {
       // Placeholder credentials: only the cluster the answer names is read.
       const answer = await call<{ cluster_id: string }>('GET', '/connection', undefined, { 'x-db-username': 'pcr', 'x-db-password': 'pcr' })

@@ -59,6 +59,7 @@ export const DEFAULT_FAILBACK_TIMEOUT_SECONDS = 6 * 3600
 export const secretVariables = [
   'COCKROACH_API_SECRET_KEY',
   'ADMIN_TOKEN',
+  'READ_TOKEN',
   'ETCD_PASSWORD',
   'PGBOUNCER_ADMIN_URL',
   'WEBHOOK_URL',
@@ -96,6 +97,7 @@ export const variables = {
       .prefault('info')
   ),
   ADMIN_TOKEN: admin('token', z.string().trim().min(16, 'must be at least 16 characters long').optional()),
+  READ_TOKEN: admin('readToken', z.string().trim().min(16, 'must be at least 16 characters long').optional()),
   ADMIN_MAX_FAILURES: admin('maxFailures', integer(5, 1, 1000, 'a whole number from 1 to 1000')),
   ADMIN_FAILURE_WINDOW: admin('failureWindowSeconds', seconds(60)),
   ADMIN_LOCKOUT: admin('lockoutSeconds', seconds(60)),

@@ -6,6 +6,8 @@ import { createAuthLimiter } from './auth-limiter.js'
 declare module 'fastify' {
   interface FastifyInstance {
     requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void>
+    /** With READ_TOKEN set, the operator's read routes need it or the admin token. */
+    requireReader(request: FastifyRequest, reply: FastifyReply): Promise<void>
   }
 }
 
@@ -15,17 +17,45 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest()
 }
 
+function matches(offered: string, expected: Buffer | undefined): boolean {
+  return expected !== undefined && timingSafeEqual(digest(offered), expected)
+}
+
+function bearer(authorization: string | undefined): string {
+  return /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() ?? ''
+}
+
+// A Basic password, as a browser sends it after asking: the status page and /docs
+// are opened in one, and EventSource cannot set a header of its own.
+function basicPassword(authorization: string | undefined): string {
+  const encoded = /^Basic\s+(\S+)$/i.exec(authorization ?? '')?.[1]
+  if (encoded === undefined) return ''
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8')
+  return decoded.slice(decoded.indexOf(':') + 1)
+}
+
 export default fp(
   async (fastify) => {
     const { config } = fastify
-    const token = config.admin.token
-    const expected = token === undefined ? undefined : digest(token)
-    const limiter = createAuthLimiter({
+    const expected = config.admin.token === undefined ? undefined : digest(config.admin.token)
+    const readExpected = config.admin.readToken === undefined ? undefined : digest(config.admin.readToken)
+    const limiterOptions = {
       maxFailures: config.admin.maxFailures,
       windowMs: config.admin.failureWindowSeconds * 1000,
       lockoutMs: config.admin.lockoutSeconds * 1000,
       now: fastify.clock.now
-    })
+    }
+    const limiter = createAuthLimiter(limiterOptions)
+    // Read guesses have a lockout of their own: a typo in a browser's prompt never locks an operator out of /admin.
+    const readLimiter = createAuthLimiter(limiterOptions)
+
+    // A locked-out address is refused before its token is looked at, so it learns nothing.
+    const lockedOut = (reply: FastifyReply, waitMs: number, what: string) =>
+      reply
+        .code(429)
+        .header('retry-after', String(Math.ceil(waitMs / 1000)))
+        .send({ error: 'Too Many Requests', message: `too many failed ${what} authentications from this address`, code: 'auth_locked_out' })
+
     fastify.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
       if (expected === undefined) {
         return reply.code(403).send({
@@ -34,18 +64,12 @@ export default fp(
           code: 'admin_disabled'
         })
       }
-      // A locked-out address is refused before its token is looked at, so it learns nothing.
       const wait = limiter.lockedFor(request.ip)
       if (wait > 0) {
         fastify.metrics.observeAdminAuth('throttled')
-        return reply
-          .code(429)
-          .header('retry-after', String(Math.ceil(wait / 1000)))
-          .send({ error: 'Too Many Requests', message: 'too many failed admin authentications from this address', code: 'auth_locked_out' })
+        return lockedOut(reply, wait, 'admin')
       }
-      const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')
-      const offered = match?.[1]?.trim() ?? ''
-      if (!timingSafeEqual(digest(offered), expected)) {
+      if (!matches(bearer(request.headers.authorization), expected)) {
         fastify.metrics.observeAdminAuth('rejected')
         if (limiter.fail(request.ip)) {
           fastify.metrics.observeAdminAuth('locked_out')
@@ -70,6 +94,25 @@ export default fp(
           code: 'not_leader'
         })
       }
+    })
+
+    fastify.decorate('requireReader', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (readExpected === undefined) return
+      const wait = readLimiter.lockedFor(request.ip)
+      if (wait > 0) return lockedOut(reply, wait, 'read')
+      const { authorization } = request.headers
+      const offered = /^Basic\s/i.test(authorization ?? '') ? basicPassword(authorization) : bearer(authorization)
+      if (matches(offered, readExpected) || matches(offered, expected)) return
+      if (readLimiter.fail(request.ip)) {
+        request.log.warn(
+          { address: request.ip, failures: config.admin.maxFailures, lockoutSeconds: config.admin.lockoutSeconds },
+          'read routes locked for this address after repeated authentication failures'
+        )
+      }
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Basic realm="pcr-sidecar", charset="UTF-8"')
+        .send({ error: 'Unauthorized', message: 'a valid read token is required (READ_TOKEN or ADMIN_TOKEN)', code: 'unauthorized' })
     })
   },
   { name: 'auth', dependencies: ['runtime', 'metrics'] }

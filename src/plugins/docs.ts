@@ -19,13 +19,17 @@ export default fp(
         openapi: '3.0.3',
         info: openapiInfo,
         components: {
-          securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } }
+          securitySchemes: {
+            adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+            readToken: { type: 'http', scheme: 'bearer', description: 'READ_TOKEN, also taken as a Basic password' }
+          }
         }
       },
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject
     })
-    await fastify.register(swaggerUi, { routePrefix: '/docs' })
+    // Looked up per request: the auth plugin decorates the instance after this one.
+    await fastify.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: (request, reply) => fastify.requireReader(request, reply) } })
   },
   { name: 'docs' }
 )

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { ErrorBody, EventsStreamBody, EventsStreamHeaders } from '../api-schemas.js'
 import { clustersBody } from '../api-views.js'
 import type { EngineEvent } from '../engine/events.js'
+import { readSecurity } from '../read-route.js'
 
 // Open streams are capped, so the status page cannot be used to exhaust the process,
 // and per client address, so one client cannot take them all.
@@ -87,14 +88,17 @@ export default async function eventsStreamRoutes(fastify: FastifyInstance) {
     '/events/stream',
     {
       exposeHeadRoute: false,
+      onRequest: fastify.requireReader,
       schema: {
         tags: ['status'],
         summary: 'The decision history and the state, live (Server-Sent Events)',
         description: `Replays on reconnect from Last-Event-ID. At most ${maxStreams} streams are open at once, ${maxStreamsPerAddress} from one client address; beyond, 503 (or 429 for that address) + Retry-After (poll GET /clusters and GET /events instead).`,
+        security: readSecurity,
         headers: EventsStreamHeaders,
         response: {
           200: { description: 'a stream that lasts until the client or the server closes it', content: { 'text/event-stream': { schema: EventsStreamBody } } },
           400: ErrorBody,
+          401: ErrorBody,
           429: ErrorBody,
           503: ErrorBody
         }

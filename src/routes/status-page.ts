@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { ErrorBody } from '../api-schemas.js'
+import { readSecurity } from '../read-route.js'
 import { loadStatusPage } from '../status-page/assets.js'
 
 // Only the page's own files and its own API: nothing inline, nothing from
@@ -32,10 +34,12 @@ export default async function statusPageRoutes(fastify: FastifyInstance) {
   app.get(
     '/',
     {
+      onRequest: fastify.requireReader,
       schema: {
         tags: ['status'],
         summary: 'The operator status page (HTML), updated live from /events/stream',
-        response: { 200: { description: 'read-only; no secrets', content: { 'text/html': { schema: z.string() } } } }
+        security: readSecurity,
+        response: { 200: { description: 'read-only; no secrets', content: { 'text/html': { schema: z.string() } } }, 401: ErrorBody, 429: ErrorBody }
       }
     },
     async (request, reply) =>

@@ -154,6 +154,20 @@ t.test('paused, and blocked with the reason', async (t) => {
   t.same(status.problems, [])
 })
 
+t.test('with READ_TOKEN the browser asks once, and the page, its stream and its polls all go through', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const READ_TOKEN = 'read-token-for-the-browser-0123'
+  const svc = await startService(t, cloud, { ...timeline, READ_TOKEN })
+  const status = await openStatusPage(browser, svc.url, undefined, { username: 'operator', password: READ_TOKEN })
+  const { page } = status
+  t.teardown(() => page.close())
+  await page.locator('#phase[data-phase="normal"]').waitFor()
+  svc.fastify.engine.pause('status page test')
+  await page.locator('#phase[data-phase="paused"]').waitFor()
+  await page.locator('#timeline li[data-type="paused"]').waitFor()
+  t.same(status.problems, [], 'no request of the page was refused')
+})
+
 t.test('without the stream the page polls, and it says when its data is stale', async (t) => {
   const cloud = await startFakeCloud(t)
   const svc = await startService(t, cloud, timeline)
