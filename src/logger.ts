@@ -18,8 +18,13 @@ const redactPaths = [
   '*.connection_string'
 ]
 
-export function secretsOf(config: Config): string[] {
+// Variables passed on to the hook command whose names say they hold a credential
+// (AWS_SECRET_ACCESS_KEY, an API token): what the command prints of them is scrubbed too.
+const credentialName = /SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|_KEY/i
+
+export function secretsOf(config: Config, env: NodeJS.ProcessEnv = process.env): string[] {
   const secrets = [config.pair.apiKey, config.admin.token, config.admin.readToken, config.coordination.etcd?.password]
+  for (const name of config.hooks.envPassthrough) if (credentialName.test(name)) secrets.push(env[name])
   for (const endpoint of [config.sql.primaryEndpoint, config.sql.standbyEndpoint, config.pgbouncer?.adminUrl]) {
     if (endpoint === undefined) continue
     const url = new URL(endpoint)

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Config } from './config/index.js'
 import type { Engine } from './engine/engine.js'
 import { createHooks } from './hooks/hooks.js'
+import { scrubber, secretsOf } from './logger.js'
 import { createPgbouncerSync } from './pgbouncer/sync.js'
 
 // What follows the engine out into the world: the webhook and the failover
@@ -18,7 +19,13 @@ export function followEngine(engine: Engine, config: Config, log: Logger): Traff
   const hooks =
     config.hooks.webhookUrl === undefined && config.hooks.command === undefined
       ? undefined
-      : createHooks({ config: config.hooks, log: log.child({ component: 'hooks' }), record: engine.record, snapshot: engine.snapshot })
+      : createHooks({
+          config: config.hooks,
+          log: log.child({ component: 'hooks' }),
+          record: engine.record,
+          snapshot: engine.snapshot,
+          scrub: scrubber(secretsOf(config))
+        })
   const pgbouncer =
     config.pgbouncer === undefined
       ? undefined

@@ -15,6 +15,17 @@ t.test('secretsOf: the API key, the admin and read tokens and the endpoint passw
   t.same(secretsOf(config), ['key-1234567', 'token-0123456789abcdef', 'reader-0123456789abcdef', 'p@ss/word', 'p%40ss%2Fword'])
 })
 
+t.test('secretsOf: the passed-on variables whose names say they hold a credential', async (t) => {
+  const { config } = parseConfig({
+    COCKROACH_API_SECRET_KEY: 'key-1234567',
+    PRIMARY_CLUSTER_ID: '00000000-0000-4000-8000-000000000001',
+    STANDBY_CLUSTER_ID: '00000000-0000-4000-8000-000000000002',
+    HOOK_ENV_PASSTHROUGH: 'AWS_REGION,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,PAGER_PASSWORD,UNSET_TOKEN'
+  })
+  const env = { AWS_REGION: 'us-east-1', AWS_SECRET_ACCESS_KEY: 'aws-secret-xyz', AWS_SESSION_TOKEN: 'session-abc', PAGER_PASSWORD: 'pager-pw' }
+  t.same(secretsOf(config, env), ['key-1234567', 'aws-secret-xyz', 'session-abc', 'pager-pw'])
+})
+
 t.test('scrubber removes every form of a secret, longest first', async (t) => {
   const scrub = scrubber(['abcd', 'abcdef', 'q"uo\\te'])
   t.equal(scrub('x abcdef y abcd z'), 'x [REDACTED] y [REDACTED] z')

@@ -20,6 +20,8 @@ export interface HooksOptions {
   record(input: EventInput): unknown
   // The active cluster until the first active_cluster_changed is seen.
   snapshot?: () => Snapshot
+  /** Removes secrets from what a failed delivery says (a command's stderr, an error) before it becomes an event. */
+  scrub?: (text: string) => string
   // What the command's passed-on variables are taken from (the process's environment by default).
   env?: NodeJS.ProcessEnv
   sleep?: WebhookOptions['sleep']
@@ -35,6 +37,7 @@ const queueLimit = 200
 
 export function createHooks(options: HooksOptions): Hooks {
   const { config, log } = options
+  const scrub = options.scrub ?? ((text: string) => text)
   const sinks: Sink[] = []
   if (config.webhookUrl !== undefined) {
     sinks.push(
@@ -74,11 +77,12 @@ export function createHooks(options: HooksOptions): Hooks {
         } else if (outcome.status === 'abandoned') {
           log.warn({ ...about(payload), attempts: outcome.attempts }, `${sink.name} hook abandoned ${type}: the service is stopping`)
         } else {
+          const reason = scrub(outcome.reason)
           options.record({
             type: 'hook_failed',
             severity: 'error',
-            message: `${sink.name} hook failed for ${type} (event ${id}) after ${outcome.attempts} attempt(s): ${outcome.reason}`,
-            data: { sink: sink.name, eventId: id, eventType: type, attempts: outcome.attempts, reason: outcome.reason }
+            message: `${sink.name} hook failed for ${type} (event ${id}) after ${outcome.attempts} attempt(s): ${reason}`,
+            data: { sink: sink.name, eventId: id, eventType: type, attempts: outcome.attempts, reason }
           })
         }
       },

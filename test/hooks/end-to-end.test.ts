@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
+import { ADMIN_TOKEN, PRIMARY, STANDBY, startFakeCloud, startService } from '../../tools/stack.js'
 import { waitFor } from '../../tools/wait-for.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
 
@@ -68,4 +68,23 @@ t.test('a failover: every hookable event reaches the webhook and the command exa
   t.match(lastPayload.active_cluster, { id: STANDBY, port: 26257 })
   t.same(svc.events().filter((e) => e.type === 'hook_failed'), [])
   t.notOk(svc.lines.join('\n').includes('secret-token'), 'the webhook URL is not logged')
+})
+
+t.test("a command's failure reaches the history and the log without the secrets it printed", async (t) => {
+  // A credential the operator passes on to the command, and the admin token written into its command line.
+  process.env.HOOK_TEST_API_TOKEN = 'passed-on-secret-0123'
+  t.teardown(() => {
+    delete process.env.HOOK_TEST_API_TOKEN
+  })
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud, {
+    ON_FAILOVER_COMMAND: `echo "refused: key $HOOK_TEST_API_TOKEN, admin ${ADMIN_TOKEN}" >&2; exit 3`,
+    HOOK_ENV_PASSTHROUGH: 'HOOK_TEST_API_TOKEN',
+    HOOK_EVENTS: 'active_cluster_changed'
+  })
+  const failed = await svc.waitForEvent('hook_failed')
+  t.equal(failed.data.reason, 'exited with code 3: refused: key [REDACTED], admin [REDACTED]')
+  t.notMatch(JSON.stringify(svc.events()), /passed-on-secret|admin-token-for-tests/)
+  await waitFor('the command output logged', () => svc.lines.some((l) => l.includes('command error output')))
+  t.notMatch(svc.lines.join('\n'), /passed-on-secret|admin-token-for-tests/)
 })
