@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { Pool } from 'undici'
-import { admin, startFakeCloud, startService } from '../../tools/stack.js'
+import { ADMIN_TOKEN, admin, startFakeCloud, startService } from '../../tools/stack.js'
 import { harmless, hostileRequest, problemsOf, send } from '../helpers/hostile-requests.js'
 
 // Every route of openapi/openapi.json, driven over a real socket with hostile
@@ -59,4 +59,48 @@ t.test('the admin routes with the valid token and hostile bodies', async (t) => 
 
   t.equal((await svc.get('/health')).status, 200, 'still answering')
   t.equal(await cloud.patches(), 0, 'the stream was never patched')
+})
+
+t.test('the admin routes without the valid token: 401, 403 or 429 whatever the body, never a 400 that would teach the schema', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const [svc, disabled] = await Promise.all([startService(t, cloud), startService(t, cloud, { ADMIN_TOKEN: '' })])
+  const pools = [new Pool(svc.url), new Pool(disabled.url)]
+  t.teardown(() => Promise.all(pools.map((p) => p.close())))
+  const routes = [
+    ['POST', '/admin/failover'],
+    ['POST', '/admin/failback'],
+    ['POST', '/admin/simulate'],
+    ['POST', '/admin/setup'],
+    ['POST', '/admin/pause'],
+    ['POST', '/admin/resume'],
+    ['GET', '/admin/operations/x']
+  ] as const
+  const authorization = fc.oneof(
+    fc.constant(undefined),
+    fc.constant('Bearer wrong'),
+    fc.constant(`Bearer ${ADMIN_TOKEN.slice(0, -1)}`),
+    fc.constant(`Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`),
+    fc.string({ maxLength: 60 }).map((v) => `Bearer ${v.replace(/[^\x21-\x7e]/g, '')}`)
+  )
+  const unauthenticated = fc.record({ route: fc.constantFrom(...routes), authorization, request: hostileRequest }).map(({ route: [method, path], authorization: a, request: r }) => ({
+    ...r,
+    method,
+    path,
+    headers: { ...Object.fromEntries(Object.entries(r.headers).filter(([name]) => name.toLowerCase() !== 'authorization')), ...(a === undefined ? {} : { authorization: a }) }
+  }))
+
+  const seen = new Set<number>()
+  await fc.assert(
+    fc.asyncProperty(unauthenticated, async (r) => {
+      const answer = await send(pools[0] as Pool, r)
+      const off = await send(pools[1] as Pool, r)
+      seen.add(answer.status)
+      if (![401, 429].includes(answer.status)) throw new Error(`${r.method} ${r.path}: ${answer.status} ${answer.text.slice(0, 200)}`)
+      if (off.status !== 403) throw new Error(`${r.method} ${r.path} with the admin API disabled: ${off.status}`)
+    }),
+    { numRuns: 150, seed: 20_261_206 }
+  )
+  t.same([...seen].sort(), [401, 429], 'refused, then locked out; never a 400')
+  t.equal(await cloud.patches(), 0, 'the stream was never patched')
+  t.equal(svc.fastify.engine.snapshot().paused, false, 'nothing was changed')
 })
