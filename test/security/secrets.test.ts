@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_API_KEY } from '../../src/emulator/seed.js'
@@ -8,9 +8,19 @@ import { ADMIN_TOKEN, PRIMARY, STANDBY, admin, startFakeCloud, startService } fr
 import { startGatedPostgres } from '../../tools/sql-gate.js'
 import { SECRET_PATH, startReceiver } from '../helpers/webhook-receiver.js'
 
-t.test('no secret reaches the log, the metrics or the events in a full scenario', async (t) => {
+t.test("no secret reaches the log, the metrics, the events or a hook command's environment in a full scenario", async (t) => {
   const dbPassword = 'db-pa$$word-3f9a'
   const appPassword = 'app-password-77c1'
+  const readToken = 'read-token-secret-5150aa'
+  const etcdPassword = 'etcd-pa55-secret-0e1d'
+  const dir = mkdtempSync(join(tmpdir(), 'pcr-secrets-'))
+  const hookEnv = join(dir, 'hook-env')
+  // The process environment of a pod that holds every secret as a variable.
+  const podSecrets = { COCKROACH_API_SECRET_KEY: DEFAULT_API_KEY, ADMIN_TOKEN, READ_TOKEN: readToken, ETCD_USERNAME: 'pcr', ETCD_PASSWORD: etcdPassword }
+  Object.assign(process.env, podSecrets)
+  t.teardown(() => {
+    for (const name of Object.keys(podSecrets)) delete process.env[name]
+  })
   const cloud = await startFakeCloud(t)
   // Each endpoint serves while its cluster does: the standby's is offline while it replicates.
   const primarySql = await startGatedPostgres(() => cloud.emulator.state.isSqlAvailable(PRIMARY), { password: dbPassword })
@@ -24,7 +34,10 @@ t.test('no secret reaches the log, the metrics or the events in a full scenario'
     PRIMARY_CLUSTER_ENDPOINT: primarySql.url(),
     STANDBY_CLUSTER_ENDPOINT: standbySql.url(),
     WEBHOOK_URL: webhook.url,
-    PGBOUNCER_DATABASES_FILE: join(mkdtempSync(join(tmpdir(), 'pcr-secrets-')), 'databases.ini'),
+    PGBOUNCER_DATABASES_FILE: join(dir, 'databases.ini'),
+    READ_TOKEN: readToken,
+    // It records what it was given, and fails saying the admin token an operator wrote into it.
+    ON_FAILOVER_COMMAND: `env > '${hookEnv}'; echo "refused with ${ADMIN_TOKEN}" >&2; exit 1`,
     PGBOUNCER_ADMIN_URL: pgbouncerAdminUrl,
     ADMIN_MAX_FAILURES: '4',
     // With `both`, SQL answering would keep the cluster healthy and the API's error out of the log.
@@ -46,6 +59,8 @@ t.test('no secret reaches the log, the metrics or the events in a full scenario'
   await primarySql.stop()
   await svc.waitForEvent('failover_completed')
   await svc.get('/nope')
+  t.equal((await svc.get('/events', { authorization: `Bearer ${readToken}x` })).status, 401)
+  await svc.waitForEvent('hook_failed')
   // Near misses until this address is locked out, then the right token during the lockout.
   for (const token of [ADMIN_TOKEN.slice(0, -1), `${ADMIN_TOKEN} `.repeat(2), ADMIN_TOKEN.toUpperCase()]) {
     t.equal((await svc.post('/admin/pause', undefined, { authorization: `Bearer ${token}` })).status, 401)
@@ -58,13 +73,16 @@ t.test('no secret reaches the log, the metrics or the events in a full scenario'
   const outputs = {
     log: svc.lines.join('\n'),
     metrics: (await svc.get('/metrics')).body as string,
-    events: JSON.stringify((await svc.get('/events?limit=500')).body),
-    clusters: JSON.stringify((await svc.get('/clusters')).body)
+    events: JSON.stringify((await svc.get('/events?limit=500', { authorization: `Bearer ${readToken}` })).body),
+    clusters: JSON.stringify((await svc.get('/clusters', { authorization: `Bearer ${readToken}` })).body),
+    hookEnv: readFileSync(hookEnv, 'utf8')
   }
+  t.match(outputs.hookEnv, /PCR_EVENT_TYPE=/, 'the command ran and recorded its environment')
+  t.match(outputs.events, /refused with \[REDACTED\]/, "the command's failure is in the history, scrubbed")
   t.ok(svc.lines.length > 20, `the log has content (${svc.lines.length} lines)`)
   t.match(outputs.log, /bad key \[REDACTED\]|bad key \[redacted\]/i, 'the quoted key was removed, the rest of the message kept')
   for (const [where, text] of Object.entries(outputs)) {
-    const secrets = { apiKey: DEFAULT_API_KEY, adminToken: ADMIN_TOKEN, dbPassword, appPassword, pgbouncerPassword, webhookUrl: webhook.url, webhookPath: SECRET_PATH }
+    const secrets = { apiKey: DEFAULT_API_KEY, adminToken: ADMIN_TOKEN, readToken, etcdPassword, dbPassword, appPassword, pgbouncerPassword, webhookUrl: webhook.url, webhookPath: SECRET_PATH }
     for (const [name, secret] of Object.entries(secrets)) {
       t.notOk(text.includes(secret), `${where} has no ${name}`)
     }
