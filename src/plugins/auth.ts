@@ -56,6 +56,18 @@ export default fp(
         .header('retry-after', String(Math.ceil(waitMs / 1000)))
         .send({ error: 'Too Many Requests', message: `too many failed ${what} authentications from this address`, code: 'auth_locked_out' })
 
+    // A refused token counts toward its address's lockout; true (and logged) when that starts one.
+    function counted(request: FastifyRequest, counter: typeof limiter, what: string): boolean {
+      const locked = counter.fail(request.ip)
+      if (locked) {
+        request.log.warn(
+          { address: request.ip, failures: config.admin.maxFailures, lockoutSeconds: config.admin.lockoutSeconds },
+          `${what} locked for this address after repeated authentication failures`
+        )
+      }
+      return locked
+    }
+
     fastify.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
       if (expected === undefined) {
         return reply.code(403).send({
@@ -71,13 +83,7 @@ export default fp(
       }
       if (!matches(bearer(request.headers.authorization), expected)) {
         fastify.metrics.observeAdminAuth('rejected')
-        if (limiter.fail(request.ip)) {
-          fastify.metrics.observeAdminAuth('locked_out')
-          request.log.warn(
-            { address: request.ip, failures: config.admin.maxFailures, lockoutSeconds: config.admin.lockoutSeconds },
-            'admin API locked for this address after repeated authentication failures'
-          )
-        }
+        if (counted(request, limiter, 'admin API')) fastify.metrics.observeAdminAuth('locked_out')
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer realm="pcr-sidecar admin"')
@@ -103,12 +109,7 @@ export default fp(
       const { authorization } = request.headers
       const offered = /^Basic\s/i.test(authorization ?? '') ? basicPassword(authorization) : bearer(authorization)
       if (matches(offered, readExpected) || matches(offered, expected)) return
-      if (readLimiter.fail(request.ip)) {
-        request.log.warn(
-          { address: request.ip, failures: config.admin.maxFailures, lockoutSeconds: config.admin.lockoutSeconds },
-          'read routes locked for this address after repeated authentication failures'
-        )
-      }
+      counted(request, readLimiter, 'read routes')
       return reply
         .code(401)
         .header('www-authenticate', 'Basic realm="pcr-sidecar", charset="UTF-8"')
