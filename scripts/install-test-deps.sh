@@ -17,6 +17,8 @@ packages=()
 [ -x /usr/bin/promtool ] || packages+=(prometheus)
 # A three-member etcd cluster on loopback for the coordination tests.
 [ -x /usr/bin/etcd ] || packages+=(etcd-server)
+# The egress-proxy tests send the Cloud API and webhook traffic through tinyproxy.
+[ -x /usr/bin/tinyproxy ] || packages+=(tinyproxy)
 # The status page's browser tests drive Debian's chromium through playwright-core.
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 

@@ -25,7 +25,8 @@ const credentialName = /SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|_KEY/i
 export function secretsOf(config: Config, env: NodeJS.ProcessEnv = process.env): string[] {
   const secrets = [config.pair.apiKey, config.admin.token, config.admin.readToken, config.coordination.etcd?.password]
   for (const name of config.hooks.envPassthrough) if (credentialName.test(name)) secrets.push(env[name])
-  for (const endpoint of [config.sql.primaryEndpoint, config.sql.standbyEndpoint, config.pgbouncer?.adminUrl]) {
+  const { proxy } = config
+  for (const endpoint of [config.sql.primaryEndpoint, config.sql.standbyEndpoint, config.pgbouncer?.adminUrl, proxy.httpsProxy, proxy.httpProxy]) {
     if (endpoint === undefined) continue
     const url = new URL(endpoint)
     secrets.push(decodeURIComponent(url.password), url.password)

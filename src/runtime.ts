@@ -80,6 +80,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       apiKey: config.pair.apiKey,
       timeoutSeconds: config.timeline.checkTimeoutSeconds,
       rateLimit: config.pair.apiRateLimit,
+      proxy: config.proxy,
       onRequest: metrics?.observeApiRequest,
       onWait: metrics?.observeApiWait
     })

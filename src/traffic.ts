@@ -24,6 +24,7 @@ export function followEngine(engine: Engine, config: Config, log: Logger): Traff
           log: log.child({ component: 'hooks' }),
           record: engine.record,
           snapshot: engine.snapshot,
+          proxy: config.proxy,
           scrub: scrubber(secretsOf(config))
         })
   const pgbouncer =

@@ -138,6 +138,9 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     ETCD_KEY_FILE: join(tlsDir, 'key.pem'),
     ETCD_LEASE_TTL: '5',
     QUORUM: '2',
+    HTTPS_PROXY: 'http://egress:pw@proxy.internal:3128/',
+    http_proxy: 'http://proxy.internal:3128',
+    NO_PROXY: 'localhost,.svc.cluster.local',
     COORDINATION_STALE_AFTER: '12.5',
     STATE_FILE: ' /var/lib/pcr-sidecar/state.json ',
     STATE_MAX_AGE: '600.5',
@@ -226,8 +229,15 @@ t.test('every variable is read, with fractions for durations', async (t) => {
         certFile: join(tlsDir, 'cert.pem'),
         keyFile: join(tlsDir, 'key.pem')
       }
+    },
+    proxy: {
+      httpsProxy: 'http://egress:pw@proxy.internal:3128',
+      httpProxy: 'http://proxy.internal:3128',
+      noProxy: 'localhost,.svc.cluster.local'
     }
   })
+  t.equal(parseConfig({ ...required, HTTP_PROXY: 'http://upper:3128', http_proxy: 'http://lower:3128' }).config.proxy.httpProxy, 'http://upper:3128', 'the uppercase name wins')
+  t.same(problemsOf({ ...required, https_proxy: 'socks5://proxy:1080' }), ['HTTPS_PROXY: must be an http(s) URL'])
 })
 
 t.test('nothing is kept across restarts unless STATE_FILE is set', async (t) => {

@@ -48,9 +48,9 @@ export function listening(port: number): Promise<boolean> {
   })
 }
 
-/** A server run in the foreground whose stderr says when it is ready, in a temporary folder of its own. */
+/** A server run in the foreground whose log (stderr, or stdout) says when it is ready, in a temporary folder of its own. */
 export interface ForegroundServer {
-  /** Starts the process; resolves when a stderr line holds the ready text, rejects (PortTaken when the port was taken) if it exits first. */
+  /** Starts the process; resolves when a log line holds the ready text, rejects (PortTaken when the port was taken) if it exits first. */
   launch(): Promise<void>
   /** Signals the process and waits until it has exited; nothing when it is not running. */
   stop(): Promise<void>
@@ -58,7 +58,7 @@ export interface ForegroundServer {
   destroy(): Promise<void>
   running(): boolean
   pid(): number | undefined
-  /** Its recent stderr lines, for failure messages. */
+  /** Its recent log lines, for failure messages. */
   log(): string
 }
 
@@ -70,13 +70,15 @@ export interface ForegroundServerSpec {
   command: string
   /** Read at each launch: the port may be chosen after the server is described. */
   args: () => string[]
-  /** Text of the stderr line that says the server accepts connections. */
+  /** Text of the log line that says the server accepts connections. */
   ready: string
+  /** Where the server writes its log: stderr unless told. */
+  output?: 'stdout' | 'stderr'
   /** How stop() ends it, and a server still running when the test process exits: an immediate shutdown. */
   stopSignal: NodeJS.Signals
-  /** How many stderr lines log() keeps. */
+  /** How many log lines log() keeps. */
   keepLines: number
-  /** Each batch of complete stderr lines, as they arrive. */
+  /** Each batch of complete log lines, as they arrive. */
   onLines?: (lines: string[]) => void
 }
 
@@ -115,11 +117,13 @@ export function foregroundServer(spec: ForegroundServerSpec): ForegroundServer {
   return {
     launch: () =>
       new Promise<void>((resolve, reject) => {
-        const child = spawn(spec.command, spec.args(), { ...postgresOwner, stdio: ['ignore', 'ignore', 'pipe'] })
+        const toStdout = spec.output === 'stdout'
+        const child = spawn(spec.command, spec.args(), { ...postgresOwner, stdio: ['ignore', toStdout ? 'pipe' : 'ignore', toStdout ? 'ignore' : 'pipe'] })
         state.child = child
+        const output = toStdout ? child.stdout : child.stderr
         let ready = false
         let partial = ''
-        child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+        output?.setEncoding('utf8').on('data', (chunk: string) => {
           const complete = (partial + chunk).split('\n')
           partial = complete.pop() ?? ''
           lines.push(...complete)

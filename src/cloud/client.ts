@@ -2,6 +2,7 @@ import { setTimeout as timer } from 'node:timers/promises'
 import type { z } from 'zod'
 import { CloudApiError, PermissionDeniedError, RateLimitedError, RefusedError, UnclearOutcomeError } from './errors.js'
 import { createHttp, type Method } from './http.js'
+import type { ProxySettings } from '../outbound.js'
 import { createRateBudget, DEFAULT_RATE_LIMIT, type Priority, type RateBudget } from './rate-budget.js'
 import { backoffDelay, DEFAULT_RETRY, isTransient, parseRetryAfter, type RetryPolicy } from './retry.js'
 import { operationAccess } from './roles.js'
@@ -80,6 +81,8 @@ export interface CloudClientOptions {
   onWait?: (event: WaitEvent) => void
   // CLOUD_API_RATE_LIMIT, requests a second (DEFAULT_RATE_LIMIT); or a budget shared with other clients.
   rateLimit?: number | RateBudget
+  // HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+  proxy?: ProxySettings
 }
 
 export interface CallOptions {
@@ -171,7 +174,7 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
   const timeoutMs = options.timeoutSeconds * 1000
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry }
   const pageLimit = options.pageLimit?.toString()
-  const http = createHttp({ baseUrl: options.baseUrl, apiKey: options.apiKey, connections: options.connections ?? 4 })
+  const http = createHttp({ baseUrl: options.baseUrl, apiKey: options.apiKey, connections: options.connections ?? 4, proxy: options.proxy })
   const budget = typeof options.rateLimit === 'object' ? options.rateLimit : createRateBudget(options.rateLimit ?? DEFAULT_RATE_LIMIT)
   // Epoch ms before which no request leaves this client (the latest Retry-After seen).
   let gateUntil = 0

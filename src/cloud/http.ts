@@ -1,7 +1,8 @@
-import { Pool } from 'undici'
+import { dispatcherFor, type ProxySettings } from '../outbound.js'
 import { API_VERSION } from './schemas.js'
 
-// One HTTP exchange with the Cloud API over a keep-alive pool, bounded by a timeout.
+// One HTTP exchange with the Cloud API over keep-alive connections (through the egress
+// proxy, if one is set), bounded by a timeout.
 // It only says what happened on the wire; retries and meaning live in client.ts.
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT'
@@ -24,12 +25,13 @@ export interface HttpOptions {
   baseUrl: string
   apiKey: string
   connections: number
+  proxy?: ProxySettings
 }
 
 export function createHttp(options: HttpOptions) {
   const base = new URL(options.baseUrl)
   const prefix = base.pathname.replace(/\/+$/, '')
-  const pool = new Pool(base.origin, { connections: options.connections })
+  const dispatcher = dispatcherFor(base, options.proxy ?? {}, options.connections)
   const headers = {
     authorization: `Bearer ${options.apiKey}`,
     'cc-version': API_VERSION,
@@ -41,7 +43,8 @@ export function createHttp(options: HttpOptions) {
     const timeout = setTimeout(() => timer.abort(), request.timeoutMs)
     const signal = request.signal ? AbortSignal.any([request.signal, timer.signal]) : timer.signal
     try {
-      const answer = await pool.request({
+      const answer = await dispatcher.request({
+        origin: base.origin,
         method: request.method,
         path: prefix + request.path + queryString(request.query),
         headers: request.body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
@@ -59,7 +62,7 @@ export function createHttp(options: HttpOptions) {
     }
   }
 
-  return { send, close: () => pool.close() }
+  return { send, close: () => dispatcher.close() }
 }
 
 function queryString(query: Record<string, string | undefined> | undefined): string {

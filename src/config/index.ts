@@ -104,8 +104,15 @@ export function readEnv(env: Env, dotenvPath?: string): Env {
   return { ...withoutEmpty(fromFile), ...withoutEmpty(env) }
 }
 
+// The proxy variables are as often written in lowercase (curl reads only http_proxy so).
+function withProxyAliases(env: Env): Env {
+  const aliased = { ...env }
+  for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY']) aliased[name] ??= env[name.toLowerCase()]
+  return aliased
+}
+
 export function parseConfig(env: Env): LoadedConfig {
-  const result = EnvSchema.safeParse(withoutEmpty(env))
+  const result = EnvSchema.safeParse(withoutEmpty(withProxyAliases(env)))
   if (!result.success) {
     // Every message is written here, none comes from the input: a secret's value is never echoed.
     const problems = result.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`)

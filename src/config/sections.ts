@@ -50,6 +50,7 @@ const tls = into('tls')
 const hooks = into('hooks')
 const pgbouncer = into('pgbouncer')
 const coordination = into('coordination')
+const proxy = into('proxy')
 
 // A failback re-seeds the original primary in full (the reverse stream's initial scan):
 // hours for a large database, so its wait is bounded in hours.
@@ -227,7 +228,12 @@ export const variables = {
           .refine((v) => Number.isFinite(v) && v > 0, 'must be a number of requests a second greater than 0')
       )
       .prefault(String(DEFAULT_RATE_LIMIT))
-  )
+  ),
+  // Outbound HTTP (the Cloud API, the webhook) through an egress proxy, read as curl reads
+  // them; the lowercase names are read too.
+  HTTPS_PROXY: proxy('httpsProxy', httpUrl.optional()),
+  HTTP_PROXY: proxy('httpProxy', httpUrl.optional()),
+  NO_PROXY: proxy('noProxy', optionalText)
 }
 
 type Variables = typeof variables

@@ -172,7 +172,8 @@ export function registerCloudRoutes(app: FastifyInstance, deps: ApiDependencies)
       body: null,
       status: null,
       at: iso(state.now()),
-      fault: null
+      fault: null,
+      from: request.socket.remoteAddress ?? ''
     })
     logged.set(request, entry)
   })

@@ -17,6 +17,8 @@ export interface LoggedRequest {
   at: string
   /** The id of the fault applied to it, if any. */
   fault: string | null
+  /** The address the request came from: a client's, or an egress proxy's. */
+  from: string
 }
 
 export type RequestLog = ReturnType<typeof createRequestLog>

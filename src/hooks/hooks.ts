@@ -20,6 +20,8 @@ export interface HooksOptions {
   record(input: EventInput): unknown
   // The active cluster until the first active_cluster_changed is seen.
   snapshot?: () => Snapshot
+  // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, for the webhook.
+  proxy?: WebhookOptions['proxy']
   /** Removes secrets from what a failed delivery says (a command's stderr, an error) before it becomes an event. */
   scrub?: (text: string) => string
   // What the command's passed-on variables are taken from (the process's environment by default).
@@ -49,6 +51,7 @@ export function createHooks(options: HooksOptions): Hooks {
         // A new key prefix per start: event ids start again at 1.
         instanceId: randomUUID(),
         log,
+        proxy: options.proxy,
         sleep: options.sleep,
         random: options.random
       })

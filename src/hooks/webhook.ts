@@ -1,7 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { Agent, request } from 'undici'
+import { request } from 'undici'
 import { backoffDelay, parseRetryAfter } from '../cloud/retry.js'
 import { scrubber } from '../logger.js'
+import { dispatcherFor, type ProxySettings } from '../outbound.js'
 import { oneLine, type HookLog, type Outcome, type Sink } from './outcome.js'
 import type { HookPayload } from './payload.js'
 
@@ -18,6 +19,8 @@ export interface WebhookOptions {
   // Prefix of the Idempotency-Key: the same event is the same key on every attempt.
   instanceId: string
   log: HookLog
+  // HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+  proxy?: ProxySettings
   sleep?: (ms: number, signal: AbortSignal) => Promise<unknown>
   random?: () => number
 }
@@ -40,7 +43,7 @@ async function preview(body: AsyncIterable<Buffer>): Promise<string> {
 }
 
 export function createWebhookSender(options: WebhookOptions): Sink {
-  const agent = new Agent()
+  const agent = dispatcherFor(new URL(options.url), options.proxy ?? {})
   const sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }))
   const random = options.random ?? Math.random
   const { pathname, search } = new URL(options.url)

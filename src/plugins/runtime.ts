@@ -5,6 +5,7 @@ import type { CloudClient } from '../cloud/client.js'
 import type { Coordination } from '../coordination/coordination.js'
 import type { Clock, Engine } from '../engine/engine.js'
 import type { Operator } from '../engine/operator.js'
+import { routeOf } from '../outbound.js'
 import { createRuntime } from '../runtime.js'
 
 declare module 'fastify' {
@@ -34,6 +35,13 @@ export default fp(
       traffic: fastify.log as Logger,
       stopReason: 'service stopped'
     })
+    // Which way each outbound destination goes, said once: direct or through which proxy.
+    for (const [what, address] of [['Cloud API', config.pair.apiUrl], ['webhook', config.hooks.webhookUrl]] as const) {
+      if (address === undefined) continue
+      const url = new URL(address)
+      const route = routeOf(url, config.proxy)
+      fastify.log.info({ host: url.host, route }, `${what} requests go ${route}`)
+    }
     fastify.decorate('cloud', runtime.cloud)
     fastify.decorate('engine', runtime.engine)
     fastify.decorate('clock', runtime.clock)

@@ -170,7 +170,8 @@ t.test('the request log: every API request, refused ones included; never the con
       body: null,
       status: 200,
       at: new Date(START).toISOString(),
-      fault: null
+      fault: null,
+      from: '127.0.0.1'
     },
     {
       method: 'PATCH',
@@ -180,7 +181,8 @@ t.test('the request log: every API request, refused ones included; never the con
       body: { status: 'FAILING_OVER' },
       status: 200,
       at: new Date(START + 1500).toISOString(),
-      fault: null
+      fault: null,
+      from: '127.0.0.1'
     },
     {
       method: 'PUT',
@@ -190,7 +192,8 @@ t.test('the request log: every API request, refused ones included; never the con
       body: 'not json',
       status: 401,
       at: new Date(START + 1500).toISOString(),
-      fault: null
+      fault: null,
+      from: '127.0.0.1'
     },
     {
       method: 'GET',
@@ -200,7 +203,8 @@ t.test('the request log: every API request, refused ones included; never the con
       body: null,
       status: 404,
       at: new Date(START + 1500).toISOString(),
-      fault: null
+      fault: null,
+      from: '127.0.0.1'
     }
   ])
   t.equal((await emu.control('DELETE', '/requests')).status, 204)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { busiestSecond, type LoggedRequest } from '../../src/emulator/request-log.js'
 
-const at = (ms: number): LoggedRequest => ({ method: 'GET', path: '/', operation: null, query: {}, body: null, status: 200, at: new Date(ms).toISOString(), fault: null })
+const at = (ms: number): LoggedRequest => ({ method: 'GET', path: '/', operation: null, query: {}, body: null, status: 200, at: new Date(ms).toISOString(), fault: null, from: '127.0.0.1' })
 
 t.test('the busiest second counts requests less than 1000 ms apart, in any order', async (t) => {
   t.equal(busiestSecond([]), 0)
