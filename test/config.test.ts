@@ -536,6 +536,42 @@ t.test('TRUST_PROXY: off, a hop count or proxy addresses; never everyone', async
   }
 })
 
+t.test('secrets from mounted files: NAME_FILE holds NAME, its trailing newline dropped', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcr-secret-files-'))
+  const file = (name: string, content: string) => {
+    writeFileSync(join(dir, name), content)
+    return join(dir, name)
+  }
+  const { config } = parseConfig({
+    PRIMARY_CLUSTER_ID: required.PRIMARY_CLUSTER_ID,
+    STANDBY_CLUSTER_ID: required.STANDBY_CLUSTER_ID,
+    COCKROACH_API_SECRET_KEY_FILE: file('api-key', 'CCDB1_from_a_file\n'),
+    ADMIN_TOKEN_FILE: file('admin-token', 'admin-token-from-a-file\r\n'),
+    READ_TOKEN_FILE: file('read-token', 'read-token-from-a-file'),
+    WEBHOOK_URL_FILE: file('webhook', 'https://hooks.example/services/T0/B0/x\n'),
+    COORDINATION: 'etcd',
+    ETCD_ENDPOINTS: 'http://127.0.0.1:2379',
+    ETCD_USERNAME: 'pcr',
+    ETCD_PASSWORD_FILE: file('etcd-password', 'etcd pass with spaces \n')
+  })
+  t.equal(config.pair.apiKey, 'CCDB1_from_a_file')
+  t.equal(config.admin.token, 'admin-token-from-a-file')
+  t.equal(config.admin.readToken, 'read-token-from-a-file')
+  t.equal(config.hooks.webhookUrl, 'https://hooks.example/services/T0/B0/x')
+  t.equal(config.coordination.etcd?.password, 'etcd pass with spaces')
+
+  t.same(problemsOf({ ...required, COCKROACH_API_SECRET_KEY_FILE: file('other-key', 'k') }), [
+    'COCKROACH_API_SECRET_KEY_FILE: COCKROACH_API_SECRET_KEY is set as well; give one of them'
+  ])
+  t.same(problemsOf({ ...required, COCKROACH_API_SECRET_KEY: '', COCKROACH_API_SECRET_KEY_FILE: join(dir, 'missing') }), [
+    `COCKROACH_API_SECRET_KEY_FILE: cannot read ${join(dir, 'missing')} (ENOENT)`
+  ])
+  t.same(problemsOf({ ...required, ADMIN_TOKEN_FILE: file('short', 'short\n') }), ['ADMIN_TOKEN: must be at least 16 characters long'], 'what it holds is checked as the variable would be')
+  t.same(problemsOf({ ...required, COCKROACH_API_SECRET_KEY: '', COCKROACH_API_SECRET_KEY_FILE: file('empty', '\n') }), [
+    'COCKROACH_API_SECRET_KEY: is required (the CockroachDB Cloud service account API key)'
+  ])
+})
+
 t.test('problems never echo a secret value', async (t) => {
   const secrets = {
     ADMIN_TOKEN: 'tooShortSecret',

@@ -111,11 +111,37 @@ function withProxyAliases(env: Env): Env {
   return aliased
 }
 
+// Docker and Kubernetes hand secrets over as mounted files: NAME_FILE is the path of a
+// file that holds NAME's value (a trailing newline is not part of it).
+export const secretFileVariables = ['COCKROACH_API_SECRET_KEY', 'ADMIN_TOKEN', 'READ_TOKEN', 'ETCD_PASSWORD', 'WEBHOOK_URL'] as const
+
+function withSecretFiles(env: Env): { env: Env; problems: Map<string, string> } {
+  const read = { ...env }
+  const problems = new Map<string, string>()
+  for (const name of secretFileVariables) {
+    const path = env[`${name}_FILE`]
+    if (path === undefined) continue
+    if (env[name] !== undefined) {
+      problems.set(name, `${name}_FILE: ${name} is set as well; give one of them`)
+      continue
+    }
+    try {
+      read[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+    } catch (err) {
+      problems.set(name, `${name}_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code})`)
+    }
+  }
+  return { env: read, problems }
+}
+
 export function parseConfig(env: Env): LoadedConfig {
-  const result = EnvSchema.safeParse(withoutEmpty(withProxyAliases(env)))
-  if (!result.success) {
+  const files = withSecretFiles(withoutEmpty(withProxyAliases(env)))
+  const result = EnvSchema.safeParse(withoutEmpty(files.env))
+  if (!result.success || files.problems.size > 0) {
     // Every message is written here, none comes from the input: a secret's value is never echoed.
-    const problems = result.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`)
+    // A variable whose file could not be read is reported once, for its file.
+    const issues = result.success ? [] : result.error.issues.filter((issue) => !files.problems.has(String(issue.path[0])))
+    const problems = [...files.problems.values(), ...issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`)]
     throw new ConfigError([...new Set(problems)])
   }
   const e = result.data
