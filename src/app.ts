@@ -51,7 +51,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(docsPlugin)
   await fastify.register(metricsPlugin)
   await fastify.register(runtimePlugin, opts)
-  await fastify.register(authPlugin)
+  await fastify.register(authPlugin, { secretPollMs: opts.secretPollMs })
   // From the TypeScript sources (tsx, tap) the routes are .ts files, and autoload cannot
   // tell `--import tsx` from plain Node: it is told.
   if (import.meta.url.endsWith('.ts')) process.env.FASTIFY_AUTOLOAD_TYPESCRIPT ??= 'true'

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { createCloudClient, type CloudClient } from './cloud/client.js'
+import { createCloudClient, type CloudClient, type RequestEvent } from './cloud/client.js'
 import type { Config } from './config/index.js'
 import { createCoordination, type Coordination } from './coordination/coordination.js'
 import type { Coordinator } from './engine/coordinator.js'
@@ -8,6 +8,7 @@ import { createOperations } from './engine/operations.js'
 import { createOperator, type Operator } from './engine/operator.js'
 import { createStateStore } from './engine/state-file.js'
 import type { Metrics } from './plugins/metrics.js'
+import { watchSecretFile, type SecretFile } from './secret-file.js'
 import { createSqlProbe, type SqlProbe as OwnedSqlProbe } from './sql/probe.js'
 import { followEngine, type Traffic } from './traffic.js'
 
@@ -23,6 +24,8 @@ export interface RuntimeParts {
   probes?: Record<string, SqlProbe>
   clock?: Clock
   coordinator?: Coordinator
+  /** How often a secret's file is looked at for a rotation (1 s unless told). */
+  secretPollMs?: number
 }
 
 export interface RuntimeOptions {
@@ -73,15 +76,42 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const { config, parts = {}, metrics } = options
   const clock = parts.clock ?? systemClock
   const owned: Array<{ close(): Promise<void> }> = []
+  // A key rotated in its file is sent from the next request on. The engine says so, naming
+  // the file and never the key, and says so again if the API then refuses the new key.
+  const keyFile = config.pair.apiKeyFile
+  let keyChanged: { at: number; reported: boolean } | undefined
+  const apiKey: SecretFile | undefined =
+    parts.cloud !== undefined || keyFile === undefined
+      ? undefined
+      : watchSecretFile(
+          keyFile,
+          config.pair.apiKey,
+          () => {
+            keyChanged = { at: clock.now(), reported: false }
+            engine.record({ type: 'secret_reloaded', message: `the Cloud API key changed in ${keyFile}; the next requests use it`, data: { secret: 'api_key', file: keyFile } })
+          },
+          parts.secretPollMs ?? 1000
+        )
+  const observeRequest = (event: RequestEvent) => {
+    metrics?.observeApiRequest(event)
+    if (event.status !== 401 || keyChanged === undefined || keyChanged.reported) return
+    keyChanged.reported = true
+    engine.record({
+      type: 'secret_rejected',
+      severity: 'error',
+      message: `the Cloud API refused the key read from ${keyFile} at ${new Date(keyChanged.at).toISOString()} (HTTP 401): check the file holds the new key`,
+      data: { secret: 'api_key', file: keyFile ?? null }
+    })
+  }
   const cloud =
     parts.cloud ??
     createCloudClient({
       baseUrl: config.pair.apiUrl,
-      apiKey: config.pair.apiKey,
+      apiKey: apiKey?.value ?? config.pair.apiKey,
       timeoutSeconds: config.timeline.checkTimeoutSeconds,
       rateLimit: config.pair.apiRateLimit,
       proxy: config.proxy,
-      onRequest: metrics?.observeApiRequest,
+      onRequest: observeRequest,
       onWait: metrics?.observeApiWait
     })
   let probes: Record<string, SqlProbe> | undefined = parts.probes
@@ -130,6 +160,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       // Leaving etcd after the last check: the leadership ends now, not a lease TTL later.
       await coordination?.stop()
       await Promise.all(owned.map((p) => p.close()))
+      apiKey?.close()
       if (parts.cloud === undefined) await cloud.close()
     }
   }

@@ -66,7 +66,8 @@ export interface WaitEvent {
 
 export interface CloudClientOptions {
   baseUrl: string
-  apiKey: string
+  // The key, or what gives the key in force for each request (COCKROACH_API_SECRET_KEY_FILE, rotated).
+  apiKey: string | (() => string)
   // Bound on each HTTP attempt (HEALTH_CHECK_TIMEOUT); fractions allowed.
   timeoutSeconds: number
   retry?: Partial<RetryPolicy>
@@ -161,7 +162,8 @@ interface Call {
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: CloudApiError }
 
 export function createCloudClient(options: CloudClientOptions): CloudClient {
-  if (!options.apiKey) throw new TypeError('createCloudClient: apiKey is empty')
+  const { apiKey } = options
+  if (!apiKey) throw new TypeError('createCloudClient: apiKey is empty')
   const now = options.now ?? Date.now
   const random = options.random ?? Math.random
   // timers/promises rejects only on abort; surface the caller's reason like a request would.
@@ -174,7 +176,17 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
   const timeoutMs = options.timeoutSeconds * 1000
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry }
   const pageLimit = options.pageLimit?.toString()
-  const http = createHttp({ baseUrl: options.baseUrl, apiKey: options.apiKey, connections: options.connections ?? 4, proxy: options.proxy })
+  const keyInForce = typeof apiKey === 'string' ? () => apiKey : apiKey
+  // Every key this client has sent: a message may quote an old one too.
+  const keysSent = new Set<string>()
+  const http = createHttp({
+    baseUrl: options.baseUrl,
+    apiKey: () => {
+      const key = keyInForce()
+      keysSent.add(key)
+      return key
+    },
+    connections: options.connections ?? 4, proxy: options.proxy })
   const budget = typeof options.rateLimit === 'object' ? options.rateLimit : createRateBudget(options.rateLimit ?? DEFAULT_RATE_LIMIT)
   // Epoch ms before which no request leaves this client (the latest Retry-After seen).
   let gateUntil = 0
@@ -182,7 +194,9 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
 
   // Anything quoted from the outside world: one line, short, and never the key.
   function clean(text: string): string {
-    return text.replace(/\s+/g, ' ').trim().replaceAll(options.apiKey, '[redacted]').slice(0, 300)
+    let one = text.replace(/\s+/g, ' ').trim()
+    for (const key of keysSent) one = one.replaceAll(key, '[redacted]')
+    return one.slice(0, 300)
   }
 
   function begin(call: CallOptions | undefined): Call {

@@ -23,7 +23,8 @@ export type HttpResult =
 
 export interface HttpOptions {
   baseUrl: string
-  apiKey: string
+  /** Read for each request: a key rotated in its file is used from the next one on. */
+  apiKey: () => string
   connections: number
   proxy?: ProxySettings
 }
@@ -32,11 +33,7 @@ export function createHttp(options: HttpOptions) {
   const base = new URL(options.baseUrl)
   const prefix = base.pathname.replace(/\/+$/, '')
   const dispatcher = dispatcherFor(base, options.proxy ?? {}, options.connections)
-  const headers = {
-    authorization: `Bearer ${options.apiKey}`,
-    'cc-version': API_VERSION,
-    accept: 'application/json'
-  }
+  const fixed = { 'cc-version': API_VERSION, accept: 'application/json' }
 
   async function send(request: HttpRequest): Promise<HttpResult> {
     const timer = new AbortController()
@@ -47,7 +44,11 @@ export function createHttp(options: HttpOptions) {
         origin: base.origin,
         method: request.method,
         path: prefix + request.path + queryString(request.query),
-        headers: request.body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        headers: {
+          ...fixed,
+          authorization: `Bearer ${options.apiKey()}`,
+          ...(request.body === undefined ? {} : { 'content-type': 'application/json' })
+        },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal
       })

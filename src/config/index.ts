@@ -4,6 +4,7 @@ import { parseEnv } from 'node:util'
 import { z } from 'zod'
 import { API_RATE_LIMIT } from '../cloud/rate-budget.js'
 import { steadyRequestsPerSecond } from '../engine/request-rate.js'
+import { readSecretFile } from '../secret-file.js'
 import { hasOffset, pgbouncerAlias } from './fields.js'
 import { envShape, sectionsOf, type Config } from './sections.js'
 
@@ -126,7 +127,7 @@ function withSecretFiles(env: Env): { env: Env; problems: Map<string, string> } 
       continue
     }
     try {
-      read[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+      read[name] = readSecretFile(path)
     } catch (err) {
       problems.set(name, `${name}_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code})`)
     }

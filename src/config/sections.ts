@@ -70,6 +70,8 @@ export const secretVariables = [
 
 export const variables = {
   COCKROACH_API_SECRET_KEY: pair('apiKey', text('the CockroachDB Cloud service account API key')),
+  // Where the key came from, when from a file (index.ts reads it): watched, so a rotated key is used at once.
+  COCKROACH_API_SECRET_KEY_FILE: pair('apiKeyFile', optionalText),
   PRIMARY_CLUSTER_ID: pair('primaryClusterId', uuid('the primary cluster UUID')),
   STANDBY_CLUSTER_ID: pair('standbyClusterId', uuid('the standby cluster UUID')),
   PCR_STREAM_ID: pair('streamId', optionalText.pipe(z.guid({ error: 'must be a stream UUID' }).optional())),
@@ -98,6 +100,7 @@ export const variables = {
       .prefault('info')
   ),
   ADMIN_TOKEN: admin('token', z.string().trim().min(16, 'must be at least 16 characters long').optional()),
+  ADMIN_TOKEN_FILE: admin('tokenFile', optionalText),
   READ_TOKEN: admin('readToken', z.string().trim().min(16, 'must be at least 16 characters long').optional()),
   ADMIN_MAX_FAILURES: admin('maxFailures', integer(5, 1, 1000, 'a whole number from 1 to 1000')),
   ADMIN_FAILURE_WINDOW: admin('failureWindowSeconds', seconds(60)),

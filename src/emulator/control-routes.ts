@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import { roles, type Role } from '../cloud/roles.js'
 import { ClusterState, NodeStatus } from '../cloud/schemas.js'
 import { toApiError } from './cloud-error.js'
 import { clusterOperationStatuses } from './clusters.js'
@@ -15,6 +16,8 @@ export interface ControlDependencies {
   state: EmulatorState
   faults: FaultRegistry
   requests: RequestLog
+  /** The keys the API accepts now, with their roles: keys are created and revoked as in the console. */
+  keys: Map<string, readonly Role[]>
   /** Back to the seed, without faults, logged requests or rate-limit history. */
   reset(): void
 }
@@ -36,6 +39,9 @@ const ClusterChange = z
 const FailingPods = z.strictObject({ names: z.array(z.string()) })
 
 const ClockChange = z.strictObject({ advance_seconds: z.number().positive() })
+
+const NewKey = z.strictObject({ key: z.string().min(1), roles: z.array(z.enum(roles)).min(1).default(['CLUSTER_ADMIN']) })
+const RevokedKey = z.strictObject({ key: z.string().min(1) })
 
 function body<T>(schema: z.ZodType<T>, request: FastifyRequest, what: string): T {
   return parseWith(schema, jsonValue(readJson(request.body as string | undefined)), what)
@@ -89,6 +95,19 @@ export async function controlRoutes(app: FastifyInstance, deps: ControlDependenc
 
   app.delete('/faults', async (_request, reply) => {
     faults.clear()
+    return reply.code(204).send()
+  })
+
+  // A key rotated: the new one is created, then the old one revoked (both under /keys).
+  app.post('/keys', async (request, reply) => {
+    const { key, roles: held } = body(NewKey, request, 'API key')
+    deps.keys.set(key, held)
+    return reply.code(204).send()
+  })
+
+  app.post('/keys/revoke', async (request, reply) => {
+    const { key } = body(RevokedKey, request, 'API key')
+    if (!deps.keys.delete(key)) return reply.code(404).send({ error: 'no such API key' })
     return reply.code(204).send()
   })
 

@@ -77,13 +77,15 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
   app.addHook('onClose', async () => closing.abort())
+  const seededKeys = apiKeys(options)
+  const keys = new Map(seededKeys)
 
   registerCloudRoutes(app, {
     state,
     faults,
     requests,
     limiter,
-    keys: apiKeys(options),
+    keys,
     closing: closing.signal
   })
   app.register(controlRoutes, {
@@ -91,7 +93,10 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     state,
     faults,
     requests,
+    keys,
     reset() {
+      keys.clear()
+      for (const [key, held] of seededKeys) keys.set(key, held)
       state.reset()
       faults.clear()
       requests.clear()

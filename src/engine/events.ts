@@ -47,6 +47,8 @@ export type EventType =
   | 'coordination_restored'
   | 'quorum_reached'
   | 'coordination_bypassed'
+  | 'secret_reloaded'
+  | 'secret_rejected'
 
 export type Severity = 'info' | 'warn' | 'error'
 

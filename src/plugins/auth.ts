@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { watchSecretFile } from '../secret-file.js'
 import { createAuthLimiter } from './auth-limiter.js'
 
 declare module 'fastify' {
@@ -35,9 +36,23 @@ function basicPassword(authorization: string | undefined): string {
 }
 
 export default fp(
-  async (fastify) => {
+  async (fastify, opts: { secretPollMs?: number }) => {
     const { config } = fastify
-    const expected = config.admin.token === undefined ? undefined : digest(config.admin.token)
+    let expected = config.admin.token === undefined ? undefined : digest(config.admin.token)
+    // ADMIN_TOKEN_FILE rotated in place: the new token is the one accepted from then on.
+    const { tokenFile } = config.admin
+    if (tokenFile !== undefined) {
+      const watched = watchSecretFile(
+        tokenFile,
+        config.admin.token as string,
+        (token) => {
+          expected = digest(token)
+          fastify.engine.record({ type: 'secret_reloaded', message: `the admin token changed in ${tokenFile}`, data: { secret: 'admin_token', file: tokenFile } })
+        },
+        opts.secretPollMs ?? 1000
+      )
+      fastify.addHook('onClose', async () => watched.close())
+    }
     const readExpected = config.admin.readToken === undefined ? undefined : digest(config.admin.readToken)
     const limiterOptions = {
       maxFailures: config.admin.maxFailures,

@@ -76,6 +76,12 @@ export function createMetrics(): Metrics {
     registers
   })
   const events = new Counter({ name: 'pcr_events_total', help: 'Engine events by type', labelNames: ['type'], registers })
+  const secretReloads = new Counter({
+    name: 'pcr_secret_reloads_total',
+    help: 'Secrets read anew from their rotated files (api_key, admin_token)',
+    labelNames: ['secret'],
+    registers
+  })
   const failovers = new Counter({
     name: 'pcr_failovers_total',
     help: 'Failovers by trigger and result (requested, started, adopted, refused, failed, completed, timeout)',
@@ -164,6 +170,9 @@ export function createMetrics(): Metrics {
     events.inc({ type: event.type })
     const trigger = String(event.data.trigger ?? 'auto')
     switch (event.type) {
+      case 'secret_reloaded':
+        secretReloads.inc({ secret: String(event.data.secret) })
+        return
       case 'failover_blocked':
         blocked.inc({ code: String(event.data.code) })
         return
