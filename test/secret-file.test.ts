@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFAULT_API_KEY } from '../src/emulator/seed.js'
 import { ADMIN_TOKEN, startFakeCloud, startService, type Service } from '../tools/stack.js'
@@ -81,4 +81,24 @@ t.test('an admin token rotated in its file: the new one is accepted, the old one
   t.equal((await pause(ADMIN_TOKEN)).status, 401, 'the old token no longer works')
   t.equal((await pause(next)).status, 200, 'the new one does')
   t.notOk((await shown(svc)).includes(next))
+})
+
+t.test("a Kubernetes Secret's rotation: the ..data symlink swapped to a new folder", async (t) => {
+  // The layout the kubelet writes: key -> ..data/key, ..data -> ..<timestamp>/.
+  const dir = t.testdir({ '..2026_12_06_1': { 'api-key': `${DEFAULT_API_KEY}\n` } })
+  symlinkSync('..2026_12_06_1', join(dir, '..data'))
+  symlinkSync(join('..data', 'api-key'), join(dir, 'api-key'))
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud, { COCKROACH_API_SECRET_KEY: '', COCKROACH_API_SECRET_KEY_FILE: join(dir, 'api-key') }, poll)
+  await svc.fastify.engine.nextCheck()
+  await cloud.control('POST', '/keys', { key: rotated })
+  mkdirSync(join(dir, '..2026_12_06_2'))
+  writeFileSync(join(dir, '..2026_12_06_2', 'api-key'), `${rotated}\n`)
+  symlinkSync('..2026_12_06_2', join(dir, '..data_tmp'))
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'))
+  await svc.waitForEvent('secret_reloaded')
+  await cloud.control('POST', '/keys/revoke', { key: DEFAULT_API_KEY })
+  await cloud.control('DELETE', '/requests')
+  await svc.fastify.engine.nextCheck()
+  t.same([...new Set((await cloud.requests()).map((r) => r.status))], [200], 'the new key was sent')
 })
