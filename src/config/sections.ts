@@ -102,6 +102,7 @@ export const variables = {
   ADMIN_TOKEN: admin('token', z.string().trim().min(16, 'must be at least 16 characters long').optional()),
   ADMIN_TOKEN_FILE: admin('tokenFile', optionalText),
   READ_TOKEN: admin('readToken', z.string().trim().min(16, 'must be at least 16 characters long').optional()),
+  READ_TOKEN_FILE: admin('readTokenFile', optionalText),
   ADMIN_MAX_FAILURES: admin('maxFailures', integer(5, 1, 1000, 'a whole number from 1 to 1000')),
   ADMIN_FAILURE_WINDOW: admin('failureWindowSeconds', seconds(60)),
   ADMIN_LOCKOUT: admin('lockoutSeconds', seconds(60)),
@@ -136,6 +137,7 @@ export const variables = {
       .prefault('verify-full')
   ),
   WEBHOOK_URL: hooks('webhookUrl', httpUrl.optional()),
+  WEBHOOK_URL_FILE: hooks('webhookUrlFile', optionalText),
   WEBHOOK_TIMEOUT: hooks('webhookTimeoutSeconds', seconds(5)),
   WEBHOOK_RETRIES: hooks('webhookRetries', integer(5, 0, 100, 'a whole number from 0 to 100')),
   WEBHOOK_RETRY_BACKOFF: hooks('webhookRetryBackoffSeconds', seconds(1)),
@@ -199,6 +201,7 @@ export const variables = {
   SIDECAR_URL: coordination('sidecarUrl', httpUrl.optional()),
   ETCD_USERNAME: coordination('username', optionalText),
   ETCD_PASSWORD: coordination('password', optionalText),
+  ETCD_PASSWORD_FILE: coordination('passwordFile', optionalText),
   ETCD_CA_FILE: coordination('caFile', readableFile),
   ETCD_CERT_FILE: coordination('certFile', readableFile),
   ETCD_KEY_FILE: coordination('keyFile', readableFile),

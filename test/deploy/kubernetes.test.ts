@@ -59,26 +59,31 @@ for (const file of apps) {
     const data = configMap?.data as Record<string, unknown>
     t.ok(Object.values(data).every((v) => typeof v === 'string'), 'ConfigMap values are strings')
     t.same(Object.keys(data).filter((k) => !variableNames.includes(k)), [], 'every ConfigMap key is a setting')
-    t.same(Object.keys(data).filter((k) => secretVariables.includes(k) || /PASSWORD|TOKEN|SECRET/.test(k)), [], 'no secret in the ConfigMap')
+    t.same(Object.keys(data).filter((k) => !k.endsWith('_FILE') && (secretVariables.includes(k) || /PASSWORD|TOKEN|SECRET/.test(k))), [], 'no secret in the ConfigMap')
     t.same(sidecar.envFrom, [{ configMapRef: { name: configMap?.metadata.name } }], 'configuration from the ConfigMap')
+    // Each secret a file of the Secret's volume, mounted read-only: never an environment variable.
+    const secretMount = sidecar.volumeMounts.find((m: Obj) => pod.volumes.find((v: Obj) => v.name === m.name)?.secret?.secretName === 'pcr-sidecar')
+    t.equal(secretMount?.readOnly, true, 'the Secret is mounted read-only')
     for (const name of secretVariables) {
-      const from = sidecar.env.find((e: Obj) => e.name === name)?.valueFrom?.secretKeyRef
-      t.same(from, { name: 'pcr-sidecar', key: name }, `${name} from the Secret`)
+      t.equal(data[`${name}_FILE`], `${secretMount?.mountPath}/${name}`, `${name}_FILE names its file in the mounted Secret`)
+      t.notOk(sidecar.env.some((e: Obj) => e.name === name), `${name} is not in the environment`)
     }
-    t.notOk(sidecar.env.some((e: Obj) => /KEY|TOKEN|PASSWORD/.test(e.name) && e.value !== undefined), 'no secret written inline')
+    t.notOk(sidecar.env.some((e: Obj) => /KEY|TOKEN|PASSWORD/.test(e.name)), 'no secret in the environment at all')
     // What the Secrets provide: the etcd files are mounted from one, so stand-ins are read instead.
     const mounted = mkdtempSync(join(tmpdir(), 'pcr-k8s-'))
+    const secrets: Record<string, string> = { COCKROACH_API_SECRET_KEY_FILE: 'key\n', ADMIN_TOKEN_FILE: 'an-admin-token-of-32-characters!\n', ETCD_PASSWORD_FILE: 'etcd-password\n' }
     const files = Object.fromEntries(
       Object.entries(data as Record<string, string>)
         .filter(([k]) => k.endsWith('_FILE'))
         .map(([k]) => {
-          writeFileSync(join(mounted, k), 'stand-in')
+          writeFileSync(join(mounted, k), secrets[k] ?? 'stand-in')
           return [k, join(mounted, k)]
         })
     )
-    const secrets = { COCKROACH_API_SECRET_KEY: 'key', ADMIN_TOKEN: 'an-admin-token-of-32-characters!', ...(file.includes('etcd') ? { ETCD_PASSWORD: 'etcd-password' } : {}) }
     const inline = Object.fromEntries(sidecar.env.filter((e: Obj) => e.value !== undefined && !e.value.includes('$(')).map((e: Obj) => [e.name, e.value]))
-    const { config, warnings } = parseConfig({ ...(data as Record<string, string>), ...files, ...inline, ...secrets })
+    const { config, warnings } = parseConfig({ ...(data as Record<string, string>), ...files, ...inline })
+    t.equal(config.pair.apiKey, 'key', 'the key read from its file')
+    if (file.includes('etcd')) t.equal(config.coordination.etcd?.password, 'etcd-password', 'the etcd password from its file')
     t.same(warnings, [])
 
     // The state file: on a writable volume of the pod, since the root filesystem is read-only.
@@ -139,14 +144,14 @@ t.test('app-with-sidecar-etcd.yaml: the coordination settings', async (t) => {
     'POD_IP is defined before SIDECAR_URL refers to it'
   )
   t.ok(pod.topologySpreadConstraints?.some((c: Obj) => c.topologyKey === 'kubernetes.io/hostname'), 'observers spread over nodes')
-  t.same(env('ETCD_PASSWORD'), { secretKeyRef: { name: 'pcr-sidecar-etcd', key: 'password' } })
+  t.equal(env('ETCD_PASSWORD'), undefined, 'the etcd password is a file, not a variable')
   const mount = sidecar.volumeMounts.find((m: Obj) => m.name === 'etcd-tls')
   t.equal(mount.readOnly, true)
   const volume = pod.volumes.find((v: Obj) => v.name === mount.name)
   t.equal(volume.secret.secretName, 'pcr-sidecar-etcd')
   t.equal(volume.secret.defaultMode, 0o440, 'readable by owner and group only')
   t.equal(pod.securityContext.fsGroup, sidecar.securityContext.runAsGroup, "the group is the sidecar's")
-  for (const key of ['ETCD_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE']) {
+  for (const key of ['ETCD_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE', 'ETCD_PASSWORD_FILE']) {
     const item = volume.secret.items.find((i: Obj) => `${mount.mountPath}/${i.path}` === data[key])
     t.ok(item, `${key} is a file of the mounted Secret`)
   }
