@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/config/index.js'
 import { parseEmulatorEnv } from '../../src/emulator/standalone.js'
 import { execForm, root, runtime, runtimeArg } from '../helpers/deploy/dockerfile.js'
 import { isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
+import { environmentOf, type ComposeSecrets } from '../helpers/deploy/compose.js'
 
 // docker-compose.yml against the Dockerfile, the configuration and Compose's profile rules:
 // which services each documented command starts, and that each of them can work.
@@ -25,16 +26,22 @@ interface Service {
   security_opt?: string[]
   stop_grace_period?: string
   volumes?: string[]
+  secrets?: string[]
 }
 
-const file = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> }
+const file = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>
+  volumes?: Record<string, unknown>
+  secrets?: ComposeSecrets
+}
 const services = file.services
 const rules = parseDockerignore(readFileSync(join(root, '.dockerignore'), 'utf8'))
 const commandOf = (s: Service) => s.command ?? execForm(runtimeArg('CMD'))
 const runsServer = (s: Service) => commandOf(s).join(' ') === 'node dist/src/server.js'
 // What .env provides for the real services; the defaults of the configuration otherwise.
 const account = { COCKROACH_API_SECRET_KEY: 'key', PRIMARY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000001', STANDBY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000002' }
-const configOf = (s: Service) => parseConfig({ ...(s.env_file === undefined ? {} : account), ...s.environment }).config
+const environment = (s: Service) => environmentOf(s, file.secrets)
+const configOf = (s: Service) => parseConfig({ ...(s.env_file === undefined ? {} : account), ...environment(s) }).config
 const isSidecar = (s: Service) => runsServer(s) || commandOf(s).at(-1) === 'monitor'
 const decides = (s: Service) => isSidecar(s) && configOf(s).timeline.autoFailover
 
@@ -109,11 +116,23 @@ t.test('the real services read .env; the demo needs none', async (t) => {
   for (const name of ['emulator', 'demo']) t.equal(services[name]?.env_file, undefined, `${name} needs no .env`)
   const emulator = parseEmulatorEnv(services.emulator?.environment ?? {})
   // Throws when the demo's own environment is not a whole configuration.
-  const demo = parseConfig(services.demo?.environment ?? {})
+  const demo = parseConfig(environment(services.demo as Service))
   t.equal(demo.config.pair.apiUrl, `http://emulator:${emulator.port}`, 'the demo asks the emulator service')
   t.equal(demo.config.pair.apiKey, emulator.options.apiKey, "with the emulator's key")
   t.same([demo.config.pair.primaryClusterId, demo.config.pair.standbyClusterId], emulator.options.clusters.map((c) => c.id), "for the emulator's clusters")
   t.same(services.demo?.depends_on, ['emulator'])
+})
+
+t.test('the demo takes its key and admin token as Compose secrets, through the _FILE settings', async (t) => {
+  const demo = services.demo as Service
+  const env = demo.environment ?? {}
+  t.notOk('COCKROACH_API_SECRET_KEY' in env || 'ADMIN_TOKEN' in env, 'neither in the environment')
+  for (const name of ['COCKROACH_API_SECRET_KEY_FILE', 'ADMIN_TOKEN_FILE']) {
+    const secret = /^\/run\/secrets\/(.+)$/.exec(env[name] ?? '')?.[1] as string
+    t.ok(demo.secrets?.includes(secret), `${name} is the mount of a secret the demo lists`)
+    t.ok(existsSync(join(root, file.secrets?.[secret]?.file ?? 'missing')), `the file of ${secret} is in the repository`)
+  }
+  t.equal(configOf(demo).admin.token, 'demo-admin-token-change-me', 'the token docs/deployment.md uses')
 })
 
 t.test('ports: published on loopback only, each to the port its process listens on', async (t) => {
@@ -157,7 +176,7 @@ t.test("each sidecar keeps the image's state file on a named volume of its own",
   const imageEnv = Object.fromEntries(runtime.steps.filter((s) => s.op === 'ENV').map((s) => s.args.split('=')))
   const owners = new Map<string, string>()
   for (const [name, s] of Object.entries(services).filter(([, s]) => isSidecar(s))) {
-    const stateFile = parseConfig({ ...imageEnv, ...account, ...s.environment }).config.timeline.stateFile
+    const stateFile = parseConfig({ ...imageEnv, ...(s.env_file === undefined ? {} : account), ...environment(s) }).config.timeline.stateFile
     t.ok(stateFile !== undefined, `${name}: keeps a state file`)
     const mount = (s.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === dirname(stateFile as string))
     t.ok(mount, `${name}: a volume holds ${stateFile}, writable under read_only: true`)

@@ -11,6 +11,7 @@ import { spawnNode, type ServerProcess } from '../../tools/spawn-server.js'
 import { waitFor } from '../../tools/wait-for.js'
 import { execForm, root, runtime, runtimeArg, stages, type Stage } from '../helpers/deploy/dockerfile.js'
 import { contextFiles, isIgnored, parseDockerignore } from '../helpers/deploy/dockerignore.js'
+import { environmentOf } from '../helpers/deploy/compose.js'
 
 // No container engine here: the image's steps are performed by hand instead, from what
 // the Dockerfile and .dockerignore say, so an image that would not build or start fails
@@ -102,7 +103,7 @@ t.test('the image built by hand from the context serves /health with the demo co
 
   const emulator = start(compose.services.emulator.command, { ...compose.services.emulator.environment, EMULATOR_HOST: '127.0.0.1', EMULATOR_PORT: '0' })
   const cloudUrl = (await emulator.waitForOutput(/listening on (http:\/\/\S+)/))[1] as string
-  const demoEnv = { ...compose.services.demo.environment, COCKROACH_API_URL: cloudUrl, HOST: '127.0.0.1', PORT: '0' }
+  const demoEnv = { ...environmentOf(compose.services.demo, compose.secrets), COCKROACH_API_URL: cloudUrl, HOST: '127.0.0.1', PORT: '0' }
   const service = start(execForm(runtimeArg('CMD')), demoEnv)
   const port = (await service.waitForOutput(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/))[1] as string
 
