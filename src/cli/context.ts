@@ -70,20 +70,30 @@ export function createContext(io: CliIo): Context {
     return url
   }
 
-  // The token from the first of --token-file, --token, PCR_ADMIN_TOKEN and ADMIN_TOKEN.
-  function adminToken(globals: GlobalOptions): string | undefined {
-    const { token, tokenFile } = globals
-    if (tokenFile === undefined) return token ?? env().PCR_ADMIN_TOKEN ?? env().ADMIN_TOKEN
-    if (token !== undefined) throw new CliError(EXIT.usage, '--token and --token-file exclude each other')
+  // A token kept in a file, without its trailing newline; `what` names where the path came from.
+  function tokenIn(path: string, what: string): string {
     let text: string
     try {
-      text = readFileSync(resolve(io.cwd, tokenFile), 'utf8')
+      text = readFileSync(resolve(io.cwd, path), 'utf8')
     } catch (err) {
-      throw new CliError(EXIT.usage, `--token-file ${tokenFile}: cannot be read (${(err as NodeJS.ErrnoException).code})`)
+      throw new CliError(EXIT.usage, `${what} ${path}: cannot be read (${(err as NodeJS.ErrnoException).code})`)
     }
-    const fromFile = text.replace(/\r?\n$/, '')
-    if (fromFile === '') throw new CliError(EXIT.usage, `--token-file ${tokenFile}: is empty`)
-    return fromFile
+    const token = text.replace(/\r?\n$/, '')
+    if (token === '') throw new CliError(EXIT.usage, `${what} ${path}: is empty`)
+    return token
+  }
+
+  // The token from the first of --token-file, --token, PCR_ADMIN_TOKEN, ADMIN_TOKEN and
+  // ADMIN_TOKEN_FILE (the sidecar's own, in its container).
+  function adminToken(globals: GlobalOptions): string | undefined {
+    const { token, tokenFile } = globals
+    if (tokenFile !== undefined) {
+      if (token !== undefined) throw new CliError(EXIT.usage, '--token and --token-file exclude each other')
+      return tokenIn(tokenFile, '--token-file')
+    }
+    const given = token ?? env().PCR_ADMIN_TOKEN ?? env().ADMIN_TOKEN
+    const file = env().ADMIN_TOKEN_FILE
+    return given !== undefined || file === undefined ? given : tokenIn(file, 'ADMIN_TOKEN_FILE')
   }
 
   function open(command: Command, options: OpenOptions): { backend: Backend; metrics?: Metrics } {

@@ -49,7 +49,7 @@ function program(ctx: Context): Command {
     })
     .option('--url <url>', 'drive a running sidecar at this URL instead of the Cloud API (or PCR_URL); a sidecar with READ_TOKEN set needs it in PCR_READ_TOKEN for status')
     .option('--token <token>', "the sidecar's admin token; it shows in ps and shell history: prefer --token-file or PCR_ADMIN_TOKEN")
-    .option('--token-file <path>', 'a file holding the admin token (a trailing newline is ignored); without either option: PCR_ADMIN_TOKEN, then ADMIN_TOKEN')
+    .option('--token-file <path>', 'a file holding the admin token (a trailing newline is ignored); without either option: PCR_ADMIN_TOKEN, then ADMIN_TOKEN, then ADMIN_TOKEN_FILE')
     .option('--poll-interval <seconds>', 'how often progress is polled (default: min(HEALTH_CHECK_INTERVAL, 5), remote 1)', positiveSeconds)
     .addHelpText(
       'after',

@@ -194,6 +194,11 @@ t.test('the admin token from a file or PCR_ADMIN_TOKEN, never needed on the comm
   t.equal(fromFile.code, 0, fromFile.stderr)
   const fromEnv = await pcr(['failover', '--dry-run'], { env: { PCR_URL: svc.url, PCR_ADMIN_TOKEN: ADMIN_TOKEN, ADMIN_TOKEN: 'the-service-token-not-mine' } })
   t.equal(fromEnv.code, 0, 'PCR_ADMIN_TOKEN wins over ADMIN_TOKEN')
+  // In the sidecar's own container, where the token is a mounted file (ADMIN_TOKEN_FILE).
+  const inPod = await pcr(['failover', '--dry-run'], { env: { PCR_URL: svc.url, ADMIN_TOKEN_FILE: file } })
+  t.equal(inPod.code, 0, inPod.stderr)
+  const unreadable = await pcr(['failover', '--dry-run'], { env: { PCR_URL: svc.url, ADMIN_TOKEN_FILE: join(dir, 'nothing') } })
+  t.equal(unreadable.stderr, `pcr: ADMIN_TOKEN_FILE ${join(dir, 'nothing')}: cannot be read (ENOENT)\n`)
 
   const both = await pcr(['--url', svc.url, '--token', ADMIN_TOKEN, '--token-file', file, 'failover', '--dry-run'])
   t.equal(both.code, 2)
