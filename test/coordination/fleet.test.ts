@@ -47,6 +47,8 @@ t.test('one leader reads the Cloud API; followers serve from its view and send n
   })
   t.equal((await b.get('/connection', credentials)).status, 200, 'a follower hands out connections')
 
+  // Only the leader writes the fleet's pause: a follower's attempt is refused by etcd's transaction.
+  await t.rejects(b.fastify.coordination!.recordPause(true, 'test'), /this sidecar does not lead/)
   const refused = await b.post('/admin/failover', { dry_run: true }, admin)
   t.equal(refused.status, 409, 'admin calls on a follower are refused')
   t.equal(refused.body.code, 'not_leader')
