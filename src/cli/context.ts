@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { loadConfig, readEnv, type Config, type LoadedConfig } from '../config/index.js'
 import type { Backend } from './backend.js'
 import { createLogger, secretsOf } from '../logger.js'
 import { createMetrics, serveMetrics, type Metrics } from '../plugins/metrics.js'
+import { readSecretFile } from '../secret-file.js'
 import { hostPort } from '../sql/host-port.js'
 import { openDirect } from './direct.js'
 import { CliError, EXIT } from './errors.js'
@@ -70,29 +70,28 @@ export function createContext(io: CliIo): Context {
     return url
   }
 
-  // A token kept in a file, without its trailing newline; `what` names where the path came from.
+  // A token kept in a file (read as the service reads its secret files); `what` names where the path came from.
   function tokenIn(path: string, what: string): string {
-    let text: string
+    let token: string
     try {
-      text = readFileSync(resolve(io.cwd, path), 'utf8')
+      token = readSecretFile(resolve(io.cwd, path))
     } catch (err) {
       throw new CliError(EXIT.usage, `${what} ${path}: cannot be read (${(err as NodeJS.ErrnoException).code})`)
     }
-    const token = text.replace(/\r?\n$/, '')
     if (token === '') throw new CliError(EXIT.usage, `${what} ${path}: is empty`)
     return token
   }
 
   // The token from the first of --token-file, --token, PCR_ADMIN_TOKEN, ADMIN_TOKEN and
   // ADMIN_TOKEN_FILE (the sidecar's own, in its container).
-  function adminToken(globals: GlobalOptions): string | undefined {
+  function adminToken(globals: GlobalOptions, vars: Record<string, string | undefined>): string | undefined {
     const { token, tokenFile } = globals
     if (tokenFile !== undefined) {
       if (token !== undefined) throw new CliError(EXIT.usage, '--token and --token-file exclude each other')
       return tokenIn(tokenFile, '--token-file')
     }
-    const given = token ?? env().PCR_ADMIN_TOKEN ?? env().ADMIN_TOKEN
-    const file = env().ADMIN_TOKEN_FILE
+    const given = token ?? vars.PCR_ADMIN_TOKEN ?? vars.ADMIN_TOKEN
+    const file = vars.ADMIN_TOKEN_FILE
     return given !== undefined || file === undefined ? given : tokenIn(file, 'ADMIN_TOKEN_FILE')
   }
 
@@ -101,7 +100,9 @@ export function createContext(io: CliIo): Context {
     const pollMs = globals.pollInterval === undefined ? undefined : globals.pollInterval * 1000
     const url = remoteUrl(command)
     if (url !== undefined) {
-      return { backend: openRemote({ url, token: adminToken(globals), readToken: env().PCR_READ_TOKEN, pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) }) }
+      // The environment and .env, read once for both tokens.
+      const vars = env()
+      return { backend: openRemote({ url, token: adminToken(globals, vars), readToken: vars.PCR_READ_TOKEN, pollMs: pollMs ?? 1000, sleep: (ms) => sleep(io, ms) }) }
     }
     const c = config()
     const metrics = options.metrics === true && c.server.enablePrometheus ? createMetrics() : undefined

@@ -186,7 +186,9 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
       keysSent.add(key)
       return key
     },
-    connections: options.connections ?? 4, proxy: options.proxy })
+    connections: options.connections ?? 4,
+    proxy: options.proxy
+  })
   const budget = typeof options.rateLimit === 'object' ? options.rateLimit : createRateBudget(options.rateLimit ?? DEFAULT_RATE_LIMIT)
   // Epoch ms before which no request leaves this client (the latest Retry-After seen).
   let gateUntil = 0
