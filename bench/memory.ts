@@ -2,9 +2,9 @@ import { startEmulator, type StartEmulatorOptions } from '../src/emulator/server
 import { waitFor } from '../tools/wait-for.js'
 import { credentials, waitForOk } from './http.js'
 import { connectInspector, type Inspector } from './inspector.js'
-import { peakRssBytes } from './proc.js'
+import { currentRssBytes, peakRssBytes } from './proc.js'
 import { runLoad } from './load.js'
-import { startService, type Entry, type Service } from './processes.js'
+import { startBaseline, startService, type Entry, type Service } from './processes.js'
 import type { Memory } from './results-schema.js'
 import type { Sizes } from './sizes.js'
 import { round } from './stats.js'
@@ -20,7 +20,8 @@ type Sample = Memory['requests']['samples'][number]
 async function sample(service: Service, inspector: Inspector, count: number): Promise<Sample> {
   // Read before the forced GC, which may raise it for a moment.
   const peak = peakRssBytes(service.child.pid)
-  return { count, ...(await inspector.memoryAfterGc()), peakRssBytes: peak }
+  const before = currentRssBytes(service.child.pid)
+  return { count, ...(await inspector.memoryAfterGc()), peakRssBytes: peak, rssBeforeGcBytes: before }
 }
 
 function growth(samples: Sample[]): Memory['requests']['growth'] {
@@ -47,19 +48,44 @@ async function withService<T>(entry: Entry, env: Record<string, string>, emulato
   }
 }
 
+// The same requests in two halves, with a sample before, between and after.
+async function loadInHalves<S extends { count: number }>(sizes: Sizes, service: Service, headers: Record<string, string>, take: (count: number) => Promise<S>): Promise<S[]> {
+  const half = Math.floor(sizes.memoryRequests / 2)
+  const samples = [await take(0)]
+  for (const amount of [half, sizes.memoryRequests - half]) {
+    const run = await runLoad({ url: `${service.url}/connection`, headers, connections: sizes.connections, amount, pid: service.child.pid })
+    if (run.non2xx + run.errors > 0) throw new Error(`/connection failed ${run.non2xx + run.errors} times under load`)
+    samples.push(await take((samples.at(-1) as S).count + run.requests))
+  }
+  return samples
+}
+
+// The bare-Fastify baseline answering /connection's body, under the same load: what Node and Fastify alone hold.
+async function baselineMemory(sizes: Sizes, body: unknown): Promise<Memory['requests']['baseline']> {
+  const baseline = await startBaseline({ '/connection': body })
+  try {
+    const samples = await loadInHalves(sizes, baseline, {}, async (count) => ({ count, rssBytes: currentRssBytes(baseline.child.pid) }))
+    const [, half, end] = samples
+    const growthRssBytes = half?.rssBytes == null || end?.rssBytes == null ? null : end.rssBytes - half.rssBytes
+    return { samples, growthRssBytes }
+  } finally {
+    await baseline.child.stop()
+  }
+}
+
 export async function benchMemory(sizes: Sizes, entry: Entry, log: (line: string) => void): Promise<Memory> {
-  const requests = await withService(entry, {}, {}, async (service, inspector) => {
+  let body: unknown
+  const served = await withService(entry, {}, {}, async (service, inspector) => {
     const started = performance.now()
-    const half = Math.floor(sizes.memoryRequests / 2)
-    const samples = [await sample(service, inspector, 0)]
-    for (const amount of [half, sizes.memoryRequests - half]) {
-      const run = await runLoad({ url: `${service.url}/connection`, headers: credentials, connections: sizes.connections, amount, pid: service.child.pid })
-      if (run.non2xx + run.errors > 0) throw new Error(`/connection failed ${run.non2xx + run.errors} times under load`)
-      samples.push(await sample(service, inspector, (samples.at(-1) as Sample).count + run.requests))
-    }
+    body = await (await fetch(`${service.url}/connection`, { headers: credentials })).json()
+    const samples = await loadInHalves(sizes, service, credentials, (count) => sample(service, inspector, count))
     return { route: '/connection', connections: sizes.connections, samples, growth: growth(samples), seconds: round((performance.now() - started) / 1000, 1) }
   })
-  log(`memory after ${sizes.memoryRequests} requests: RSS ${mb(requests.samples[2]?.rssBytes)} MB, growth ${mb(requests.growth.rssBytes)} MB`)
+  const requests = { ...served, baseline: await baselineMemory(sizes, body) }
+  log(
+    `memory after ${sizes.memoryRequests} requests: RSS ${mb(requests.samples[2]?.rssBeforeGcBytes ?? 0)} MB (${mb(requests.samples[2]?.rssBytes)} after a GC), ` +
+      `bare ${mb(requests.baseline.samples[2]?.rssBytes ?? 0)} MB; growth ${mb(requests.growth.rssBytes)} MB`
+  )
 
   const env = { HEALTH_CHECK_INTERVAL: String(sizes.monitorIntervalSeconds), HEALTH_CHECK_TIMEOUT: '1' }
   // No rate limit: a check every 10 ms is the point here.

@@ -42,3 +42,13 @@ export function peakRssBytes(pid: number): number | null {
     return null
   }
 }
+
+/** The memory the process holds resident now (VmRSS), in bytes: what the OS and a container limit see. */
+export function currentRssBytes(pid: number): number | null {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb === undefined ? null : Number(kb) * 1024
+  } catch {
+    return null
+  }
+}

@@ -75,7 +75,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
 /** The bare-Fastify baseline, answering each path with its constant body. */
 export async function startBaseline(bodies: Record<string, unknown>, profileDir?: string): Promise<Service> {
-  const args = [...profilerArgs(profileDir), ...viaTsx(`${root}bench/baseline-server.ts`)]
+  const args = [...profilerArgs(profileDir), `${root}bench/baseline-server.mjs`]
   const child = spawnBenched(args, { BASELINE_BODIES: JSON.stringify(bodies) })
   try {
     const [, url] = await child.waitForOutput(/baseline listening at (http:\/\/127\.0\.0\.1:\d+)/, 30_000)

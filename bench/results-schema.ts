@@ -101,7 +101,15 @@ const MemorySample = z.object({
   heapUsedBytes: z.int().positive(),
   heapTotalBytes: z.int().positive(),
   /** The most RSS the process has had so far, GC or not (VmHWM). */
-  peakRssBytes: z.int().positive().nullable()
+  peakRssBytes: z.int().positive().nullable(),
+  /** RSS just before the forced GC (VmRSS): what the OS and a container limit see. */
+  rssBeforeGcBytes: z.int().positive().nullable()
+})
+
+/** The bare-Fastify baseline under the same load, read from /proc only (no forced GC). */
+const BaselineMemory = z.object({
+  samples: z.array(z.object({ count, rssBytes: z.int().positive().nullable() })).length(3),
+  growthRssBytes: z.int().nullable()
 })
 
 const MemoryRun = z.object({
@@ -113,15 +121,19 @@ const MemoryRun = z.object({
 })
 
 export const Memory = z.object({
-  requests: MemoryRun.extend({ route: z.string(), connections: z.int().positive() }),
+  requests: MemoryRun.extend({ route: z.string(), connections: z.int().positive(), baseline: BaselineMemory }),
   monitorCycles: MemoryRun.extend({ intervalSeconds: z.number().positive() })
 })
 
 export const Startup = z.object({
   apiLatencyMs: z.int().nonnegative(),
-  runs: z.array(z.object({ listeningMs: ms, readyMs: ms })).min(1),
+  /** Each run starts the bare-Fastify baseline, then the service. */
+  runs: z.array(z.object({ baselineListeningMs: ms, listeningMs: ms, readyMs: ms })).min(1),
+  baselineListeningMs: Spread,
   listeningMs: Spread,
-  readyMs: Spread
+  readyMs: Spread,
+  /** The service's median start to /ready over the baseline's median start to listening. */
+  readyRatio: z.number().positive()
 })
 
 export const CloudCost = z.object({

@@ -28,14 +28,14 @@ export interface Sizes {
 export type Preset = 'smoke' | 'default' | 'full'
 
 const defaults: Sizes = {
-  connections: 10,
+  connections: 50,
   durationSeconds: 10,
   warmupSeconds: 3,
   rounds: 2,
   scrapes: 200,
   outages: 20,
   policy: { intervalSeconds: 0.5, threshold: 3, delaySeconds: 1, failoverSeconds: 2 },
-  memoryRequests: 200_000,
+  memoryRequests: 1_000_000,
   monitorCycles: 1000,
   monitorIntervalSeconds: 0.01,
   startupRuns: 5
@@ -43,7 +43,7 @@ const defaults: Sizes = {
 
 export const presets: Record<Preset, Sizes> = {
   default: defaults,
-  full: { ...defaults, durationSeconds: 30, rounds: 3, memoryRequests: 1_000_000, monitorCycles: 5000 },
+  full: { ...defaults, durationSeconds: 30, rounds: 3, monitorCycles: 5000 },
   smoke: {
     connections: 2,
     durationSeconds: 0.3,

@@ -5,28 +5,26 @@ import fp from 'fastify-plugin'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { AppOptions } from './app-options.js'
 import type { Config } from './config/index.js'
+import { quietLoggers } from './hot-route.js'
 import authPlugin from './plugins/auth.js'
 import docsPlugin from './plugins/docs.js'
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
+import answersPlugin from './plugins/answers.js'
 import metricsPlugin from './plugins/metrics.js'
 import runtimePlugin from './plugins/runtime.js'
 
 export type { AppOptions } from './app-options.js'
 
 // Options of the Fastify instance itself, shared by src/server.ts and the tests.
-const quietRoutes = new Set(['/health', '/ready', '/connection', '/active', '/metrics', '/events/stream'])
-const clusterCheck = /^\/clusters\/[^/]+\/active$/
+const quietRoutes = new Set(['/metrics', '/events/stream'])
 
 export const serverOptions = {
   routerOptions: { maxParamLength: 200 },
   bodyLimit: 16 * 1024,
-  // Probes and application lookups are the hot path: no log line per request;
-  // nor for the status page's long-lived stream, which logs its own opening and closing at debug.
+  // Probes and application lookups are the hot path (src/hot-route.ts): no log line per request;
+  // nor for scrapes and the status page's long-lived stream, which logs its own opening and closing at debug.
   logController: new LogController({
-    disableRequestLogging: (request) => {
-      const path = request.url.split('?')[0] ?? ''
-      return quietRoutes.has(path) || clusterCheck.test(path)
-    }
+    disableRequestLogging: (request) => quietLoggers.has(request.log) || quietRoutes.has(request.url.split('?')[0] ?? '')
   }),
   forceCloseConnections: true,
   clientErrorHandler,
@@ -51,6 +49,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(docsPlugin)
   await fastify.register(metricsPlugin)
   await fastify.register(runtimePlugin, opts)
+  await fastify.register(answersPlugin)
   await fastify.register(authPlugin, { secretPollMs: opts.secretPollMs })
   // From the TypeScript sources (tsx, tap) the routes are .ts files, and autoload cannot
   // tell `--import tsx` from plain Node: it is told.

@@ -18,7 +18,15 @@ export interface ConnectionTarget {
   password?: string
 }
 
+// What follows the userinfo: the same for every caller of one cluster, so GET /connection prepares it once.
+export function connectionTail(c: Omit<ConnectionTarget, 'user' | 'password'>): string {
+  return `${hostPort(c.host, c.port)}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`
+}
+
+export function userinfo(user: string | undefined, password: string | undefined): string {
+  return user === undefined ? '' : `${encodeUserinfo(user)}${password === undefined ? '' : `:${encodeUserinfo(password)}`}@`
+}
+
 export function connectionString(c: ConnectionTarget): string {
-  const userinfo = c.user === undefined ? '' : `${encodeUserinfo(c.user)}${c.password === undefined ? '' : `:${encodeUserinfo(c.password)}`}@`
-  return `postgresql://${userinfo}${hostPort(c.host, c.port)}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`
+  return `postgresql://${userinfo(c.user, c.password)}${connectionTail(c)}`
 }

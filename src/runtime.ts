@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { createCloudClient, type CloudClient, type RequestEvent } from './cloud/client.js'
 import type { Config } from './config/index.js'
-import { createCoordination, type Coordination } from './coordination/coordination.js'
+import type { Coordination } from './coordination/coordination.js'
 import type { Coordinator } from './engine/coordinator.js'
 import { createEngine, systemClock, type Clock, type Engine, type SqlProbe } from './engine/engine.js'
 import { createOperations } from './engine/operations.js'
@@ -72,7 +72,7 @@ function probesOf({ pair, sql, timeline }: Config): Record<string, OwnedSqlProbe
   return probes
 }
 
-export function createRuntime(options: RuntimeOptions): Runtime {
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, parts = {}, metrics } = options
   const clock = parts.clock ?? systemClock
   const owned: Array<{ close(): Promise<void> }> = []
@@ -121,8 +121,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     probes = made
   }
   // With COORDINATION=etcd this process joins the fleet: it leads or follows, and acts only when leading.
+  // Only then is the etcd client (gRPC, protobuf) loaded: it is a fifth of a plain start.
   const { etcd } = config.coordination
-  const coordination = etcd === undefined ? undefined : createCoordination({ config: { timeline: config.timeline, etcd }, cloud, clock })
+  const coordination =
+    etcd === undefined ? undefined : (await import('./coordination/coordination.js')).createCoordination({ config: { timeline: config.timeline, etcd }, cloud, clock })
   const pair = { primaryClusterId: config.pair.primaryClusterId, standbyClusterId: config.pair.standbyClusterId }
   const engine = createEngine({
     settings: options.autoFailover === undefined ? config : { ...config, timeline: { ...config.timeline, autoFailover: options.autoFailover } },

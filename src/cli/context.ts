@@ -95,7 +95,7 @@ export function createContext(io: CliIo): Context {
     return given !== undefined || file === undefined ? given : tokenIn(file, 'ADMIN_TOKEN_FILE')
   }
 
-  function open(command: Command, options: OpenOptions): { backend: Backend; metrics?: Metrics } {
+  async function open(command: Command, options: OpenOptions): Promise<{ backend: Backend; metrics?: Metrics }> {
     const globals = command.optsWithGlobals<GlobalOptions>()
     const pollMs = globals.pollInterval === undefined ? undefined : globals.pollInterval * 1000
     const url = remoteUrl(command)
@@ -106,7 +106,7 @@ export function createContext(io: CliIo): Context {
     }
     const c = config()
     const metrics = options.metrics === true && c.server.enablePrometheus ? createMetrics() : undefined
-    const backend = openDirect({
+    const backend = await openDirect({
       config: c,
       clock: io.clock,
       start: options.start ?? false,
@@ -146,7 +146,7 @@ export function createContext(io: CliIo): Context {
     env,
     remoteUrl,
     async withBackend(command, options, work) {
-      const { backend, metrics } = open(command, options)
+      const { backend, metrics } = await open(command, options)
       // In direct mode a check may wait a whole interval: a stop signal does not.
       const interruptibleNext = { ...backend, next: () => interruptible(io.signal, backend.next()) }
       try {

@@ -27,9 +27,9 @@ export interface DirectOptions {
   requestedBy: string
 }
 
-export function openDirect(options: DirectOptions): Backend {
+export async function openDirect(options: DirectOptions): Promise<Backend> {
   const { config, requestedBy } = options
-  const runtime = createRuntime({
+  const runtime = await createRuntime({
     config,
     parts: { clock: options.clock },
     autoFailover: options.autoFailover,

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
+import swagger, { type StaticDocumentSpec } from '@fastify/swagger'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 
 export const openapiInfo = {
@@ -28,8 +28,31 @@ export default fp(
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject
     })
+
+    // Swagger UI and its assets are loaded on the first request for /docs, not at start
+    // (a tenth of the start-up's plugin time): an instance of their own, serving the
+    // document this one generated, answers those requests.
+    let ui: Promise<FastifyInstance> | undefined
+    const loadUi = () =>
+      (ui ??= (async () => {
+        const { default: swaggerUi } = await import('@fastify/swagger-ui')
+        const docs = Fastify()
+        await docs.register(swagger, { mode: 'static', specification: { document: fastify.swagger() as StaticDocumentSpec['document'] } })
+        await docs.register(swaggerUi, { routePrefix: '/docs' })
+        await docs.ready()
+        return docs
+      })())
+    const serve = async (request: FastifyRequest, reply: FastifyReply) => {
+      const docs = await loadUi()
+      reply.hijack()
+      docs.routing(request.raw, reply.raw)
+    }
     // Looked up per request: the auth plugin decorates the instance after this one.
-    await fastify.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: (request, reply) => fastify.requireReader(request, reply) } })
+    const onRequest = (request: FastifyRequest, reply: FastifyReply) => fastify.requireReader(request, reply)
+    for (const url of ['/docs', '/docs/*']) fastify.get(url, { schema: { hide: true }, onRequest }, serve)
+    fastify.addHook('onClose', async () => {
+      if (ui !== undefined) await (await ui).close()
+    })
   },
   { name: 'docs' }
 )

@@ -26,7 +26,7 @@ declare module 'fastify' {
 export default fp(
   async (fastify, opts: AppOptions) => {
     const { config, ...parts } = opts
-    const runtime = createRuntime({
+    const runtime = await createRuntime({
       config,
       parts,
       stateFile: true,

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { ConnectionBody, ConnectionHeaders, ErrorBody } from '../api-schemas.js'
-import { activeBody, unavailableBody } from '../api-views.js'
-import { connectionString } from '../connection-string.js'
+import { hotRouteOptions, sendAnswer } from '../hot-route.js'
 
 // Header values arrive as latin1; a client that sent UTF-8 bytes meant UTF-8.
+const ascii = /^[\x00-\x7f]*$/
 function fromHeader(value: string): string {
+  if (ascii.test(value)) return value
   const bytes = Buffer.from(value, 'latin1')
   const utf8 = bytes.toString('utf8')
   return Buffer.from(utf8, 'utf8').equals(bytes) ? utf8 : value
@@ -13,12 +14,12 @@ function fromHeader(value: string): string {
 
 export default async function connectionRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const { config } = fastify
-  const retryAfter = String(Math.max(1, Math.ceil(config.timeline.intervalSeconds)))
+  const { answers } = fastify
 
   app.get(
     '/connection',
     {
+      ...hotRouteOptions(fastify, '/connection'),
       schema: {
         tags: ['applications'],
         summary: 'Connection string of the active cluster',
@@ -28,24 +29,11 @@ export default async function connectionRoutes(fastify: FastifyInstance) {
         response: { 200: ConnectionBody, 400: ErrorBody, 503: ErrorBody }
       }
     },
-    async (request, reply) => {
-      reply.header('cache-control', 'no-store')
-      const s = fastify.engine.snapshot()
-      const active = activeBody(s, config)
-      if (active === undefined) {
-        return reply.code(503).header('retry-after', retryAfter).send(unavailableBody(s))
-      }
-      const user = fromHeader(request.headers['x-db-username'])
-      const password = fromHeader(request.headers['x-db-password'])
-      return {
-        connection_string: connectionString({ ...active, user, password }),
-        cluster_id: active.cluster_id,
-        role: active.role,
-        host: active.host,
-        port: active.port,
-        database: active.database,
-        sslmode: active.sslmode
-      }
+    (request, reply) => {
+      const target = answers.connection()
+      if ('status' in target) return sendAnswer(reply, target, true)
+      const body = answers.connectionBody(target, fromHeader(request.headers['x-db-username']), fromHeader(request.headers['x-db-password']))
+      sendAnswer(reply, { status: 200, body }, true)
     }
   )
 }

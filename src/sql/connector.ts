@@ -1,4 +1,4 @@
-import { Client, DatabaseError } from 'pg'
+import type { Client } from 'pg'
 import type { SslMode } from '../config/index.js'
 
 // One short-lived connection per use: opened, used, closed, all under a single
@@ -61,6 +61,10 @@ function authOrTimeout(sqlState: string): SqlErrorKind {
   return sqlState === '57014' ? 'timeout' : 'other'
 }
 
+// pg is loaded with the first connection: a sidecar without SQL endpoints never needs it.
+let pg: Promise<typeof import('pg')> | undefined
+const loadPg = () => (pg ??= import('pg'))
+
 export function createSqlConnector(target: SqlTarget): SqlConnector {
   const { timeoutSeconds, sslmode } = target
   if (!(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) {
@@ -90,6 +94,7 @@ export function createSqlConnector(target: SqlTarget): SqlConnector {
 
   async function run<T>(work: (client: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw new SqlError('other', 'cancelled')
+    const { Client, DatabaseError } = await loadPg()
     let client: Client
     try {
       client = new Client({

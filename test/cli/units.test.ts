@@ -147,7 +147,7 @@ t.test('the service runs from dist when built, through tsx from the sources', as
 
 t.test('direct mode knows only the operations it started', async (t) => {
   const cloud = await startFakeCloud(t)
-  const backend = openDirect({ config: configFor(cloud), clock: systemClock, start: false, autoFailover: false, pollMs: 50, requestedBy: 'test' })
+  const backend = await openDirect({ config: configFor(cloud), clock: systemClock, start: false, autoFailover: false, pollMs: 50, requestedBy: 'test' })
   t.teardown(() => backend.close())
   await t.rejects(backend.operation('nope'), { code: 'unknown_operation', status: 404 })
 })

@@ -1,10 +1,11 @@
 import Fastify from 'fastify'
 
-// The ceiling the hot path is measured against: a bare Fastify instance (default
+// The ceiling the service is measured against: a bare Fastify instance (default
 // options, no logger, no schema, no hooks) answering each path of BASELINE_BODIES
-// with the same constant body the service gave for it. Run as its own process.
+// with the same constant body the service gave for it. Run as its own process, as
+// plain JavaScript like the service's build, so that its start is comparable too.
 
-const bodies = JSON.parse(process.env.BASELINE_BODIES ?? '{}') as Record<string, unknown>
+const bodies = JSON.parse(process.env.BASELINE_BODIES ?? '{}')
 const app = Fastify()
 for (const [path, body] of Object.entries(bodies)) app.get(path, async () => body)
 const url = await app.listen({ host: '127.0.0.1', port: 0 })
