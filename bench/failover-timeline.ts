@@ -56,7 +56,8 @@ export async function benchFailover(sizes: Sizes, entry: Entry, log: (line: stri
         HEALTH_CHECK_INTERVAL: String(policy.intervalSeconds),
         HEALTH_CHECK_TIMEOUT: String(timeoutSeconds),
         FAILURE_THRESHOLD: String(policy.threshold),
-        FAILOVER_DELAY: String(policy.delaySeconds)
+        FAILOVER_DELAY: String(policy.delaySeconds),
+        ...(policy.suspectIntervalSeconds === undefined ? {} : { SUSPECT_CHECK_INTERVAL: String(policy.suspectIntervalSeconds) })
       }
     })
     const minimumMs = minimum(policy)
@@ -76,7 +77,7 @@ export async function benchFailover(sizes: Sizes, entry: Entry, log: (line: stri
     const pick = (key: keyof Outage) => spread(outages.map((o) => o[key]))
     return {
       failover: {
-        policy: { ...policy, timeoutSeconds },
+        policy: { ...policy, suspectIntervalSeconds: policy.suspectIntervalSeconds ?? null, timeoutSeconds },
         minimumMs,
         outages,
         summary: {
@@ -85,7 +86,8 @@ export async function benchFailover(sizes: Sizes, entry: Entry, log: (line: stri
           completedToSwitchMs: pick('completedToSwitchMs'),
           totalMs: pick('totalMs'),
           detectionMs: pick('detectionMs'),
-          overheadMs: pick('overheadMs')
+          overheadMs: pick('overheadMs'),
+          apiRequestsToPatch: pick('apiRequestsToPatch')
         }
       },
       metrics
@@ -98,7 +100,7 @@ export async function benchFailover(sizes: Sizes, entry: Entry, log: (line: stri
 
 /** The earliest each phase can end under the policy, if the outage falls just before a check. */
 function minimum(policy: Policy): Failover['minimumMs'] {
-  const outageToPatchMs = ((policy.threshold - 1) * policy.intervalSeconds + policy.delaySeconds) * 1000
+  const outageToPatchMs = ((policy.threshold - 1) * (policy.suspectIntervalSeconds ?? policy.intervalSeconds) + policy.delaySeconds) * 1000
   const patchToCompletedMs = policy.failoverSeconds * 1000
   return { outageToPatchMs, patchToCompletedMs, completedToSwitchMs: 0, totalMs: outageToPatchMs + patchToCompletedMs }
 }
@@ -139,6 +141,8 @@ async function measureOutage(service: Service, emulator: RunningEmulator, pair: 
   }
   const patchAt = Date.parse(patch.at)
   const completedAt = Date.parse(completed.at)
+  // What the incident cost the Cloud API before the PATCH (suspect mode adds checks there).
+  const apiRequestsToPatch = emulator.requests.list().filter((r) => Date.parse(r.at) >= outageAt && Date.parse(r.at) < patchAt).length
   const totalMs = switchedAt - outageAt
   return {
     outageToPatchMs: patchAt - outageAt,
@@ -146,7 +150,8 @@ async function measureOutage(service: Service, emulator: RunningEmulator, pair: 
     completedToSwitchMs: switchedAt - completedAt,
     totalMs,
     detectionMs: Date.parse(firstFailure.at) - outageAt,
-    overheadMs: totalMs - minimumTotalMs
+    overheadMs: totalMs - minimumTotalMs,
+    apiRequestsToPatch
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_API_KEY, DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID } from '../src/emulator/seed.js'
 import { spawnNode, viaTsx, type ServerProcess } from '../tools/spawn-server.js'
@@ -10,8 +10,18 @@ import { spawnNode, viaTsx, type ServerProcess } from '../tools/spawn-server.js'
 export type Entry = 'dist' | 'src'
 
 export const root = fileURLToPath(new URL('..', import.meta.url))
+
+// The build runs as the image runs it: the Dockerfile's CMD, its Node flags included.
+function imageCommand(): string[] {
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(`${root}Dockerfile`, 'utf8'))?.[1]
+  if (cmd === undefined) throw new Error('the Dockerfile has no exec-form CMD')
+  const [node, ...args] = JSON.parse(cmd) as string[]
+  if (node !== 'node' || args.at(-1) !== 'dist/src/server.js') throw new Error(`the Dockerfile's CMD is not node … dist/src/server.js: ${cmd}`)
+  return [...args.slice(0, -1), `${root}dist/src/server.js`]
+}
+
 const serverEntry: Record<Entry, string[]> = {
-  dist: [`${root}dist/src/server.js`],
+  dist: imageCommand(),
   src: viaTsx(`${root}src/server.ts`)
 }
 

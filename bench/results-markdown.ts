@@ -156,8 +156,10 @@ function failover(f: Failover, svgPath: string): string[] {
   return [
     '### 3. Failover timeline',
     '',
-    `${f.outages.length} outages against the emulator; interval ${p.intervalSeconds} s, timeout ${p.timeoutSeconds} s, threshold ${p.threshold}, delay ${p.delaySeconds} s, ` +
-      `failover ${p.failoverSeconds} s. The minimum is what the policy allows at the earliest: (threshold − 1) × interval + delay to the PATCH, then the failover itself.`,
+    `${f.outages.length} outages against the emulator; interval ${p.intervalSeconds} s, ` +
+      (p.suspectIntervalSeconds === null ? '' : `${p.suspectIntervalSeconds} s after a failed check (SUSPECT_CHECK_INTERVAL), `) +
+      `timeout ${p.timeoutSeconds} s, threshold ${p.threshold}, delay ${p.delaySeconds} s, failover ${p.failoverSeconds} s. ` +
+      `The minimum is what the policy allows at the earliest: (threshold − 1) × ${p.suspectIntervalSeconds === null ? 'interval' : 'suspect interval'} + delay to the PATCH, then the failover itself.`,
     '',
     '| Phase (ms) | Minimum | Median | p95 | Max |',
     '|---|---|---|---|---|',
@@ -168,6 +170,7 @@ function failover(f: Failover, svgPath: string): string[] {
     row('**Overhead beyond the minimum**', '0', f.summary.overheadMs),
     row('of which: outage → first failure counted', `0 to ${int(intervalMs)}`, f.summary.detectionMs),
     row('of which: the rest (checks, reads before the PATCH, polls)', '0', spread(f.outages.map((o) => o.overheadMs - o.detectionMs))),
+    row('Cloud API requests, outage → PATCH (a count, not ms)', '—', f.summary.apiRequestsToPatch),
     '',
     `Target: median overhead under one interval (${int(intervalMs)} ms): ${int(f.summary.overheadMs.median)} ms, ${target(f.summary.overheadMs.median < intervalMs)}.`,
     '',

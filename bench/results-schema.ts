@@ -72,6 +72,7 @@ export const Failover = z.object({
     timeoutSeconds: z.number().positive(),
     threshold: z.int().positive(),
     delaySeconds: z.number().nonnegative(),
+    suspectIntervalSeconds: z.number().positive().nullable(),
     failoverSeconds: z.number().positive()
   }),
   /** What the policy allows at the earliest: (threshold − 1) × interval + delay, then the failover itself. */
@@ -81,7 +82,9 @@ export const Failover = z.object({
       /** Outage to the first failure counted: waiting for the next check, up to one interval. */
       detectionMs: ms,
       /** Total beyond the minimum. */
-      overheadMs: z.number()
+      overheadMs: z.number(),
+      /** Cloud API requests from the outage to the PATCH. */
+      apiRequestsToPatch: count
     })
   ),
   summary: z.object({
@@ -90,7 +93,8 @@ export const Failover = z.object({
     completedToSwitchMs: Spread,
     totalMs: Spread,
     detectionMs: Spread,
-    overheadMs: Spread
+    overheadMs: Spread,
+    apiRequestsToPatch: Spread
   })
 })
 

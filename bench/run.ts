@@ -20,7 +20,7 @@ import { timelineSvg } from './timeline-svg.js'
 
 const usage = `usage: npm run bench -- [--smoke | --full] [--only hot-path,profile,failover,memory,startup] [--out DIR] [--entry dist|src]
   [--connections N] [--duration SECONDS] [--rounds N] [--outages N] [--interval SECONDS] [--threshold N] [--delay SECONDS]
-  [--failover-seconds SECONDS] [--memory-requests N] [--monitor-cycles N] [--startup-runs N]`
+  [--failover-seconds SECONDS] [--suspect-interval SECONDS] [--memory-requests N] [--monitor-cycles N] [--startup-runs N]`
 
 const benchmarks = ['hot-path', 'profile', 'failover', 'memory', 'startup'] as const
 const resultsDir = join(root, 'bench', 'results')
@@ -45,6 +45,7 @@ const options = {
   threshold: { type: 'string' },
   delay: { type: 'string' },
   'failover-seconds': { type: 'string' },
+  'suspect-interval': { type: 'string' },
   'memory-requests': { type: 'string' },
   'monitor-cycles': { type: 'string' },
   'startup-runs': { type: 'string' }
@@ -83,7 +84,8 @@ const policyOverrides: Partial<Policy> = {
   intervalSeconds: positive('interval', false),
   threshold: positive('threshold', true),
   delaySeconds: positive('delay', false),
-  failoverSeconds: positive('failover-seconds', false)
+  failoverSeconds: positive('failover-seconds', false),
+  suspectIntervalSeconds: positive('suspect-interval', false)
 }
 const defined = <T extends object>(values: T) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
 const sizes: Sizes = { ...presets[preset], ...defined(overrides), policy: { ...presets[preset].policy, ...defined(policyOverrides) } }

@@ -6,6 +6,8 @@ export interface Policy {
   intervalSeconds: number
   threshold: number
   delaySeconds: number
+  /** SUSPECT_CHECK_INTERVAL; the interval when not set. */
+  suspectIntervalSeconds?: number
   /** How long the emulator keeps a stream FAILING_OVER. */
   failoverSeconds: number
 }

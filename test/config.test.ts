@@ -83,6 +83,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     ...required,
     PCR_STREAM_ID: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
     HEALTH_CHECK_INTERVAL: '0.2',
+    SUSPECT_CHECK_INTERVAL: '0.1',
     HEALTH_CHECK_TIMEOUT: '0.1',
     FAILURE_THRESHOLD: '5',
     FAILOVER_DELAY: '0',
@@ -157,6 +158,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     },
     timeline: {
       intervalSeconds: 0.2,
+      suspectIntervalSeconds: 0.1,
       checkTimeoutSeconds: 0.1,
       failureThreshold: 5,
       failoverDelaySeconds: 0,
@@ -608,4 +610,18 @@ t.test('a .env file in the working directory is read, and the environment wins',
   t.equal(config.server.host, '0.0.0.0', 'empty in both means the default')
   t.equal(config.pair.standbyClusterId, required.STANDBY_CLUSTER_ID, 'quotes are removed')
   t.throws(() => loadConfig({}, tmpdir() + '/no-such-dir'), ConfigError, 'no file, no environment: refused')
+})
+
+t.test('SUSPECT_CHECK_INTERVAL: the interval unless given, never longer, and a warning when it would crowd out a failover', async (t) => {
+  t.equal(parseConfig(required).config.timeline.suspectIntervalSeconds, 30, 'the Python tool timeline stays the default')
+  t.equal(parseConfig({ ...required, HEALTH_CHECK_INTERVAL: '12' }).config.timeline.suspectIntervalSeconds, 12)
+  t.equal(parseConfig({ ...required, SUSPECT_CHECK_INTERVAL: '5' }).config.timeline.suspectIntervalSeconds, 5)
+  t.same(problemsOf({ ...required, SUSPECT_CHECK_INTERVAL: '45' }), [
+    'SUSPECT_CHECK_INTERVAL: must not be longer than HEALTH_CHECK_INTERVAL (it shortens the interval after a failed check)'
+  ])
+  t.same(problemsOf({ ...required, SUSPECT_CHECK_INTERVAL: '0' }), ['SUSPECT_CHECK_INTERVAL: must be a number of seconds greater than 0'])
+  t.same(parseConfig({ ...required, SUSPECT_CHECK_INTERVAL: '5' }).warnings, [], '0.67 requests a second after a failed check: well within 8')
+  t.same(parseConfig({ ...required, SUSPECT_CHECK_INTERVAL: '0.5', HEALTH_CHECK_TIMEOUT: '0.4' }).warnings, [
+    'after a failed check the monitor sends about 6.07 Cloud API requests a second at SUSPECT_CHECK_INTERVAL=0.5, more than half of CLOUD_API_RATE_LIMIT=8: the failover it leads to will wait for slots'
+  ])
 })

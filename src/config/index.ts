@@ -63,6 +63,9 @@ const EnvSchema = z
           ctx.addIssue({ code: 'custom', path: [env[a] === undefined ? a : b], message: `is required when ${env[a] === undefined ? b : a} is given (${why})` })
         }
       }
+      if (typeof env.SUSPECT_CHECK_INTERVAL === 'number' && typeof env.HEALTH_CHECK_INTERVAL === 'number' && env.SUSPECT_CHECK_INTERVAL > env.HEALTH_CHECK_INTERVAL) {
+        ctx.addIssue({ code: 'custom', path: ['SUSPECT_CHECK_INTERVAL'], message: 'must not be longer than HEALTH_CHECK_INTERVAL (it shortens the interval after a failed check)' })
+      }
       const ports = [env.PORT, env.PROMETHEUS_PORT]
       if (env.ENABLE_PROMETHEUS === true && ports.every((p) => typeof p === 'number') && ports[0] !== 0 && ports[0] === ports[1]) {
         ctx.addIssue({ code: 'custom', path: ['PROMETHEUS_PORT'], message: 'must differ from PORT' })
@@ -154,7 +157,7 @@ export function parseConfig(env: Env): LoadedConfig {
   if (!e.FAILOVER_TO_LATEST && at !== undefined && !hasOffset(at)) {
     warnings.push(`FAILOVER_AT_TIMESTAMP ${at} has no UTC offset: taken as UTC (${e.FAILOVER_AT_TIMESTAMP})`)
   }
-  warnings.push(...rateWarnings(e.HEALTH_CHECK_INTERVAL, e.CLOUD_API_RATE_LIMIT))
+  warnings.push(...rateWarnings(e.HEALTH_CHECK_INTERVAL, e.SUSPECT_CHECK_INTERVAL, e.CLOUD_API_RATE_LIMIT))
   if (e.HEALTH_CHECK_TIMEOUT >= e.HEALTH_CHECK_INTERVAL) {
     warnings.push('HEALTH_CHECK_TIMEOUT is not shorter than HEALTH_CHECK_INTERVAL: checks will run back to back')
   }
@@ -167,7 +170,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): LoadedC
 
 // The API allows 10 requests a second per key, shared by every sidecar and operator using
 // it: a monitor that needs half of its own budget leaves too little for a failover.
-function rateWarnings(intervalSeconds: number, limit: number): string[] {
+function rateWarnings(intervalSeconds: number, suspectIntervalSeconds: number | undefined, limit: number): string[] {
   const warnings: string[] = []
   if (limit > API_RATE_LIMIT) {
     warnings.push(`CLOUD_API_RATE_LIMIT=${limit} is above the Cloud API's ${API_RATE_LIMIT} requests a second per key: expect refusals, which are waited out`)
@@ -177,6 +180,14 @@ function rateWarnings(intervalSeconds: number, limit: number): string[] {
     warnings.push(
       `the monitor alone sends about ${steady.toFixed(2)} Cloud API requests a second at HEALTH_CHECK_INTERVAL=${intervalSeconds}, ` +
         `more than half of CLOUD_API_RATE_LIMIT=${limit}: failovers, failbacks and other sidecars sharing the key will wait for slots`
+    )
+  }
+  // After a failed check the monitor reads faster, just when a failover needs its slots.
+  const suspect = suspectIntervalSeconds === undefined ? undefined : steadyRequestsPerSecond(suspectIntervalSeconds)
+  if (suspect !== undefined && suspect > limit / 2 && steady <= limit / 2) {
+    warnings.push(
+      `after a failed check the monitor sends about ${suspect.toFixed(2)} Cloud API requests a second at SUSPECT_CHECK_INTERVAL=${suspectIntervalSeconds}, ` +
+        `more than half of CLOUD_API_RATE_LIMIT=${limit}: the failover it leads to will wait for slots`
     )
   }
   return warnings

@@ -76,6 +76,8 @@ export const variables = {
   STANDBY_CLUSTER_ID: pair('standbyClusterId', uuid('the standby cluster UUID')),
   PCR_STREAM_ID: pair('streamId', optionalText.pipe(z.guid({ error: 'must be a stream UUID' }).optional())),
   HEALTH_CHECK_INTERVAL: timeline('intervalSeconds', seconds(30)),
+  // After a failed check, until a healthy one or a failover; HEALTH_CHECK_INTERVAL unless given.
+  SUSPECT_CHECK_INTERVAL: timeline('suspectIntervalSeconds', secondsValue(false).optional()),
   HEALTH_CHECK_TIMEOUT: timeline('checkTimeoutSeconds', seconds(10)),
   FAILURE_THRESHOLD: timeline('failureThreshold', integer(3, 1, 1000, 'a whole number from 1 to 1000')),
   FAILOVER_DELAY: timeline('failoverDelaySeconds', seconds(60, true)),
@@ -287,8 +289,10 @@ const derived = {
 }
 
 function configOf(declared: DeclaredSections) {
+  const { timeline } = declared
   return {
     ...declared,
+    timeline: { ...timeline, suspectIntervalSeconds: timeline.suspectIntervalSeconds ?? timeline.intervalSeconds },
     sql: derived.sql(declared.sql),
     tls: derived.tls(declared.tls),
     pgbouncer: derived.pgbouncer(declared.pgbouncer, declared.sql.databaseName),

@@ -91,6 +91,7 @@ export function corePolicy(settings: EngineSettings, probes: Record<string, SqlP
     pair: { primaryClusterId: pair.primaryClusterId, standbyClusterId: pair.standbyClusterId },
     threshold: timeline.failureThreshold,
     intervalMs: timeline.intervalSeconds * 1000,
+    suspectIntervalMs: timeline.suspectIntervalSeconds * 1000,
     delayMs: timeline.failoverDelaySeconds * 1000,
     timeoutMs: timeline.checkTimeoutSeconds * 1000,
     autoFailover: timeline.autoFailover,

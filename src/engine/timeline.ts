@@ -11,6 +11,9 @@ import type { Verdict } from './verdict.js'
 export interface TimelinePolicy {
   threshold: number
   intervalMs: number
+  // SUSPECT_CHECK_INTERVAL: the interval from a failed check until a healthy one (the
+  // interval unless told), so that the same threshold and double-check are met sooner.
+  suspectIntervalMs?: number
   delayMs: number
   // 2 × interval + timeout: the longest gap between two readable checks in a row.
   maxGapMs: number
@@ -95,6 +98,8 @@ export function advance(state: TimelineState, verdict: Verdict, at: number, poli
 // How long until the next check: the interval, except that the double-check falls
 // when the delay ends. An unreadable double-check is tried again at the interval.
 export function nextCheckIn(state: TimelineState, now: number, policy: TimelinePolicy): number {
-  if (state.phase === 'delay' && !state.inconclusive) return Math.max(0, Math.min(policy.intervalMs, state.delayEndsAt - now))
-  return policy.intervalMs
+  if (state.phase === 'normal') return policy.intervalMs
+  const interval = policy.suspectIntervalMs ?? policy.intervalMs
+  if (state.phase === 'delay' && !state.inconclusive) return Math.max(0, Math.min(interval, state.delayEndsAt - now))
+  return interval
 }

@@ -37,7 +37,7 @@ const file = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { mer
 const services = file.services
 const rules = parseDockerignore(readFileSync(join(root, '.dockerignore'), 'utf8'))
 const commandOf = (s: Service) => s.command ?? execForm(runtimeArg('CMD'))
-const runsServer = (s: Service) => commandOf(s).join(' ') === 'node dist/src/server.js'
+const runsServer = (s: Service) => commandOf(s).join(' ') === execForm(runtimeArg('CMD')).join(' ')
 // What .env provides for the real services; the defaults of the configuration otherwise.
 const account = { COCKROACH_API_SECRET_KEY: 'key', PRIMARY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000001', STANDBY_CLUSTER_ID: 'c0ffee00-0000-4000-8000-000000000002' }
 const environment = (s: Service) => environmentOf(s, file.secrets)
@@ -103,8 +103,10 @@ t.test('every service runs the one image, with a command the build produces', as
   for (const [name, s] of Object.entries(services)) {
     t.equal(s.image, 'pcr-sidecar', `${name}: the pcr-sidecar image`)
     t.equal(s.build, '.', `${name}: built from the Dockerfile here`)
-    const [node, script = ''] = commandOf(s)
+    const [node, ...args] = commandOf(s)
     t.equal(node, 'node')
+    // Node's own flags come before the script.
+    const script = args.find((arg) => !arg.startsWith('--')) ?? ''
     const source = script.replace(/^dist\//, '').replace(/\.js$/, '.ts')
     t.ok(existsSync(join(root, source)) && !isIgnored(rules, source), `${name}: ${script} is built from ${source}`)
   }

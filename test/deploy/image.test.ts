@@ -46,7 +46,8 @@ t.test('the Dockerfile: a slim Node 24 base, built with dev dependencies, run wi
   t.equal(runtimeArg('EXPOSE'), String(defaultPort()), 'EXPOSE is the default PORT')
   t.equal(runtimeArg('STOPSIGNAL'), 'SIGTERM', 'the signal close-with-grace handles')
   t.match(runtimeArg('HEALTHCHECK'), /^--interval=\S+ --timeout=\S+ --start-period=\S+ CMD \[/)
-  t.same(execForm(runtimeArg('CMD')), ['node', 'dist/src/server.js'])
+  t.same(execForm(runtimeArg('CMD')), ['node', '--max-semi-space-size=1', 'dist/src/server.js'])
+  t.equal(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start, execForm(runtimeArg('CMD')).join(' '), 'npm start runs what the image runs')
 })
 
 t.test('.dockerignore lets through what the build copies and nothing else', async (t) => {

@@ -18,6 +18,8 @@ const seed = Number(process.env.MODEL_SEED ?? 20261205)
 const policyArb = fc
   .record({
     intervalMs: fc.constantFrom(500, 1000, 1500),
+    // SUSPECT_CHECK_INTERVAL: mostly unset (the interval), sometimes a fraction of it.
+    suspectFraction: fc.constantFrom(1, 1, 0.5, 0.25),
     timeoutFraction: fc.double({ min: 0.1, max: 1, noNaN: true }),
     threshold: fc.integer({ min: 1, max: 4 }),
     delayMs: fc.constantFrom(0, 500, 1000, 3000),
@@ -29,6 +31,7 @@ const policyArb = fc
       modelPolicy({
         threshold: p.threshold,
         intervalMs: p.intervalMs,
+        suspectIntervalMs: p.intervalMs * p.suspectFraction,
         delayMs: p.delayMs,
         timeoutMs: Math.round(p.intervalMs * p.timeoutFraction),
         autoFailover: p.autoFailover,
@@ -115,7 +118,8 @@ function violations(trace: Trace, policy: CorePolicy, script: Script): string[] 
   for (let i = 1; i < ticks.length; i++) {
     const [prev, tick] = [ticks[i - 1], ticks[i]] as [Trace['ticks'][number], Trace['ticks'][number]]
     if (prev.process !== tick.process || tick.doubleCheck || tick.afterPatch) continue
-    if (tick.at - prev.at < Math.min(policy.intervalMs, 2000)) found.push(`checks at ${prev.at} and ${tick.at}, closer than the interval`)
+    const interval = tick.suspect ? policy.suspectIntervalMs : policy.intervalMs
+    if (tick.at - prev.at < Math.min(interval, 2000)) found.push(`checks at ${prev.at} and ${tick.at}, closer than the interval`)
   }
   if (trace.unknownMoves.length > 0) found.push(`an unknown check moved the timeline at ${trace.unknownMoves.join(', ')}`)
   return found

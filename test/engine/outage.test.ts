@@ -40,3 +40,20 @@ t.test('a primary outage: exactly one PATCH, only after threshold, delay and dou
   t.equal(clusters.body.phase, 'completed')
   t.equal(clusters.body.stream.status, 'COMPLETED')
 })
+
+t.test('SUSPECT_CHECK_INTERVAL: after the first failed check the threshold and double-check come at the shorter interval', async (t) => {
+  const cloud = await startFakeCloud(t)
+  // A healthy pair is read every 3 s; without suspect mode, 3 failures and the delay would take over 6 s.
+  const svc = await startService(t, cloud, { HEALTH_CHECK_INTERVAL: '3', HEALTH_CHECK_TIMEOUT: '1', SUSPECT_CHECK_INTERVAL: '0.05' })
+  await svc.fastify.engine.nextCheck()
+  t.match(svc.events().find((e) => e.type === 'monitor_started')?.message, /every 3 s, every 0\.05 s after a failed check/)
+  await cloud.setNodes(PRIMARY, 'NOT_READY')
+  await svc.waitForEvent('failover_requested', undefined, 15_000)
+  const events = svc.events().reverse()
+  const firstFailure = events.find((e) => e.type === 'failure_counted')!
+  const requested = events.find((e) => e.type === 'failover_requested')!
+  const tookMs = Date.parse(requested.at) - Date.parse(firstFailure.at)
+  t.ok(tookMs < 3000, `from the first failure to the request in ${tookMs} ms, less than one HEALTH_CHECK_INTERVAL`)
+  t.ok(tookMs >= 2 * 50 + 100, 'and no sooner than two suspect intervals and the delay')
+  t.ok(events.some((e) => e.type === 'failover_confirmed'), 'the double-check confirmed')
+})

@@ -1,4 +1,5 @@
 import t from 'tap'
+import fc from 'fast-check'
 import { advance, initialTimeline, nextCheckIn, type TimelineState, type TimelineStep } from '../../src/engine/timeline.js'
 import type { Verdict } from '../../src/engine/verdict.js'
 
@@ -103,4 +104,50 @@ t.test('threshold 1 and delay 0', async (t) => {
   t.same(first.step, { kind: 'threshold_reached', failures: 1, delayEndsAt: 0 })
   t.equal(nextCheckIn(first.state, 0, p), 0, 'the double-check follows at once')
   t.equal(advance(first.state, 'unhealthy', 0, p).state.phase, 'confirmed', 'still a second, confirming check')
+})
+
+t.test('suspect mode: after a failed check the next ones come at SUSPECT_CHECK_INTERVAL until a healthy check', async (t) => {
+  const p = { ...policy, suspectIntervalMs: 5_000 }
+  t.equal(nextCheckIn(initialTimeline, 0, p), 30_000, 'a healthy pair is checked at the interval')
+  let s = advance(initialTimeline, 'unhealthy', 0, p).state
+  t.equal(nextCheckIn(s, 0, p), 5_000, 'a first failure brings the next check closer')
+  s = advance(s, 'unhealthy', 5_000, p).state
+  s = advance(s, 'unhealthy', 10_000, p).state
+  t.match(s, { phase: 'delay', delayEndsAt: 70_000 }, 'the threshold is met two suspect intervals after the first failure')
+  t.equal(nextCheckIn(s, 10_000, p), 5_000, 'checks go on at the suspect interval during the delay')
+  t.equal(nextCheckIn(s, 67_000, p), 3_000, 'and the double-check still falls when the delay ends')
+  t.equal(advance(s, 'unhealthy', 70_000, p).state.phase, 'confirmed', 'confirmed 70 s after the first failure, not 120 s')
+  const recovered = advance(s, 'healthy', 15_000, p).state
+  t.equal(nextCheckIn(recovered, 15_000, p), 30_000, 'a healthy check goes back to the interval')
+  const inconclusive = advance(advance(s, 'unhealthy', 70_000, { ...p, threshold: 99 }).state, 'unknown', 70_000, p).state
+  t.equal(nextCheckIn(inconclusive, 70_000, p), 5_000)
+})
+
+t.test('suspect mode never meets the threshold later than the plain timeline, and never sooner than its own policy allows', async (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 60 }).map((s) => s * 1000),
+      fc.integer({ min: 0, max: 120 }).map((s) => s * 1000),
+      fc.integer({ min: 1, max: 60 }).map((s) => s * 1000),
+      (threshold, intervalMs, delayMs, suspect) => {
+        const base = { threshold, intervalMs, delayMs, maxGapMs: 2 * intervalMs + 1000 }
+        const confirmedAt = (p: typeof base & { suspectIntervalMs?: number }) => {
+          let s: TimelineState = initialTimeline
+          let at = 0
+          for (let i = 0; i < 1000; i++) {
+            s = advance(s, 'unhealthy', at, p).state
+            if (s.phase === 'confirmed') return at
+            at += nextCheckIn(s, at, p)
+          }
+          throw new Error('never confirmed')
+        }
+        const suspectIntervalMs = Math.min(suspect, intervalMs)
+        const plain = confirmedAt(base)
+        const sooner = confirmedAt({ ...base, suspectIntervalMs })
+        return sooner <= plain && sooner >= (threshold - 1) * suspectIntervalMs + delayMs && plain === confirmedAt({ ...base, suspectIntervalMs: intervalMs })
+      }
+    )
+  )
+  t.pass()
 })

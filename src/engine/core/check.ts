@@ -21,7 +21,13 @@ export const otherClusterRefreshMs = 30_000
 const unknownJudgement: Judgement = { verdict: 'unknown', reason: 'not checked yet', nodesLive: undefined, nodesTotal: undefined }
 
 export function timelinePolicy(policy: CorePolicy): TimelinePolicy {
-  return { threshold: policy.threshold, intervalMs: policy.intervalMs, delayMs: policy.delayMs, maxGapMs: maxGapMs(policy.intervalMs, policy.timeoutMs) }
+  return {
+    threshold: policy.threshold,
+    intervalMs: policy.intervalMs,
+    suspectIntervalMs: policy.suspectIntervalMs,
+    delayMs: policy.delayMs,
+    maxGapMs: maxGapMs(policy.intervalMs, policy.timeoutMs)
+  }
 }
 
 export function initialClusters(policy: CorePolicy): CoreState['clusters'] {

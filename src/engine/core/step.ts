@@ -63,7 +63,9 @@ function start(ctx: Ctx, input: Extract<Input, { kind: 'start' }>): void {
   s.nextCheckAt = now
   emit(ctx, {
     type: 'monitor_started',
-    message: `monitoring ${policy.pair.primaryClusterId} (standby ${policy.pair.standbyClusterId}) every ${policy.intervalMs / 1000} s`,
+    message:
+      `monitoring ${policy.pair.primaryClusterId} (standby ${policy.pair.standbyClusterId}) every ${policy.intervalMs / 1000} s` +
+      (policy.suspectIntervalMs < policy.intervalMs ? `, every ${policy.suspectIntervalMs / 1000} s after a failed check` : ''),
     data: { primaryClusterId: policy.pair.primaryClusterId, standbyClusterId: policy.pair.standbyClusterId }
   })
   if (input.rejected !== undefined) {

@@ -16,6 +16,8 @@ export interface CorePolicy {
   pair: Pair
   threshold: number
   intervalMs: number
+  // After a failed check, until a healthy one: SUSPECT_CHECK_INTERVAL (at most intervalMs).
+  suspectIntervalMs: number
   delayMs: number
   timeoutMs: number
   autoFailover: boolean

@@ -46,7 +46,7 @@ export interface Patch {
 }
 
 export interface Trace {
-  ticks: Array<{ at: number; look: boolean; process: number; afterPatch: boolean; doubleCheck: boolean }>
+  ticks: Array<{ at: number; look: boolean; process: number; afterPatch: boolean; doubleCheck: boolean; suspect: boolean }>
   observed: Observed[]
   patches: Patch[]
   active: Array<{ at: number; clusterId: string | null; epoch: number }>
@@ -211,14 +211,15 @@ export function play(script: Script, policy: CorePolicy): Trace {
       if (op.kind === 'restart' || op.kind === 'restart_without_state') start(op.kind === 'restart')
       else if (op.kind === 'failover') drive({ kind: 'request', request: { trigger: 'manual', requestedBy: 'operator' } })
       else if (op.kind === 'look') {
-        trace.ticks.push({ at: now, look: true, process, afterPatch: false, doubleCheck: false })
+        trace.ticks.push({ at: now, look: true, process, afterPatch: false, doubleCheck: false, suspect: false })
         drive({ kind: 'tick', look: true })
       } else apply({ kind: op.kind, by: 'operator' })
       continue
     }
     const t = state.timeline
     const doubleCheck = t.phase === 'delay' && !t.inconclusive
-    trace.ticks.push({ at: now, look: false, process, afterPatch: sincePatch, doubleCheck })
+    // Armed after a failed check: due at SUSPECT_CHECK_INTERVAL rather than the interval.
+    trace.ticks.push({ at: now, look: false, process, afterPatch: sincePatch, doubleCheck, suspect: t.phase !== 'normal' })
     sincePatch = false
     drive({ kind: 'tick' })
   }

@@ -15,10 +15,13 @@ export const OLDER = '0ddddddd-0000-4000-8000-00000000000d'
 
 // The policy of the model's pair: what a test varies (the timeline, auto-failover, the
 // data-loss guard) over what every world shares.
-export function modelPolicy(p: Pick<CorePolicy, 'threshold' | 'intervalMs' | 'delayMs' | 'timeoutMs' | 'autoFailover' | 'maxDataLossSeconds'>): CorePolicy {
+export function modelPolicy(
+  p: Pick<CorePolicy, 'threshold' | 'intervalMs' | 'delayMs' | 'timeoutMs' | 'autoFailover' | 'maxDataLossSeconds'> & { suspectIntervalMs?: number }
+): CorePolicy {
   return {
     pair: { primaryClusterId: A, standbyClusterId: B },
     ...p,
+    suspectIntervalMs: p.suspectIntervalMs ?? p.intervalMs,
     failoverTimeoutMs: 600_000,
     activationTimeoutMs: 60_000,
     stateMaxAgeMs: 3_600_000,
