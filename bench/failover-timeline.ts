@@ -1,3 +1,4 @@
+import { DEFAULT_RATE_LIMIT } from '../src/cloud/rate-budget.js'
 import { DEFAULT_PRIMARY_ID, DEFAULT_STANDBY_ID } from '../src/emulator/seed.js'
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js'
 import { waitFor } from '../tools/wait-for.js'
@@ -29,6 +30,8 @@ interface EventView {
 
 // How often /connection is asked while waiting for the switch: the resolution of the last phase.
 const switchPollMs = 5
+// The default HEALTH_CHECK_INTERVAL: the policy here is the default one scaled by defaultIntervalSeconds / interval.
+const defaultIntervalSeconds = 30
 
 export async function benchFailover(sizes: Sizes, entry: Entry, log: (line: string) => void): Promise<{ failover: Failover; metrics: MetricsScrape }> {
   const { policy } = sizes
@@ -57,6 +60,9 @@ export async function benchFailover(sizes: Sizes, entry: Entry, log: (line: stri
         HEALTH_CHECK_TIMEOUT: String(timeoutSeconds),
         FAILURE_THRESHOLD: String(policy.threshold),
         FAILOVER_DELAY: String(policy.delaySeconds),
+        // The service's own Cloud API budget scaled like the policy: unscaled, checks every 0.5 s and
+        // a failover's reads would wait for its 8 slots a second, and the wait would be measured instead.
+        CLOUD_API_RATE_LIMIT: String(round((DEFAULT_RATE_LIMIT * defaultIntervalSeconds) / policy.intervalSeconds)),
         ...(policy.suspectIntervalSeconds === undefined ? {} : { SUSPECT_CHECK_INTERVAL: String(policy.suspectIntervalSeconds) })
       }
     })

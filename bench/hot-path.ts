@@ -7,7 +7,7 @@ import { runLoad, type LoadOptions } from './load.js'
 import { startBaseline, startService, type Entry, type Service } from './processes.js'
 import type { CloudCost, HotPath, LoadRun } from './results-schema.js'
 import type { Sizes } from './sizes.js'
-import { round } from './stats.js'
+import { ranks, round } from './stats.js'
 
 // Benchmark 1: the routes applications and probes hit, each against a bare
 // Fastify route answering a body of the same size, with the same connections
@@ -69,7 +69,10 @@ export async function benchHotPath(sizes: Sizes, entry: Entry, log: (line: strin
       }
       const serviceRuns = await summarize('service')
       const baselineRuns = await summarize('baseline')
-      const ratio = round(serviceRuns.saturation.requestsPerSecond / baselineRuns.saturation.requestsPerSecond)
+      // Each round runs both back to back: a pair's ratio is free of the machine's drift from one
+      // round to the next (large on a shared host), and the median pair counts.
+      const pairs = rounds.service.map((run, i) => run.requestsPerSecond / (rounds.baseline[i] as LoadRun).requestsPerSecond)
+      const ratio = round(ranks(pairs)(50))
       results.push({ route, bodyBytes: bytes[route] as number, service: serviceRuns, baseline: baselineRuns, ratio })
       log(
         `${route}: ${serviceRuns.saturation.requestsPerSecond} req/s vs ${baselineRuns.saturation.requestsPerSecond} bare (${Math.round(ratio * 100)}%), ` +

@@ -107,7 +107,7 @@ function hotPath(h: HotPath): string[] {
   return [
     '### 1. Hot path',
     '',
-    `${h.connections} connections, ${h.durationSeconds} s per run, best of ${h.rounds} saturation round(s) each, then a run paced at 80% of that rate. ` +
+    `${h.connections} connections, ${h.durationSeconds} s per run, ${h.rounds} saturation round(s) each (the service and the bare route back to back in each; the rates shown are the best round of each, the ratio the median of the rounds' own ratios), then a run paced at 80% of the best rate. ` +
       'The bare route is Fastify with default options answering the same body, in its own process. CPU in cores during the saturation run.',
     '',
     '| Route | Body | Service req/s | Bare req/s | Ratio | CPU µs per request, service / bare | Service p50 / p99 / max at 80% (ms) | Bare at 80% (ms) | Cores busy: service / generator / rest of the machine |',

@@ -38,7 +38,7 @@ export const HotPath = z.object({
       bodyBytes: z.int().positive(),
       service: TargetRuns,
       baseline: TargetRuns,
-      /** Service ÷ baseline, requests per second at saturation. */
+      /** Service ÷ baseline, requests per second at saturation: the median over the rounds of each round's pair. */
       ratio: z.number().positive()
     })
   )

@@ -31,9 +31,9 @@ export type Preset = 'smoke' | 'default' | 'full'
 
 const defaults: Sizes = {
   connections: 50,
-  durationSeconds: 10,
+  durationSeconds: 6,
   warmupSeconds: 3,
-  rounds: 2,
+  rounds: 4,
   scrapes: 200,
   outages: 20,
   policy: { intervalSeconds: 0.5, threshold: 3, delaySeconds: 1, failoverSeconds: 2 },
@@ -45,7 +45,7 @@ const defaults: Sizes = {
 
 export const presets: Record<Preset, Sizes> = {
   default: defaults,
-  full: { ...defaults, durationSeconds: 30, rounds: 3, monitorCycles: 5000 },
+  full: { ...defaults, durationSeconds: 30, rounds: 5, monitorCycles: 5000 },
   smoke: {
     connections: 2,
     durationSeconds: 0.3,
