@@ -33,22 +33,18 @@ export function machineBusySeconds(): number | null {
   }
 }
 
-/** The most memory the process has held resident at any moment (VmHWM), in bytes. */
-export function peakRssBytes(pid: number): number | null {
+// A size field of /proc/<pid>/status, in bytes.
+function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
     return kb === undefined ? null : Number(kb) * 1024
   } catch {
     return null
   }
 }
 
+/** The most memory the process has held resident at any moment (VmHWM), in bytes. */
+export const peakRssBytes = (pid: number) => statusBytes(pid, 'VmHWM')
+
 /** The memory the process holds resident now (VmRSS), in bytes: what the OS and a container limit see. */
-export function currentRssBytes(pid: number): number | null {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-    return kb === undefined ? null : Number(kb) * 1024
-  } catch {
-    return null
-  }
-}
+export const currentRssBytes = (pid: number) => statusBytes(pid, 'VmRSS')

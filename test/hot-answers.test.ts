@@ -6,6 +6,7 @@ import { parseConfig } from '../src/config/index.js'
 import { connectionString } from '../src/connection-string.js'
 import type { ClusterView, Phase, Snapshot } from '../src/engine/snapshot.js'
 import { createHotAnswers, type Answer, type ConnectionTarget } from '../src/hot-answers.js'
+import { snapshotOf } from './helpers/snapshot.js'
 
 // The prepared answers against the answers the routes computed per request before
 // they were prepared (the oracle below), over generated snapshots: same status,
@@ -53,22 +54,7 @@ const snapshot: fc.Arbitrary<Snapshot> = fc
     monitorStartedAt: fc.option(time, { nil: null }),
     stale: fc.option(fc.record({ savedAt: time, ageSeconds: fc.double({ min: 0, max: 1e6, noNaN: true }) }), { nil: null })
   })
-  .map((parts) => ({
-    ...parts,
-    failoverTargetId: null,
-    stream: null,
-    consecutiveFailures: 0,
-    threshold: 3,
-    delayEndsAt: null,
-    blockedReason: null,
-    paused: false,
-    autoFailover: true,
-    lastHealthyAt: null,
-    estimatedDataLossSeconds: null,
-    dataLoss: null,
-    failover: null,
-    checks: 0
-  }))
+  .map((parts) => snapshotOf(parts))
 
 // What the routes answered, computed per request, before the answers were prepared.
 const oracle = {

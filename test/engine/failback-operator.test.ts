@@ -2,6 +2,7 @@ import t from 'tap'
 import { CloudApiError } from '../../src/cloud/errors.js'
 import type { Stream } from '../../src/cloud/schemas.js'
 import type { Engine, FailoverResult } from '../../src/engine/engine.js'
+import { snapshotOf } from '../helpers/snapshot.js'
 import { waitingClock } from '../helpers/waiting-clock.js'
 import type { EventInput } from '../../src/engine/events.js'
 import { createOperations, type Operation } from '../../src/engine/operations.js'
@@ -25,28 +26,14 @@ function stream(status: Stream['status'], extra: Partial<Stream> = {}): Stream {
 }
 
 function snapshot(s: Stream, phase: Snapshot['phase'] = 'completed'): Snapshot {
-  return {
+  return snapshotOf({
     phase,
     activeClusterId: s.status === 'COMPLETED' ? PRIMARY : STANDBY,
     watchedClusterId: STANDBY,
     failoverTargetId: PRIMARY,
-    clusters: [],
     stream: streamView(s),
-    consecutiveFailures: 0,
-    threshold: 3,
-    delayEndsAt: null,
-    blockedReason: null,
-    paused: false,
-    autoFailover: true,
-    lastCheckAt: null,
-    monitorStartedAt: null,
-    lastHealthyAt: null,
-    estimatedDataLossSeconds: null,
-    dataLoss: null,
-    stale: null,
-    failover: null,
     checks: 1
-  } as Snapshot
+  })
 }
 
 interface Rig {
