@@ -13,6 +13,12 @@ export function configuredRole(id: string, primaryClusterId: string): 'primary' 
   return id === primaryClusterId ? 'primary' : 'standby'
 }
 
+// Liveness (/health) fails only when the monitor loop itself has stopped finishing checks
+// for this long; the status page calls its data stale on the same rule.
+export function livenessStaleAfterMs(timeline: Pick<Config['timeline'], 'intervalSeconds' | 'checkTimeoutSeconds'>): number {
+  return 3 * (timeline.intervalSeconds + timeline.checkTimeoutSeconds) * 1000
+}
+
 // Why no cluster is handed to applications, for the 503s and /ready.
 export function unavailableReason(s: Pick<Snapshot, 'phase' | 'watchedClusterId'>): { message: string; code: 'failing_over' | 'activating' | 'unknown' } {
   if (s.phase === 'failing_over') return { message: 'a failover is under way', code: 'failing_over' }

@@ -23,10 +23,12 @@ export function connectionTail(c: Omit<ConnectionTarget, 'user' | 'password'>): 
   return `${hostPort(c.host, c.port)}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`
 }
 
-export function userinfo(user: string | undefined, password: string | undefined): string {
-  return user === undefined ? '' : `${encodeUserinfo(user)}${password === undefined ? '' : `:${encodeUserinfo(password)}`}@`
+// The whole URL from a prepared tail and the credentials, which only go in encoded.
+export function connectionStringAt(tail: string, user?: string, password?: string): string {
+  const userinfo = user === undefined ? '' : `${encodeUserinfo(user)}${password === undefined ? '' : `:${encodeUserinfo(password)}`}@`
+  return `postgresql://${userinfo}${tail}`
 }
 
 export function connectionString(c: ConnectionTarget): string {
-  return `postgresql://${userinfo(c.user, c.password)}${connectionTail(c)}`
+  return connectionStringAt(connectionTail(c), c.user, c.password)
 }

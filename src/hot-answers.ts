@@ -1,9 +1,9 @@
 import type { z } from 'zod'
 import { ActiveBody, ClusterActiveBody, ConnectionBody, ErrorBody, HealthBody, ReadyBody } from './api-schemas.js'
-import { activeBody, configuredRole, unavailableBody, unavailableReason } from './api-views.js'
+import { activeBody, configuredRole, livenessStaleAfterMs, unavailableBody, unavailableReason } from './api-views.js'
 import { compiledSerializer } from './compiled-serializer.js'
 import type { Config } from './config/index.js'
-import { connectionTail, userinfo } from './connection-string.js'
+import { connectionStringAt, connectionTail } from './connection-string.js'
 import type { Snapshot } from './engine/snapshot.js'
 
 // The answers of the routes that proxies, probes and applications call all the
@@ -63,8 +63,7 @@ export function createHotAnswers(deps: HotAnswersDeps): HotAnswers {
   const { config } = deps
   const { primaryClusterId, standbyClusterId } = config.pair
   const retryAfter = String(Math.max(1, Math.ceil(config.timeline.intervalSeconds)))
-  // Liveness fails only when the monitor loop itself has stopped finishing checks.
-  const staleAfterMs = 3 * (config.timeline.intervalSeconds + config.timeline.checkTimeoutSeconds) * 1000
+  const staleAfterMs = livenessStaleAfterMs(config.timeline)
   const unknownCluster: Answer = {
     status: 404,
     body: serialize.error({ error: 'Not Found', message: 'not one of the two configured clusters', code: 'unknown_cluster' })
@@ -132,7 +131,7 @@ export function createHotAnswers(deps: HotAnswersDeps): HotAnswers {
       return p.connection ?? p.active
     },
     connectionBody: (target, user, password) =>
-      serialize.connection({ connection_string: `postgresql://${userinfo(user, password)}${target.tail}`, ...target.fields }),
+      serialize.connection({ connection_string: connectionStringAt(target.tail, user, password), ...target.fields }),
     clusterActive: (id) => current().clusterActive.get(id.toLowerCase()) ?? unknownCluster,
     health(now) {
       const { health } = current()

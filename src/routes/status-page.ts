@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { ErrorBody } from '../api-schemas.js'
+import { livenessStaleAfterMs } from '../api-views.js'
 import { readSecurity } from '../read-route.js'
 import { loadStatusPage } from '../status-page/assets.js'
 
@@ -24,7 +25,7 @@ export default async function statusPageRoutes(fastify: FastifyInstance) {
   const { config } = fastify
   const assets = loadStatusPage()
   // The page calls its data stale on the rule /health uses for the monitor loop.
-  const staleAfterMs = Math.round(3 * (config.timeline.intervalSeconds + config.timeline.checkTimeoutSeconds) * 1000)
+  const staleAfterMs = Math.round(livenessStaleAfterMs(config.timeline))
   const html = assets.html.replace('__STALE_AFTER_MS__', String(staleAfterMs))
   const files = [
     { url: '/status-page/page.js', type: 'text/javascript; charset=utf-8', body: assets.script },
