@@ -145,7 +145,8 @@ export function foregroundServer(spec: ForegroundServerSpec): ForegroundServer {
     stop,
     async destroy() {
       await stop()
-      await rm(spec.dir, { recursive: true, force: true })
+      // As at exit: a server's last writes can still race the removal (ENOTEMPTY); Node retries those.
+      await rm(spec.dir, { recursive: true, force: true, maxRetries: 3 })
       leftovers.delete(state)
     },
     running: () => state.child !== undefined,
