@@ -150,6 +150,25 @@ export const CoordinationBody = z
   })
   .meta({ id: 'Coordination' })
 
+export const PgbouncerBody = z
+  .object({
+    database: z.string().describe('the alias PgBouncer sends applications through'),
+    state: z
+      .enum(['serving', 'pausing', 'paused', 'resuming'])
+      .describe('paused: PgBouncer holds queries (PAUSE) around a switch, at most PGBOUNCER_MAX_PAUSE; pausing and resuming: asked, not yet confirmed by PgBouncer'),
+    reason: z.string().nullable().describe('why it holds, while it does'),
+    since: nullableTime.describe('when the hold was asked for')
+  })
+  .meta({ id: 'Pgbouncer' })
+
+export const FenceBody = z
+  .object({
+    cluster_id: z.string().describe('the cluster applications are kept away from: /connection, /active and its /clusters/{id}/active answer 503'),
+    operation_id: z.string().describe('the switchover that raised it'),
+    since: z.iso.datetime()
+  })
+  .meta({ id: 'Fence' })
+
 export const ClustersBody = z
   .object({
     active_cluster_id: z.string().nullable(),
@@ -170,7 +189,9 @@ export const ClustersBody = z
     clusters: z.array(ClusterBody),
     stream: StreamBody.nullable(),
     failover: FailoverBody.nullable(),
-    coordination: CoordinationBody.optional().describe('present with COORDINATION=etcd')
+    coordination: CoordinationBody.optional().describe('present with COORDINATION=etcd'),
+    pgbouncer: PgbouncerBody.nullable().describe('null when the sidecar does not follow a PgBouncer'),
+    fence: FenceBody.nullable().describe('a planned switchover holding writes off the active cluster')
   })
   .meta({ id: 'Clusters' })
 
@@ -230,7 +251,7 @@ export const FailoverAcceptedBody = z
 export const OperationBody = z
   .object({
     id: z.string(),
-    kind: z.enum(['failover', 'failback']),
+    kind: z.enum(['failover', 'failback', 'switchover']),
     requested_by: z.string(),
     status: z.enum(['running', 'succeeded', 'failed']),
     phase: z.string(),
@@ -239,7 +260,17 @@ export const OperationBody = z
     started_at: z.string(),
     updated_at: z.string(),
     finished_at: z.string().nullable(),
-    error: z.string().nullable()
+    error: z.string().nullable(),
+    steps: z
+      .array(
+        z.object({
+          phase: z.string(),
+          progress: z.string().describe('the last progress reported in this phase'),
+          started_at: z.string(),
+          duration_ms: z.number().nullable().describe('null while the phase runs')
+        })
+      )
+      .describe('every phase the operation went through, in order, with how long each took')
   })
   .meta({ id: 'Operation' })
 
@@ -279,6 +310,23 @@ export const FailbackStatusBody = z
   .meta({ id: 'FailbackStatus' })
 
 export const FailbackAcceptedBody = z.object({ operation: OperationBody }).meta({ id: 'FailbackAccepted' })
+
+export const SwitchoverRequestBody = z
+  .strictObject({
+    timeout_seconds: z
+      .number()
+      .positive()
+      .max(3600)
+      .optional()
+      .describe("bounds PgBouncer's PAUSE and the wait for replicated_time to pass the fence; when it runs out the fence is lowered and the primary serves again; default the sidecar's SWITCHOVER_TIMEOUT"),
+    unfenced: z
+      .boolean()
+      .default(false)
+      .describe('go on without PgBouncer to hold writes: only /connection, /active and /clusters/{id}/active are fenced, and applications already connected to the primary may write after the failover point (lost)')
+  })
+  .default({ unfenced: false })
+
+export const SwitchoverAcceptedBody = z.object({ operation: OperationBody }).meta({ id: 'SwitchoverAccepted' })
 
 const names = z.array(z.string().min(1).max(200)).max(100)
 

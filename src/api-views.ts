@@ -19,8 +19,19 @@ export function livenessStaleAfterMs(timeline: Pick<Config['timeline'], 'interva
   return 3 * (timeline.intervalSeconds + timeline.checkTimeoutSeconds) * 1000
 }
 
+// A planned switchover has fenced the active cluster: applications are sent nowhere
+// until the standby takes over, or the switchover gives up.
+export function fenced(s: Pick<Snapshot, 'fence' | 'activeClusterId'>): boolean {
+  return s.fence !== null && s.fence.clusterId === s.activeClusterId
+}
+
+type Unavailable = Pick<Snapshot, 'phase' | 'watchedClusterId' | 'fence' | 'activeClusterId'>
+
 // Why no cluster is handed to applications, for the 503s and /ready.
-export function unavailableReason(s: Pick<Snapshot, 'phase' | 'watchedClusterId'>): { message: string; code: 'failing_over' | 'activating' | 'unknown' } {
+export function unavailableReason(s: Unavailable): { message: string; code: 'fenced' | 'failing_over' | 'activating' | 'unknown' } {
+  if (fenced(s)) {
+    return { message: `a planned switchover (operation ${s.fence?.operationId}) has fenced writes on ${s.activeClusterId} until the standby takes over`, code: 'fenced' }
+  }
   if (s.phase === 'failing_over') return { message: 'a failover is under way', code: 'failing_over' }
   if (s.phase === 'activating') {
     return { message: `the failover has completed; waiting for ${s.watchedClusterId} to answer SQL before sending applications there`, code: 'activating' }
@@ -31,7 +42,7 @@ export function unavailableReason(s: Pick<Snapshot, 'phase' | 'watchedClusterId'
 // GET /active: where applications are sent, without credentials; undefined while none is.
 export function activeBody(s: Snapshot, config: Pick<Config, 'pair' | 'sql'>): z.infer<typeof ActiveBody> | undefined {
   const active = activeCluster(s)
-  if (active === undefined) return undefined
+  if (active === undefined || fenced(s)) return undefined
   return {
     cluster_id: active.id,
     role: configuredRole(active.id, config.pair.primaryClusterId),
@@ -53,7 +64,7 @@ function dataLossBody(d: Snapshot['dataLoss']): z.infer<typeof ClustersBody>['da
 }
 
 // The 503 of the routes that name the active cluster.
-export function unavailableBody(s: Pick<Snapshot, 'phase' | 'watchedClusterId'>): z.infer<typeof ErrorBody> {
+export function unavailableBody(s: Unavailable): z.infer<typeof ErrorBody> {
   return { error: 'Service Unavailable', ...unavailableReason(s) }
 }
 
@@ -133,6 +144,8 @@ export function clustersBody(s: Snapshot, primaryClusterId: string, coordination
             completed_at: s.failover.completedAt,
             timed_out: s.failover.timedOut
           },
+    pgbouncer: s.pooler,
+    fence: s.fence === null ? null : { cluster_id: s.fence.clusterId, operation_id: s.fence.operationId, since: s.fence.since },
     ...(coordination === undefined ? {} : { coordination: coordinationBody(coordination) })
   }
 }
@@ -173,6 +186,7 @@ export function operationBody(o: Operation): z.infer<typeof OperationBody> {
     started_at: o.startedAt,
     updated_at: o.updatedAt,
     finished_at: o.finishedAt,
-    error: o.error
+    error: o.error,
+    steps: o.steps.map((step) => ({ phase: step.phase, progress: step.progress, started_at: step.startedAt, duration_ms: step.durationMs }))
   }
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import { ActiveBody, ClusterActiveBody, ConnectionBody, ErrorBody, HealthBody, ReadyBody } from './api-schemas.js'
-import { activeBody, configuredRole, livenessStaleAfterMs, unavailableBody, unavailableReason } from './api-views.js'
+import { activeBody, configuredRole, fenced, livenessStaleAfterMs, unavailableBody, unavailableReason } from './api-views.js'
 import { compiledSerializer } from './compiled-serializer.js'
 import type { Config } from './config/index.js'
 import { connectionStringAt, connectionTail } from './connection-string.js'
@@ -76,7 +76,8 @@ export function createHotAnswers(deps: HotAnswersDeps): HotAnswers {
     const unavailable: Answer = { status: 503, body: serialize.error(unavailableBody(s)), retryAfter }
     const clusterActive = new Map<string, Answer>()
     for (const id of [primaryClusterId, standbyClusterId]) {
-      const isActive = s.activeClusterId?.toLowerCase() === id.toLowerCase()
+      // A fenced cluster is drained like one that is not active.
+      const isActive = s.activeClusterId?.toLowerCase() === id.toLowerCase() && !fenced(s)
       const body = serialize.clusterActive({ active: isActive, cluster_id: id, active_cluster_id: s.activeClusterId, phase: s.phase })
       clusterActive.set(id.toLowerCase(), { status: isActive ? 200 : 503, body })
     }

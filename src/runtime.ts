@@ -138,7 +138,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (log !== undefined) engine.onEvent((event) => log[event.severity]({ event: event.type, eventId: event.id, ...event.data }, event.message))
   coordination?.follow(engine)
   metrics?.follow(engine, coordination?.status)
-  const operator = createOperator({ engine, cloud, settings: config, clock, operations: createOperations({ now: () => clock.now() }) })
+  // A switchover fences writes with PgBouncer only where this runtime follows it and may pause it.
+  const pooled = options.traffic !== undefined && config.pgbouncer !== undefined && config.pgbouncer.maxPauseSeconds > 0
+  const operator = createOperator({ engine, cloud, settings: { ...config, pooled }, clock, operations: createOperations({ now: () => clock.now() }) })
   const traffic: Traffic | undefined = options.traffic === undefined ? undefined : followEngine(engine, config, options.traffic)
   let joined: Promise<void> | undefined
   // Joining the fleet once, whether the caller starts the engine or only joins.

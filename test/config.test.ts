@@ -62,6 +62,7 @@ t.test('the added variables have their documented defaults', async (t) => {
       activationTimeoutSeconds: 60,
       failbackTimeoutSeconds: 21600,
       failbackProgressIntervalSeconds: 300,
+      switchoverTimeoutSeconds: 90,
       unhealthyEvidence: 'both'
     },
     sql: {
@@ -112,6 +113,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     ACTIVATION_TIMEOUT: '2.5',
     FAILBACK_TIMEOUT: '7200',
     FAILBACK_PROGRESS_INTERVAL: '0.5',
+    SWITCHOVER_TIMEOUT: '2.5',
     DATABASE_NAME: 'app',
     DB_SSLMODE: 'require',
     UNHEALTHY_EVIDENCE: 'Either',
@@ -127,6 +129,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     PGBOUNCER_ADMIN_URL: 'postgresql://admin:pw@127.0.0.1:6432/pgbouncer',
     PGBOUNCER_DATABASE: 'app_rw',
     PGBOUNCER_DATABASE_OPTIONS: 'pool_size=20 pool_mode=transaction',
+    PGBOUNCER_MAX_PAUSE: '7.5',
     COORDINATION: 'ETCD',
     ETCD_ENDPOINTS: 'https://etcd-0.etcd:2379, https://etcd-1.etcd:2379/,',
     ETCD_PREFIX: '/pcr/app',
@@ -170,6 +173,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
       activationTimeoutSeconds: 2.5,
       failbackTimeoutSeconds: 7200,
       failbackProgressIntervalSeconds: 0.5,
+      switchoverTimeoutSeconds: 2.5,
       unhealthyEvidence: 'either',
       stateFile: '/var/lib/pcr-sidecar/state.json',
       stateMaxAgeSeconds: 600.5
@@ -213,7 +217,8 @@ t.test('every variable is read, with fractions for durations', async (t) => {
       databasesFile: '/etc/pgbouncer/pcr-databases.ini',
       adminUrl: 'postgresql://admin:pw@127.0.0.1:6432/pgbouncer',
       database: 'app_rw',
-      options: 'pool_size=20 pool_mode=transaction'
+      options: 'pool_size=20 pool_mode=transaction',
+      maxPauseSeconds: 7.5
     },
     coordination: {
       mode: 'etcd',
@@ -319,7 +324,8 @@ t.test('hooks and PgBouncer have safe defaults', async (t) => {
     databasesFile: '/tmp/db.ini',
     adminUrl: 'postgres://127.0.0.1:6432/pgbouncer',
     database: 'bank',
-    options: undefined
+    options: undefined,
+    maxPauseSeconds: 100
   }, 'the alias defaults to DATABASE_NAME')
 })
 
@@ -394,6 +400,15 @@ t.test('one line per problem, naming the variable', async (t) => {
   t.same(problemsOf({ ...required, HOOK_ENV_PASSTHROUGH: 'AWS_REGION,ETCD_PASSWORD' }), [
     "HOOK_ENV_PASSTHROUGH: must not name the sidecar's own secrets (COCKROACH_API_SECRET_KEY, ADMIN_TOKEN, READ_TOKEN, ETCD_PASSWORD, PGBOUNCER_ADMIN_URL, WEBHOOK_URL, PRIMARY_CLUSTER_ENDPOINT, STANDBY_CLUSTER_ENDPOINT)"
   ])
+  const pooled = { ...required, PGBOUNCER_DATABASES_FILE: '/etc/pgbouncer/pcr.ini', PGBOUNCER_ADMIN_URL: 'postgresql://admin@127.0.0.1:6432/pgbouncer' }
+  t.equal(parseConfig(pooled).config.pgbouncer?.maxPauseSeconds, 100, "PGBOUNCER_MAX_PAUSE: below PgBouncer's query_wait_timeout by default")
+  t.same(problemsOf({ ...pooled, SWITCHOVER_TIMEOUT: '100' }), [
+    'SWITCHOVER_TIMEOUT: must be shorter than PGBOUNCER_MAX_PAUSE (a switchover gives up, and resumes PgBouncer on the primary, before the pause would expire)'
+  ])
+  t.equal(parseConfig({ ...pooled, SWITCHOVER_TIMEOUT: '100', PGBOUNCER_MAX_PAUSE: '0' }).config.timeline.switchoverTimeoutSeconds, 100, 'PgBouncer never paused: no bound to stay under')
+  t.equal(parseConfig({ ...required, SWITCHOVER_TIMEOUT: '600' }).config.timeline.switchoverTimeoutSeconds, 600, 'without PgBouncer, no bound either')
+  t.same(problemsOf({ ...pooled, PGBOUNCER_MAX_PAUSE: '-1' }), ['PGBOUNCER_MAX_PAUSE: must be a number of seconds, 0 or more'])
+  t.same(problemsOf({ ...pooled, SWITCHOVER_TIMEOUT: '0' }), ['SWITCHOVER_TIMEOUT: must be a number of seconds greater than 0'])
   t.same(problemsOf({ ...required, PGBOUNCER_DATABASE_OPTIONS: 'pool_size=5 host=elsewhere.example' }), [
     'PGBOUNCER_DATABASE_OPTIONS: must not set host, port, dbname or password (the sidecar sets where the alias points; the file is world-readable)'
   ])

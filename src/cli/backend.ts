@@ -69,6 +69,8 @@ export interface Backend {
   initiateFailback(input: Omit<FailoverInput, 'dry_run'>): Promise<FailoverJson>
   // Without timeout_seconds the sidecar's FAILBACK_TIMEOUT bounds the wait for the reverse stream.
   failbackFull(input: { max_lag_seconds: number; timeout_seconds?: number }): Promise<FailbackFullJson>
+  // Without timeout_seconds the sidecar's SWITCHOVER_TIMEOUT bounds the fence and the wait.
+  switchover(input: { timeout_seconds?: number; unfenced: boolean }): Promise<FailbackFullJson>
   disrupt(input: DisruptInput): Promise<SimulateJson>
   restore(clusterId: string): Promise<SimulateJson>
   disruptionStatus(): Promise<SimulateJson>

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { DEFAULT_FAILBACK_TIMEOUT_SECONDS } from '../config/index.js'
+import { DEFAULT_FAILBACK_TIMEOUT_SECONDS, DEFAULT_SWITCHOVER_TIMEOUT_SECONDS } from '../config/index.js'
 import type { Context } from './context.js'
 
 // How long the CLI follows a full failback. The reverse stream's initial scan
@@ -18,6 +18,14 @@ export function failbackWaitSeconds(ctx: Context, command: Command, explicit: nu
   if (explicit !== undefined) return explicit
   if (ctx.remoteUrl(command) === undefined) return ctx.config().timeline.failbackTimeoutSeconds
   return positive(ctx.env().FAILBACK_TIMEOUT) ?? DEFAULT_FAILBACK_TIMEOUT_SECONDS
+}
+
+// A switchover's fence and wait: --timeout, else SWITCHOVER_TIMEOUT (remote mode: the
+// environment's, else the default).
+export function switchoverWaitSeconds(ctx: Context, command: Command, explicit: number | undefined): number {
+  if (explicit !== undefined) return explicit
+  if (ctx.remoteUrl(command) === undefined) return ctx.config().timeline.switchoverTimeoutSeconds
+  return positive(ctx.env().SWITCHOVER_TIMEOUT) ?? DEFAULT_SWITCHOVER_TIMEOUT_SECONDS
 }
 
 // Time for the failover of the reverse stream and the activation after the wait.

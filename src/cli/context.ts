@@ -27,6 +27,9 @@ export interface OpenOptions {
   // Direct mode only: the engine fails over on its own as AUTO_FAILOVER says (monitor,
   // drill); for every other verb it acts only when told to.
   acting?: boolean
+  // Direct mode only: PgBouncer and the hooks follow this engine even though it does not
+  // fail over on its own (a switchover fences writes with PgBouncer).
+  traffic?: boolean
   // Direct mode only: with ENABLE_PROMETHEUS, serve /metrics on PROMETHEUS_PORT
   // while the verb runs, as the Python tool's monitor did (pcr monitor).
   metrics?: boolean
@@ -113,7 +116,7 @@ export function createContext(io: CliIo): Context {
       autoFailover: options.acting === true && c.timeline.autoFailover,
       // A failover this process makes moves traffic as the service's would.
       traffic:
-        options.acting === true
+        options.acting === true || options.traffic === true
           ? createLogger({ level: c.server.logLevel, secrets: secretsOf(c) }, { write: (line: string) => io.stderr.write(line) })
           : undefined,
       metrics,

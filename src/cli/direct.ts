@@ -97,6 +97,9 @@ export async function openDirect(options: DirectOptions): Promise<Backend> {
     failbackFull: async (input) => ({
       operation: operationBody(operator.startFailbackFull(requestedBy, { maxLagSeconds: input.max_lag_seconds, timeoutSeconds: input.timeout_seconds }))
     }),
+    switchover: async (input) => ({
+      operation: operationBody(await operator.switchover({ requestedBy, timeoutSeconds: input.timeout_seconds, unfenced: input.unfenced }))
+    }),
     disrupt: async (input) =>
       simulated(
         input.cluster_id,

@@ -106,6 +106,7 @@ export function openRemote(options: RemoteOptions): Backend {
     failbackStatus: (maxLagSeconds) => admin('/admin/failback', { action: 'status', max_lag_seconds: maxLagSeconds }),
     initiateFailback: (input) => admin('/admin/failback', { action: 'initiate', ...input }),
     failbackFull: (input) => admin('/admin/failback', { action: 'full', ...input }),
+    switchover: (input) => admin('/admin/switchover', input),
     disrupt: (input) => admin('/admin/simulate', { action: 'disrupt', ...input }),
     restore: (clusterId) => admin('/admin/simulate', { action: 'restore', cluster_id: clusterId }),
     disruptionStatus: () => admin('/admin/simulate', { action: 'status' }),

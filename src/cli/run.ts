@@ -8,6 +8,7 @@ import { registerConnection } from './verbs/connection.js'
 import { registerDebug } from './verbs/debug.js'
 import { registerDrill } from './verbs/drill.js'
 import { registerFailback } from './verbs/failback.js'
+import { registerSwitchover } from './verbs/switchover.js'
 import { registerFailover } from './verbs/failover.js'
 import { registerMonitor } from './verbs/monitor.js'
 import { registerService } from './verbs/service.js'
@@ -28,6 +29,7 @@ const verbs: Array<(program: Command, ctx: Context) => void> = [
   registerService,
   registerFailover,
   registerFailback,
+  registerSwitchover,
   registerSimulate,
   registerSetup,
   registerTest,

@@ -9,7 +9,7 @@ import { hasOffset, pgbouncerAlias } from './fields.js'
 import { envShape, sectionsOf, type Config } from './sections.js'
 
 export { hookableEvents, timestampProblem, utcTimestamp, type HookableEvent } from './fields.js'
-export { DEFAULT_FAILBACK_TIMEOUT_SECONDS, type Config } from './sections.js'
+export { DEFAULT_FAILBACK_TIMEOUT_SECONDS, DEFAULT_SWITCHOVER_TIMEOUT_SECONDS, type Config } from './sections.js'
 
 const EnvSchema = z
   .object(envShape)
@@ -65,6 +65,10 @@ const EnvSchema = z
       }
       if (typeof env.SUSPECT_CHECK_INTERVAL === 'number' && typeof env.HEALTH_CHECK_INTERVAL === 'number' && env.SUSPECT_CHECK_INTERVAL > env.HEALTH_CHECK_INTERVAL) {
         ctx.addIssue({ code: 'custom', path: ['SUSPECT_CHECK_INTERVAL'], message: 'must not be longer than HEALTH_CHECK_INTERVAL (it shortens the interval after a failed check)' })
+      }
+      const maxPause = env.PGBOUNCER_MAX_PAUSE
+      if (env.PGBOUNCER_DATABASES_FILE !== undefined && typeof maxPause === 'number' && maxPause > 0 && typeof env.SWITCHOVER_TIMEOUT === 'number' && env.SWITCHOVER_TIMEOUT >= maxPause) {
+        ctx.addIssue({ code: 'custom', path: ['SWITCHOVER_TIMEOUT'], message: 'must be shorter than PGBOUNCER_MAX_PAUSE (a switchover gives up, and resumes PgBouncer on the primary, before the pause would expire)' })
       }
       const ports = [env.PORT, env.PROMETHEUS_PORT]
       if (env.ENABLE_PROMETHEUS === true && ports.every((p) => typeof p === 'number') && ports[0] !== 0 && ports[0] === ports[1]) {

@@ -55,6 +55,8 @@ const proxy = into('proxy')
 // A failback re-seeds the original primary in full (the reverse stream's initial scan):
 // hours for a large database, so its wait is bounded in hours.
 export const DEFAULT_FAILBACK_TIMEOUT_SECONDS = 6 * 3600
+// replicated_time moves in steps of about 30 s behind a lag of tens of seconds.
+export const DEFAULT_SWITCHOVER_TIMEOUT_SECONDS = 90
 
 // The variables that hold the sidecar's credentials: a hook command never gets them.
 export const secretVariables = [
@@ -119,6 +121,8 @@ export const variables = {
   FAILBACK_TIMEOUT: timeline('failbackTimeoutSeconds', seconds(DEFAULT_FAILBACK_TIMEOUT_SECONDS)),
   // How often a failback waiting for its stream reports progress (each new stage at once).
   FAILBACK_PROGRESS_INTERVAL: timeline('failbackProgressIntervalSeconds', seconds(300)),
+  // A planned switchover's wait for replicated_time to pass the fence, then it unfences and gives up.
+  SWITCHOVER_TIMEOUT: timeline('switchoverTimeoutSeconds', seconds(DEFAULT_SWITCHOVER_TIMEOUT_SECONDS)),
   STANDBY_CLUSTER_ENDPOINT: sql('standbyEndpoint', postgresUrl),
   UNHEALTHY_EVIDENCE: timeline(
     'unhealthyEvidence',
@@ -155,6 +159,8 @@ export const variables = {
       z.string().regex(pgbouncerAlias, 'must be a database alias of letters, digits, _ . and - (not "pgbouncer")').optional()
     )
   ),
+  // The longest PgBouncer holds queries around a switch (below its query_wait_timeout, 120 s by default); 0: it never does.
+  PGBOUNCER_MAX_PAUSE: pgbouncer('maxPauseSeconds', seconds(100, true)),
   PGBOUNCER_DATABASE_OPTIONS: pgbouncer(
     'options',
     optionalText.pipe(

@@ -8,7 +8,7 @@ import { initialState, step } from './core/step.js'
 import type { Action, CorePolicy, CoreState, FailoverRequest, FailoverResult, Input, Reading } from './core/types.js'
 import { view } from './core/view.js'
 import { createEventLog, type EngineEvent, type EventInput } from './events.js'
-import type { Snapshot } from './snapshot.js'
+import type { FenceView, PoolerView, Snapshot } from './snapshot.js'
 import type { StateStore } from './state-file.js'
 import type { Observation } from './verdict.js'
 import type { SqlProbe as OwnedSqlProbe } from '../sql/probe.js'
@@ -79,6 +79,14 @@ export interface Engine {
   refresh(): Promise<Snapshot>
   // Adds an event from outside the engine (operator actions) to the same history.
   record(input: EventInput): EngineEvent
+  // What the shell's neighbours hold (PgBouncer's pause, a switchover's fence), published
+  // in the snapshot with the core's state.
+  annotate(patch: Partial<Annotations>): void
+}
+
+export interface Annotations {
+  pooler: PoolerView | null
+  fence: FenceView | null
 }
 
 function describe(err: unknown): string {
@@ -151,9 +159,10 @@ export function createEngine(deps: EngineDeps): Engine {
   let inFlight: Promise<unknown> | undefined
   let waiters: Array<(s: Snapshot) => void> = []
   let saveFailing = false
+  let annotations: Annotations = { pooler: null, fence: null }
 
   function publish(): void {
-    current = view(state, policy, clock.now())
+    current = { ...view(state, policy, clock.now()), ...annotations }
     for (const listener of publishListeners) listener(current)
   }
 
@@ -346,6 +355,10 @@ export function createEngine(deps: EngineDeps): Engine {
       await serialized(() => drive({ kind: 'tick', look: true }))
       return current
     },
-    record: (input) => log.emit(input)
+    record: (input) => log.emit(input),
+    annotate(patch) {
+      annotations = { ...annotations, ...patch }
+      publish()
+    }
   }
 }

@@ -5,8 +5,16 @@ import { randomUUID } from 'node:crypto'
 // failover or failback while one is running is refused. Each ends, at the latest,
 // at its deadline or when the service stops (see operator.ts).
 
-export type OperationKind = 'failover' | 'failback'
+export type OperationKind = 'failover' | 'failback' | 'switchover'
 export type OperationStatus = 'running' | 'succeeded' | 'failed'
+
+// One phase of an operation: when it began and how long it took (null while it runs).
+export interface OperationStep {
+  phase: string
+  progress: string
+  startedAt: string
+  durationMs: number | null
+}
 
 export interface Operation {
   id: string
@@ -20,6 +28,7 @@ export interface Operation {
   updatedAt: string
   finishedAt: string | null
   error: string | null
+  steps: OperationStep[]
 }
 
 export interface OperationHandle {
@@ -48,6 +57,12 @@ export function createOperations(options: { now: () => number; capacity?: number
   const records = new Map<string, Operation>()
   const capacity = options.capacity ?? 50
   const stamp = () => new Date(options.now()).toISOString()
+  // The last step ends when the next begins, or when the operation does.
+  const closeLast = (steps: OperationStep[]): OperationStep[] => {
+    const last = steps.at(-1)
+    if (last === undefined || last.durationMs !== null) return steps
+    return [...steps.slice(0, -1), { ...last, durationMs: options.now() - Date.parse(last.startedAt) }]
+  }
   let current: { id: string; handle: OperationHandle } | undefined
 
   return {
@@ -66,7 +81,8 @@ export function createOperations(options: { now: () => number; capacity?: number
         startedAt: at,
         updatedAt: at,
         finishedAt: null,
-        error: null
+        error: null,
+        steps: [{ phase, progress: '', startedAt: at, durationMs: null }]
       })
       // The oldest finished records go first once the history is full.
       for (const [old, record] of records) {
@@ -81,7 +97,13 @@ export function createOperations(options: { now: () => number; capacity?: number
       const change = (patch: Partial<Operation>) => {
         const record = records.get(id)
         if (record === undefined || record.status !== 'running') return
-        records.set(id, { ...record, ...patch, updatedAt: stamp() })
+        let steps = record.steps
+        const last = steps.at(-1)
+        if (patch.status !== undefined) steps = closeLast(steps)
+        else if (patch.phase !== undefined && patch.phase !== last?.phase) {
+          steps = [...closeLast(steps), { phase: patch.phase, progress: patch.progress ?? '', startedAt: stamp(), durationMs: null }]
+        } else if (last !== undefined && patch.progress !== undefined) steps = [...steps.slice(0, -1), { ...last, progress: patch.progress }]
+        records.set(id, { ...record, ...patch, steps, updatedAt: stamp() })
         if (patch.status !== undefined) end()
       }
       const handle: OperationHandle = {

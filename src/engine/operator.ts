@@ -6,6 +6,7 @@ import { streamView, type Clock, type Engine, type FailoverPlan, type FailoverRe
 import { deadline, pause } from './operation-timers.js'
 import type { Operation, OperationHandle, Operations } from './operations.js'
 import type { Snapshot, StreamView } from './snapshot.js'
+import { fenceMarginMs, replicatedPast, switchoverRefusal } from './switchover.js'
 import { isLive } from './topology.js'
 
 // What operators do beyond watching: create the stream (setup), fail over and
@@ -37,7 +38,10 @@ export interface OperatorDeps {
       | 'activationTimeoutSeconds'
       | 'failbackTimeoutSeconds'
       | 'failbackProgressIntervalSeconds'
+      | 'switchoverTimeoutSeconds'
     >
+    // PgBouncer is followed and may pause: a switchover can fence writes with it.
+    pooled?: boolean
   }
   clock: Clock
   operations: Operations
@@ -65,6 +69,14 @@ export interface FailbackStatus {
   reason: string
 }
 
+export interface SwitchoverRequest {
+  requestedBy: string
+  // Bounds the fence and the wait for replicated_time; SWITCHOVER_TIMEOUT by default.
+  timeoutSeconds?: number
+  // Go on without PgBouncer to fence writes: only the sidecar's own answers are fenced.
+  unfenced?: boolean
+}
+
 export interface DisruptionRequest {
   confirm?: string
   clusterId?: string
@@ -81,6 +93,8 @@ export interface Operator {
   initiateFailback(request: ManualFailover): Promise<FailoverStarted>
   // timeoutSeconds bounds the wait for the reverse stream to replicate; FAILBACK_TIMEOUT by default.
   startFailbackFull(requestedBy: string, options: { maxLagSeconds: number; timeoutSeconds?: number }): Operation
+  // Checks what it needs now (fresh reads), then runs in the background as an operation.
+  switchover(request: SwitchoverRequest): Promise<Operation>
   disrupt(requestedBy: string, request: DisruptionRequest): Promise<ClusterDisruptionInfo>
   restore(requestedBy: string, clusterId?: string): Promise<ClusterDisruptionInfo>
   disruptionStatus(): Promise<Array<{ clusterId: string; disruption: ClusterDisruptionInfo }>>
@@ -139,9 +153,11 @@ export function createOperator(deps: OperatorDeps): Operator {
   const budget: CallOptions = { budgetMs: Math.max(3 * timeline.checkTimeoutSeconds, 60) * 1000 }
   // Polling decides nothing: it waits behind the monitor's checks, and a poll that fails is reported and repeated.
   const poll: CallOptions = { budgetMs: 3 * timeline.checkTimeoutSeconds * 1000, priority: 'background' }
+  // The replicated time moves in steps (about 30 s on the real API): polling it faster is no use.
+  const replicationPollMs = Math.min(pollMs, 1000)
   const other = (id: string) => (id === pair.primaryClusterId ? pair.standbyClusterId : pair.primaryClusterId)
 
-  function record(type: 'stream_created' | 'operation_started' | 'operation_progress' | 'operation_finished' | 'disruption_changed', message: string, data: Record<string, string | number | boolean | null>, severity: 'info' | 'warn' | 'error' = 'info') {
+  function record(type: 'stream_created' | 'operation_started' | 'operation_progress' | 'operation_finished' | 'disruption_changed' | 'fence_raised' | 'fence_lowered', message: string, data: Record<string, string | number | boolean | null>, severity: 'info' | 'warn' | 'error' = 'info') {
     engine.record({ type, message, data, severity })
   }
 
@@ -378,6 +394,94 @@ export function createOperator(deps: OperatorDeps): Operator {
     }
   }
 
+  function stepper(handle: OperationHandle, kind: string) {
+    return (phase: string, progress: string, streamId?: string) => {
+      handle.update(phase, progress, streamId)
+      record('operation_progress', `${kind} ${handle.id}: ${phase}: ${progress}`, { operationId: handle.id, phase, progress })
+    }
+  }
+
+  // Resolves once PgBouncer confirms the PAUSE, or throws at the deadline.
+  async function poolerPaused(handle: OperationHandle, endsAt: number): Promise<void> {
+    const paused = () => engine.snapshot().pooler?.state === 'paused'
+    if (paused()) return
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        off()
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      const off = engine.onPublish(() => {
+        if (paused()) done()
+      })
+      handle.signal.addEventListener('abort', () => done(new Error('the operation ended')), { once: true })
+      deadline(clock, handle.signal, endsAt - clock.now(), () => {
+        const last = engine.events(20).reverse().find((e) => e.type === 'pgbouncer_failed')
+        done(new OperatorError('timeout', `PgBouncer did not confirm the PAUSE within the switchover's ${timeoutOf(handle)} s${last === undefined ? '' : `: ${last.message}`}`, 409))
+      })
+    })
+  }
+
+  const timeouts = new Map<string, number>()
+  const timeoutOf = (handle: OperationHandle) => timeouts.get(handle.id) ?? timeline.switchoverTimeoutSeconds
+
+  async function runSwitchover(handle: OperationHandle, s: Snapshot, request: SwitchoverRequest): Promise<void> {
+    const step = stepper(handle, 'switchover')
+    const stream = s.stream as StreamView
+    const primary = stream.primaryClusterId
+    const timeoutSeconds = timeoutOf(handle)
+    const endsAt = clock.now() + timeoutSeconds * 1000
+    const pooled = deps.settings.pooled === true
+    const since = new Date(clock.now()).toISOString()
+    // Lowered however the operation ends: done, given up, or the service stopping.
+    handle.signal.addEventListener(
+      'abort',
+      () => {
+        engine.annotate({ fence: null })
+        record('fence_lowered', `switchover ${handle.id}: the write fence on ${primary} is lowered`, { operationId: handle.id, clusterId: primary })
+      },
+      { once: true }
+    )
+    engine.annotate({ fence: { clusterId: primary, operationId: handle.id, since } })
+    record('fence_raised', `switchover ${handle.id}: writes fenced on ${primary} (/connection, /active and /clusters/${primary}/active answer 503${pooled ? ', PgBouncer pauses' : '; no PgBouncer: applications already connected are not held'})`, { operationId: handle.id, clusterId: primary, pooled })
+    if (pooled) {
+      step('fencing', `waiting for PgBouncer to hold ${s.pooler?.database ?? 'the alias'} (PAUSE returns once no transaction is in flight)`)
+      await poolerPaused(handle, endsAt)
+    }
+    const t = clock.now() + fenceMarginMs
+    const at = new Date(t).toISOString()
+    step('waiting_for_replication', `fenced; waiting for stream ${stream.id}'s replicated_time to reach ${at}`, stream.id)
+    for (;;) {
+      handle.signal.throwIfAborted()
+      let current: Stream | undefined
+      try {
+        current = await cloud.getStream(stream.id, poll)
+      } catch (err) {
+        if (refusedByApi(err)) throw new OperatorError('refused', `reading the stream: ${describe(err)}`, 409)
+      }
+      if (current !== undefined && current.status !== 'REPLICATING') throw new OperatorError('stream_not_replicating', `stream ${stream.id} is ${current.status}`, 409)
+      if (replicatedPast(current?.replicated_time, t)) break
+      if (clock.now() > endsAt) {
+        throw new OperatorError(
+          'timeout',
+          `stream ${stream.id} did not replicate up to the fence ${at} within ${timeoutSeconds} s (SWITCHOVER_TIMEOUT, or timeout_seconds); last replicated_time ${current?.replicated_time ?? 'unread'}; the primary serves again`,
+          409
+        )
+      }
+      await pause(clock, handle.signal, replicationPollMs)
+    }
+    handle.signal.throwIfAborted()
+    const started = clock.now()
+    // Nothing written after T reached the primary (the fence), so nothing is lost:
+    // the data-loss guard, which estimates from the clock, does not apply.
+    const outcome = await engine.failover({ requestedBy: request.requestedBy, failoverAt: at, allowDataLoss: true })
+    if (outcome.outcome === 'blocked' || outcome.outcome === 'failed' || outcome.outcome === 'refused') throw refusal(outcome)
+    handle.signal.throwIfAborted()
+    const result = outcome as Started
+    step('failing_over', `stream ${result.plan.streamId} is ${result.stream.status}, failing over to ${at}`, result.plan.streamId)
+    waitForCompletion(handle, result.plan.streamId, started)
+  }
+
   async function disruptionTarget(clusterId: string | undefined): Promise<string> {
     const s = engine.snapshot()
     const id = clusterId ?? s.watchedClusterId
@@ -414,6 +518,22 @@ export function createOperator(deps: OperatorDeps): Operator {
       }
       record('operation_started', `operation ${handle.id} (failback) started by ${requestedBy}`, { operationId: handle.id, kind: 'failback', streamId: null })
       runFailbackFull(handle, requestedBy, options).catch((err: unknown) => fail(handle, describe(err)))
+      return operations.get(handle.id) as Operation
+    },
+    async switchover(request) {
+      const s = await freshTopology()
+      const running = operations.running()
+      if (running !== undefined) throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
+      const refused = switchoverRefusal(s, { pooled: deps.settings.pooled === true, unfenced: request.unfenced === true })
+      if (refused !== undefined) throw new OperatorError(refused.code, refused.reason, 409)
+      // The failover's gates, the standby read afresh among them, before anything is fenced.
+      const plan = await engine.failover({ requestedBy: request.requestedBy, dryRun: true, allowDataLoss: true })
+      if (plan.outcome === 'blocked' || plan.outcome === 'failed' || plan.outcome === 'refused') throw refusal(plan)
+      const handle = operations.begin('switchover', request.requestedBy, 'fencing') as OperationHandle
+      timeouts.set(handle.id, request.timeoutSeconds ?? timeline.switchoverTimeoutSeconds)
+      handle.signal.addEventListener('abort', () => timeouts.delete(handle.id), { once: true })
+      record('operation_started', `operation ${handle.id} (switchover) started by ${request.requestedBy}`, { operationId: handle.id, kind: 'switchover', streamId: s.stream?.id ?? null })
+      runSwitchover(handle, s, request).catch((err: unknown) => fail(handle, describe(err)))
       return operations.get(handle.id) as Operation
     },
     async disrupt(requestedBy, request) {

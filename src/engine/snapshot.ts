@@ -60,6 +60,22 @@ export interface FailoverView {
   timedOut: boolean
 }
 
+// PgBouncer's hold of the alias around a switch (PGBOUNCER_*): pausing once asked,
+// paused once PgBouncer confirmed it, resuming after release until it confirmed that.
+export interface PoolerView {
+  database: string
+  state: 'serving' | 'pausing' | 'paused' | 'resuming'
+  reason: string | null
+  since: string | null
+}
+
+// A planned switchover's write fence: the cluster applications must not be sent to.
+export interface FenceView {
+  clusterId: string
+  operationId: string
+  since: string
+}
+
 export interface Snapshot {
   phase: Phase
   activeClusterId: string | null
@@ -83,11 +99,14 @@ export interface Snapshot {
   stale: { savedAt: string; ageSeconds: number } | null
   failover: FailoverView | null
   checks: number
+  // Set by the shell, not the core: null without PgBouncer.
+  pooler: PoolerView | null
+  fence: FenceView | null
 }
 
 export type ReachableCluster = ClusterView & { sqlDns: string }
 
 // Where applications are sent: the active cluster, once its SQL host is known.
-export function activeCluster(s: Snapshot): ReachableCluster | undefined {
+export function activeCluster(s: Pick<Snapshot, 'clusters' | 'activeClusterId'>): ReachableCluster | undefined {
   return s.clusters.find((c): c is ReachableCluster => c.id === s.activeClusterId && c.sqlDns !== null)
 }

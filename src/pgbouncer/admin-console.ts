@@ -17,6 +17,8 @@ export interface PoolerDatabase {
   host: string | null
   port: number
   dbname: string
+  /** PAUSE in effect: clients wait for a server instead of getting one. */
+  paused: boolean
 }
 
 export interface AdminSession {
@@ -24,6 +26,11 @@ export interface AdminSession {
   database(alias: string): Promise<PoolerDatabase | undefined>
   reload(): Promise<void>
   reconnect(alias: string): Promise<void>
+  /** Returns once no transaction of the alias is in flight on a server. */
+  pause(alias: string): Promise<void>
+  resume(alias: string): Promise<void>
+  /** A setting of SHOW CONFIG, undefined when this version has none by that name. */
+  setting(key: string): Promise<string | undefined>
 }
 
 export interface AdminConsole {
@@ -45,11 +52,11 @@ function sessionOf(client: Client): AdminSession {
       return String(rows[0]?.version ?? '')
     },
     async database(alias) {
-      const { rows } = await client.query<{ name: string; host: string | null; port: number | string; database: string }>(
+      const { rows } = await client.query<{ name: string; host: string | null; port: number | string; database: string; paused: number | string }>(
         'SHOW DATABASES'
       )
       const row = rows.find((r) => r.name === alias)
-      return row === undefined ? undefined : { host: row.host, port: Number(row.port), dbname: row.database }
+      return row === undefined ? undefined : { host: row.host, port: Number(row.port), dbname: row.database, paused: Number(row.paused) === 1 }
     },
     async reload() {
       await client.query('RELOAD')
@@ -58,6 +65,21 @@ function sessionOf(client: Client): AdminSession {
       // Bare, the console reads only letters, digits and _; the alias (checked
       // to hold no quote) may also have dots and dashes.
       await client.query(`RECONNECT "${alias}"`)
+    },
+    async pause(alias) {
+      await client.query(`PAUSE "${alias}"`)
+    },
+    async resume(alias) {
+      try {
+        await client.query(`RESUME "${alias}"`)
+      } catch (err) {
+        // Resumed already (by hand, or a run that stopped before it could say so).
+        if (!/is not paused/.test((err as Error).message)) throw err
+      }
+    },
+    async setting(key) {
+      const { rows } = await client.query<{ key: string; value: string }>('SHOW CONFIG')
+      return rows.find((r) => r.key === key)?.value
     }
   }
 }

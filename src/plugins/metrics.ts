@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { RequestEvent, WaitEvent } from '../cloud/client.js'
+import { fenced } from '../api-views.js'
 import { streamStatuses } from '../cloud/schemas.js'
 import type { CoordinationStatus } from '../coordination/coordination.js'
 import type { Engine } from '../engine/engine.js'
@@ -32,6 +33,7 @@ export type AdminAuthOutcome = 'rejected' | 'locked_out' | 'throttled'
 
 const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failing_over', 'activating', 'completed'] as const
 const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
+const poolerStates = ['serving', 'pausing', 'paused', 'resuming'] as const
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
@@ -100,6 +102,12 @@ export function createMetrics(): Metrics {
     buckets: [5, 15, 30, 60, 120, 300, 600, 900, 1800],
     registers
   })
+  const pgbouncerPause = new Histogram({
+    name: 'pcr_pgbouncer_pause_seconds',
+    help: 'How long PgBouncer held the alias (PAUSE to RESUME) around each switch',
+    buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300],
+    registers
+  })
   let engine: Engine | undefined
   const fromSnapshot = (name: string, help: string, labelNames: string[], fill: (g: Gauge, e: Engine) => void) =>
     new Gauge({
@@ -144,6 +152,11 @@ export function createMetrics(): Metrics {
     if (loss !== null) g.set(loss)
   })
   fromSnapshot('pcr_paused', '1 while automatic failover is paused', [], (g, e) => g.set(e.snapshot().paused ? 1 : 0))
+  fromSnapshot('pcr_pgbouncer_state', '1 for the state of PgBouncer\'s alias: serving, pausing, paused or resuming (absent without PgBouncer)', ['state'], (g, e) => {
+    const pooler = e.snapshot().pooler
+    if (pooler !== null) for (const st of poolerStates) g.set({ state: st }, st === pooler.state ? 1 : 0)
+  })
+  fromSnapshot('pcr_fenced', '1 while a planned switchover fences writes on the active cluster', [], (g, e) => g.set(fenced(e.snapshot()) ? 1 : 0))
   fromSnapshot('pcr_auto_failover_enabled', 'AUTO_FAILOVER', [], (g, e) => g.set(e.snapshot().autoFailover ? 1 : 0))
   fromSnapshot('pcr_last_check_timestamp_seconds', 'When the last check finished', [], (g, e) => {
     const at = e.snapshot().lastCheckAt
@@ -197,6 +210,10 @@ export function createMetrics(): Metrics {
       case 'failover_completed':
         failovers.inc({ trigger, result: 'completed' })
         failoverDuration.observe(Number(event.data.durationSeconds))
+        return
+      case 'pgbouncer_resumed':
+        // A pause left by an earlier run has no known length.
+        if (typeof event.data.pausedSeconds === 'number') pgbouncerPause.observe(event.data.pausedSeconds)
         return
     }
   }

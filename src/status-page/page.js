@@ -72,6 +72,9 @@
     const now = serverNow()
     const failures = `${s.consecutive_failures} of ${s.failure_threshold}`
     const manual = s.auto_failover ? '' : ' (report only: AUTO_FAILOVER is off)'
+    if (s.fence !== null && s.fence.cluster_id === s.active_cluster_id) {
+      return { key: 'fenced', icon: '⏸', label: 'Switching over', detail: `writes fenced on ${clusterName(s, s.fence.cluster_id)} since ${s.fence.since}; the standby takes over once it has replicated up to the fence` }
+    }
     if (s.paused && ['normal', 'suspect', 'delay'].includes(s.phase)) {
       const doing = s.phase === 'normal' ? 'monitoring goes on' : `the primary is failing (${failures} failed checks) but no failover will start`
       return { key: 'paused', icon: '‖', label: 'Paused', detail: `automatic failover paused: ${doing}` }
@@ -108,7 +111,8 @@
       ...(active === undefined
         ? []
         : ['id ', el('code', { id: 'active-id' }, active.id), ' · SQL host ', el('code', { id: 'active-host' }, active.sql_dns ?? 'not known yet')]),
-      ...fleet(s.coordination)
+      ...fleet(s.coordination),
+      ...pooler(s.pgbouncer)
     )
     renderPhase(s)
   }
@@ -123,6 +127,16 @@
           ? `sidecar ${c.leader_id} leads the fleet; this one (${c.sidecar_id}) follows`
           : `no sidecar leads the fleet${c.connected ? '' : ' (etcd unreachable): no automatic failover'}`
     return [el('br'), el('span', { id: 'fleet' }, who)]
+  }
+
+  // With PGBOUNCER_*: whether PgBouncer holds the applications' queries around a switch.
+  function pooler(p) {
+    if (p === null || p === undefined) return []
+    const text =
+      p.state === 'serving'
+        ? `PgBouncer serves ${p.database}`
+        : `PgBouncer ${p.state === 'paused' ? 'holds' : p.state === 'pausing' ? 'is pausing' : 'is resuming'} ${p.database} since ${p.since ?? 'now'}${p.reason === null ? '' : ` (${p.reason})`}`
+    return [el('br'), el('span', { id: 'pgbouncer', 'data-state': p.state }, text)]
   }
 
   function renderPhase(s) {

@@ -22,7 +22,8 @@ function operation(status: OperationJson['status'], phase: string, progress: str
     started_at: '2026-01-05T10:00:00.000Z',
     updated_at: '2026-01-05T10:00:00.000Z',
     finished_at: status === 'running' ? null : '2026-01-05T13:00:00.000Z',
-    error: null
+    error: null,
+    steps: []
   }
 }
 

@@ -70,6 +70,8 @@ const clusters: ClustersJson = {
   estimated_data_loss_seconds: null,
   data_loss_seconds: null,
   stale: null,
+  pgbouncer: null,
+  fence: null,
   clusters: [
     { id: PRIMARY, name: null, configured_role: 'primary', role: 'primary', state: null, operation_status: null, verdict: 'unhealthy', reason: '0 of 3 nodes live', nodes_live: null, nodes_total: null, sql_dns: null, last_checked_at: null },
     { id: STANDBY, name: 'pcr-standby', configured_role: 'standby', role: 'standby', state: 'CREATED', operation_status: null, verdict: 'healthy', reason: '3 of 3 nodes live', nodes_live: 3, nodes_total: 3, sql_dns: 'standby.example', last_checked_at: null }
@@ -172,7 +174,8 @@ t.test('a followed operation that ends failed is exit 1 with its error', async (
     started_at: '2025-06-02T12:00:00.000Z',
     updated_at: '2025-06-02T12:00:00.000Z',
     finished_at: '2025-06-02T12:00:00.000Z',
-    error: 'the stream was canceled'
+    error: 'the stream was canceled',
+        steps: []
   }
   const backend = { pollMs: 1, operation: async () => operation } as unknown as Backend
   const printed: string[] = []

@@ -83,6 +83,7 @@ function rig(read: (elapsed: number) => Stream, timeline: Partial<OperatorDeps['
         activationTimeoutSeconds: 60,
         failbackTimeoutSeconds: 6 * 3600,
         failbackProgressIntervalSeconds: 600,
+        switchoverTimeoutSeconds: 30,
         ...timeline
       }
     }

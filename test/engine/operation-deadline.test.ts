@@ -116,7 +116,8 @@ function rig() {
         failoverTimeoutSeconds: FAILOVER_TIMEOUT,
         activationTimeoutSeconds: ACTIVATION_TIMEOUT,
         failbackTimeoutSeconds: 6 * 3600,
-        failbackProgressIntervalSeconds: 300
+        failbackProgressIntervalSeconds: 300,
+        switchoverTimeoutSeconds: 30
       }
     }
   })

@@ -43,3 +43,29 @@ t.test('an operation signals its end, however it ends; stop() ends the running o
   t.equal(ops.running(), undefined)
   t.ok(ops.begin('failover', 'dave', 'requesting'), 'another may begin')
 })
+
+t.test('each phase is a step with its duration, closed by the next phase or the end', async (t) => {
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const ops = createOperations({ now: () => now })
+  const op = ops.begin('switchover', 'alice', 'fencing')
+  now += 250
+  op?.update('fencing', 'PgBouncer paused')
+  now += 50
+  op?.update('waiting_for_replication', 'replicated_time behind the fence', 's')
+  now += 1200
+  op?.update('failing_over', 'stream s is FAILING_OVER')
+  now += 4000
+  op?.succeed('done')
+  now += 100
+  op?.update('late', 'ignored')
+  t.same(ops.get(op?.id as string)?.steps, [
+    { phase: 'fencing', progress: 'PgBouncer paused', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 300 },
+    { phase: 'waiting_for_replication', progress: 'replicated_time behind the fence', startedAt: '2026-01-01T00:00:00.300Z', durationMs: 1200 },
+    { phase: 'failing_over', progress: 'stream s is FAILING_OVER', startedAt: '2026-01-01T00:00:01.500Z', durationMs: 4000 }
+  ])
+
+  const failed = ops.begin('failover', 'bob', 'requesting')
+  now += 30
+  failed?.fail('refused')
+  t.same(ops.get(failed?.id as string)?.steps, [{ phase: 'requesting', progress: '', startedAt: '2026-01-01T00:00:05.600Z', durationMs: 30 }], 'a failure closes the step it failed in')
+})

@@ -20,6 +20,8 @@ export function snapshotOf(parts: Partial<Snapshot> & Pick<Snapshot, 'phase' | '
     stale: null,
     failover: null,
     checks: 0,
+    pooler: null,
+    fence: null,
     ...parts
   }
 }

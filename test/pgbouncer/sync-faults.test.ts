@@ -41,6 +41,7 @@ function syncFor(t: Test, server: FakeServer, overrides: Partial<PgbouncerSyncOp
     config: {
       sql: { databaseName: 'defaultdb' },
       pgbouncer: {
+        maxPauseSeconds: 0,
         databasesFile: join(t.testdir(), 'databases.ini'),
         adminUrl: `postgresql://admin:pw-0123456789@127.0.0.1:${server.port}/pgbouncer`,
         database: 'app'
@@ -105,6 +106,7 @@ t.test('a file that cannot be written is a failure before PgBouncer is asked', a
     config: {
       sql: { databaseName: 'defaultdb' },
       pgbouncer: {
+        maxPauseSeconds: 0,
         databasesFile: join(t.testdir(), 'missing', 'databases.ini'),
         adminUrl: `postgresql://admin@127.0.0.1:${server.port}/pgbouncer`,
         database: 'app'
@@ -136,7 +138,7 @@ t.test('an alias PgBouncer cannot read is refused when the sync is created', asy
     t.throws(
       () =>
         syncFor(t, server, {
-          config: { sql: { databaseName: 'defaultdb' }, pgbouncer: { databasesFile: 'x', adminUrl: 'postgresql://a@b/pgbouncer', database } }
+          config: { sql: { databaseName: 'defaultdb' }, pgbouncer: { databasesFile: 'x', adminUrl: 'postgresql://a@b/pgbouncer', database, maxPauseSeconds: 0 } }
         }),
       { message: /PgBouncer database alias .* must be letters, digits/ }
     )

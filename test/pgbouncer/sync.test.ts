@@ -30,7 +30,7 @@ function syncFor(t: Test, pgbouncer: Pgbouncer, overrides: Partial<PgbouncerSync
   const sync = createPgbouncerSync({
     config: {
       sql: { databaseName: 'postgres' },
-      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias }
+      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias, maxPauseSeconds: 0 }
     },
     log: { error: () => t.fail('nothing to log') },
     record: (input) => events.push(input),
@@ -109,6 +109,7 @@ t.test('what is rendered is what PgBouncer reads: quotes, IPv6, options', async 
     config: {
       sql: { databaseName: "it's a db" },
       pgbouncer: {
+        maxPauseSeconds: 0,
         databasesFile: pgbouncer.databasesFile,
         adminUrl: pgbouncer.adminUrl(),
         database: 'x-y.z',
@@ -201,7 +202,7 @@ t.test('the admin password is never in an event', async (t) => {
   const wrong = syncFor(t, pgbouncer, {
     config: {
       sql: { databaseName: 'postgres' },
-      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(`${password}-not`), database: alias }
+      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(`${password}-not`), database: alias, maxPauseSeconds: 0 }
     }
   })
   wrong.sync.apply(A)
@@ -214,7 +215,7 @@ t.test('the admin password is never in an event', async (t) => {
   const right = syncFor(t, pgbouncer, {
     config: {
       sql: { databaseName: 'postgres' },
-      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias }
+      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias, maxPauseSeconds: 0 }
     }
   })
   right.sync.apply(A)

@@ -157,7 +157,7 @@ export function onPatched(ctx: Ctx, outcome: PatchOutcome): void {
     type: 'failover_patched',
     severity: 'warn',
     message: `stream ${streamId} is ${after.status}${confirmedBy === 'read_back' ? ' (confirmed by reading it back)' : ''}`,
-    data: { streamId, status: after.status, confirmedBy, trigger: request.trigger, dataLossUpperSeconds }
+    data: { streamId, status: after.status, confirmedBy, trigger: request.trigger, dataLossUpperSeconds, failoverAt: plan.failoverAt }
   })
   applyStream(ctx, after)
   // Followed from now on at the failover's pace, starting at once.

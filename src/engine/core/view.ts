@@ -114,6 +114,9 @@ export function view(s: CoreState, policy: CorePolicy, now: number): Snapshot {
             completedAt: iso(s.failover.completedAt),
             timedOut: s.failover.timedOut
           },
-    checks: s.checks
+    checks: s.checks,
+    // The shell's own (engine.ts annotate).
+    pooler: null,
+    fence: null
   })
 }

@@ -38,6 +38,8 @@ function state(verdict: 'healthy' | 'unknown', replicatedTime: string | null): C
     estimated_data_loss_seconds: null,
     data_loss_seconds: null,
     stale: null,
+    pgbouncer: null,
+    fence: null,
     clusters: [cluster(PRIMARY, 'primary'), cluster(STANDBY, 'standby')],
     stream: {
       id: 'stream-0',
@@ -194,7 +196,8 @@ t.test('a failback of hours: its progress is shown, a sidecar not answering for 
     started_at: '2025-06-02T12:02:00.000Z',
     updated_at: '2025-06-02T12:02:00.000Z',
     finished_at: status === 'running' ? null : '2025-06-02T15:02:00.000Z',
-    error: null
+    error: null,
+    steps: []
   })
   const answers: Array<OperationJson | Error> = [
     op('running', 'initial_scan', 'stream reverse is REPLICATING, initial scan'),
@@ -261,7 +264,8 @@ t.test('a failback whose operation the sidecar no longer knows ends the drill', 
         started_at: '2025-06-02T12:02:00.000Z',
         updated_at: '2025-06-02T12:02:00.000Z',
         finished_at: null,
-        error: null
+        error: null,
+        steps: []
       }
     }),
     operation: async () => {

@@ -1,0 +1,203 @@
+import { Client } from 'pg'
+import t, { type Test } from 'tap'
+import type { EventInput } from '../../src/engine/events.js'
+import type { PoolerView } from '../../src/engine/snapshot.js'
+import { createPgbouncerSync, type PgbouncerSyncOptions } from '../../src/pgbouncer/sync.js'
+import { startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
+import { startPostgres } from '../../tools/postgres.js'
+import { waitFor } from '../../tools/wait-for.js'
+
+// PAUSE and RESUME around a switch, on a real PgBouncer in front of two real
+// PostgreSQL servers: a query sent while the alias is held waits, and runs on
+// whichever server the alias points to when it is resumed.
+
+const pgA = await startPostgres()
+t.teardown(pgA.destroy)
+const pgB = await startPostgres()
+t.teardown(pgB.destroy)
+const A = { clusterId: 'aaaaaaaa-0000-4000-8000-000000000001', host: '127.0.0.1', port: pgA.port }
+const B = { clusterId: 'bbbbbbbb-0000-4000-8000-000000000002', host: '127.0.0.1', port: pgB.port }
+const alias = 'app'
+
+async function setup(t: Test, maxPauseSeconds: number, overrides: Partial<PgbouncerSyncOptions> = {}) {
+  const pgbouncer = await startPgbouncer()
+  t.teardown(pgbouncer.destroy)
+  const events: EventInput[] = []
+  const views: PoolerView[] = []
+  const sync = createPgbouncerSync({
+    config: {
+      sql: { databaseName: 'postgres' },
+      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias, maxPauseSeconds }
+    },
+    log: { error: () => t.fail('nothing to log') },
+    record: (input) => events.push(input),
+    onChange: (view) => views.push(view),
+    retryBaseMs: 20,
+    retryMaxMs: 100,
+    ...overrides
+  })
+  t.teardown(sync.close)
+  const types = () => events.map((e) => e.type)
+  return { pgbouncer, sync, events, views, types }
+}
+
+// An application connected through PgBouncer before the switch.
+async function application(t: Test, pgbouncer: Pgbouncer): Promise<Client> {
+  const client = new Client({ connectionString: pgbouncer.url(alias) })
+  await client.connect()
+  t.teardown(() => client.end())
+  return client
+}
+
+const portOf = async (client: Client) => Number((await client.query('SHOW port')).rows[0].port)
+
+async function adminQuery(pgbouncer: Pgbouncer, sql: string) {
+  const admin = new Client({ connectionString: pgbouncer.adminUrl() })
+  await admin.connect()
+  try {
+    return (await admin.query(sql)).rows
+  } finally {
+    await admin.end()
+  }
+}
+
+const pausedFlag = async (pgbouncer: Pgbouncer) =>
+  Number((await adminQuery(pgbouncer, 'SHOW DATABASES')).find((row) => row.name === alias)?.paused)
+
+t.test('a held query waits through the switch and runs on the new server', async (t) => {
+  const { pgbouncer, sync, events, views, types } = await setup(t, 30)
+  sync.apply(A)
+  await sync.idle()
+  const app = await application(t, pgbouncer)
+  t.equal(await portOf(app), pgA.port)
+
+  sync.hold('failover of stream s')
+  await sync.idle()
+  t.equal(await pausedFlag(pgbouncer), 1, 'PgBouncer reports the alias paused')
+  t.match(sync.view(), { database: alias, state: 'paused', reason: 'failover of stream s' })
+  t.match(events.at(-1), {
+    type: 'pgbouncer_paused',
+    severity: 'info',
+    message: /^PgBouncer holds app \(PAUSE: failover of stream s\): queries wait for a server; resumed at the latest after PGBOUNCER_MAX_PAUSE=30s$/,
+    data: { database: alias, maxPauseSeconds: 30, queryWaitTimeoutSeconds: 120 }
+  })
+
+  // Sent while held: had PgBouncer not held it, it would have run on A at once.
+  const held = portOf(app)
+  sync.apply(B)
+  sync.release()
+  t.equal(await held, pgB.port, 'the held query ran on the new server')
+  await sync.idle()
+  t.equal(await pausedFlag(pgbouncer), 0)
+  t.same(types(), ['pgbouncer_updated', 'pgbouncer_paused', 'pgbouncer_updated', 'pgbouncer_resumed'])
+  t.match(events.at(-1), {
+    message: new RegExp(`^PgBouncer resumed app after \\d+\\.\\d{3}s, sending it to cluster ${B.clusterId} at 127\\.0\\.0\\.1:${pgB.port}$`),
+    data: { reason: 'failover of stream s', pausedSeconds: Number }
+  })
+  t.same(
+    views.map((v) => v.state),
+    ['serving', 'pausing', 'paused', 'resuming', 'serving'],
+    'every state is shown as it is reached'
+  )
+  t.equal(sync.view().reason, null)
+})
+
+t.test('a switch called off resumes on the old server', async (t) => {
+  const { pgbouncer, sync, types } = await setup(t, 30)
+  sync.apply(A)
+  await sync.idle()
+  const app = await application(t, pgbouncer)
+  sync.hold('failover')
+  await sync.idle()
+  const held = portOf(app)
+  sync.release()
+  t.equal(await held, pgA.port)
+  t.same(types(), ['pgbouncer_updated', 'pgbouncer_paused', 'pgbouncer_resumed'])
+})
+
+t.test('a hold longer than PGBOUNCER_MAX_PAUSE resumes and says so', async (t) => {
+  const { pgbouncer, sync, events, types } = await setup(t, 0.3)
+  sync.apply(A)
+  await sync.idle()
+  const app = await application(t, pgbouncer)
+  sync.hold('failover')
+  await sync.idle()
+  const held = portOf(app)
+  t.equal(await held, pgA.port, 'resumed where it was')
+  await sync.idle()
+  t.same(types(), ['pgbouncer_updated', 'pgbouncer_paused', 'pgbouncer_pause_expired', 'pgbouncer_resumed'])
+  t.match(events[2], {
+    severity: 'warn',
+    message: `PgBouncer has held app for PGBOUNCER_MAX_PAUSE=0.3s (failover): resuming on cluster ${A.clusterId} before its clients time out`
+  })
+  t.equal(sync.view().state, 'serving')
+  // The release that follows has nothing left to undo.
+  sync.release()
+  await sync.idle()
+  t.equal(events.length, 4)
+})
+
+t.test('PGBOUNCER_MAX_PAUSE=0 never holds', async (t) => {
+  const { pgbouncer, sync, types } = await setup(t, 0)
+  sync.apply(A)
+  sync.hold('failover')
+  await sync.idle()
+  t.equal(await pausedFlag(pgbouncer), 0)
+  t.same(types(), ['pgbouncer_updated'])
+  t.equal(sync.view().state, 'serving')
+})
+
+t.test("a bound at or above PgBouncer's query_wait_timeout is reported", async (t) => {
+  const { sync, events } = await setup(t, 120)
+  sync.apply(A)
+  sync.hold('switchover')
+  await sync.idle()
+  t.match(events.at(-1), {
+    type: 'pgbouncer_paused',
+    severity: 'warn',
+    message: /but PgBouncer's query_wait_timeout=120s drops waiting clients sooner: lower PGBOUNCER_MAX_PAUSE below it$/
+  })
+})
+
+t.test('a pause left by an earlier run is resumed at the first sync', async (t) => {
+  const { pgbouncer, sync, events } = await setup(t, 30)
+  sync.apply(A)
+  await sync.idle()
+  await adminQuery(pgbouncer, `PAUSE ${alias}`)
+  t.equal(await pausedFlag(pgbouncer), 1)
+
+  const later = createPgbouncerSync({
+    config: {
+      sql: { databaseName: 'postgres' },
+      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias, maxPauseSeconds: 30 }
+    },
+    log: { error: () => t.fail('nothing to log') },
+    record: (input) => events.push(input)
+  })
+  t.teardown(later.close)
+  later.apply(A)
+  await later.idle()
+  t.equal(await pausedFlag(pgbouncer), 0)
+  t.match(events.at(-1), {
+    type: 'pgbouncer_resumed',
+    message: `PgBouncer had app paused with no switch under way (left by an earlier run?): resumed, sending it to cluster ${A.clusterId} at 127.0.0.1:${pgA.port}`,
+    data: { pausedSeconds: null }
+  })
+})
+
+t.test('a PAUSE that fails is retried until PgBouncer takes it', async (t) => {
+  const { pgbouncer, sync, events } = await setup(t, 30)
+  sync.apply(A)
+  await sync.idle()
+  await pgbouncer.stop()
+  sync.hold('failover')
+  await waitFor('a failed pause', () => events.some((e) => e.type === 'pgbouncer_failed'))
+  t.match(events.find((e) => e.type === 'pgbouncer_failed'), {
+    message: /^PgBouncer not yet paused \(app\) \(attempt 1\): connection refused/,
+    data: { step: 'pause', attempt: 1 }
+  })
+  t.equal(sync.view().state, 'pausing')
+  await pgbouncer.start()
+  await waitFor('paused', () => sync.view().state === 'paused')
+  t.equal(await pausedFlag(pgbouncer), 1)
+})
