@@ -52,7 +52,8 @@ const snapshot: fc.Arbitrary<Snapshot> = fc
     clusters: fc.tuple(cluster(PRIMARY), cluster(STANDBY)),
     lastCheckAt: fc.option(time, { nil: null }),
     monitorStartedAt: fc.option(time, { nil: null }),
-    stale: fc.option(fc.record({ savedAt: time, ageSeconds: fc.double({ min: 0, max: 1e6, noNaN: true }) }), { nil: null })
+    stale: fc.option(fc.record({ savedAt: time, ageSeconds: fc.double({ min: 0, max: 1e6, noNaN: true }) }), { nil: null }),
+    fence: fc.option(fc.record({ clusterId: fc.constantFrom(PRIMARY, STANDBY), operationId: fc.uuid(), since: time }), { nil: null })
   })
   .map((parts) => snapshotOf(parts))
 
@@ -65,7 +66,8 @@ const oracle = {
   clusterActive(s: Snapshot, asked: string) {
     const id = [PRIMARY, STANDBY].find((c) => c.toLowerCase() === asked.toLowerCase())
     if (id === undefined) return { status: 404, body: { error: 'Not Found', message: 'not one of the two configured clusters', code: 'unknown_cluster' } }
-    const active = s.activeClusterId?.toLowerCase() === asked.toLowerCase()
+    // A switchover's fence drains the active cluster like one that is not active.
+    const active = s.activeClusterId?.toLowerCase() === asked.toLowerCase() && s.fence?.clusterId !== s.activeClusterId
     return { status: active ? 200 : 503, body: { active, cluster_id: id, active_cluster_id: s.activeClusterId, phase: s.phase } }
   },
   health(s: Snapshot, now: number) {
@@ -125,6 +127,20 @@ t.test('every prepared answer is the one the route computed per request, and val
     }),
     { numRuns: 300 }
   )
+})
+
+t.test('a fenced active cluster is handed to no one, with the switchover named', async (t) => {
+  const clusters = [PRIMARY, STANDBY].map((id) => ({ id, name: null, role: 'primary' as const, state: 'CREATED', operationStatus: null, verdict: 'healthy' as const, reason: '', nodesLive: 3, nodesTotal: 3, sqlDns: 'sql.example', sqlPort: 26257, lastCheckedAt: null }))
+  const fence = { clusterId: PRIMARY, operationId: 'op-1', since: '2026-01-01T00:00:00.000Z' }
+  const s = snapshotOf({ phase: 'normal', activeClusterId: PRIMARY, watchedClusterId: PRIMARY, clusters, fence })
+  const answers = createHotAnswers({ snapshot: () => s, config, coordinated: false })
+  const unavailable = { status: 503, body: { error: 'Service Unavailable', code: 'fenced', message: `a planned switchover (operation op-1) has fenced writes on ${PRIMARY} until the standby takes over` } }
+  t.same(parsed(answers.active()), unavailable)
+  t.equal(answers.connection(), answers.active())
+  t.same(parsed(answers.clusterActive(PRIMARY)), { status: 503, body: { active: false, cluster_id: PRIMARY, active_cluster_id: PRIMARY, phase: 'normal' } })
+  t.match(parsed(answers.ready()), { status: 503, body: { ready: false, reason: unavailable.body.message } })
+  const moved = createHotAnswers({ snapshot: () => ({ ...s, activeClusterId: STANDBY }), config, coordinated: false })
+  t.equal(moved.active().status, 200, 'a fence on a cluster no longer active fences nothing')
 })
 
 t.test('answers are prepared once per snapshot, and again when the engine replaces it', async (t) => {

@@ -1,7 +1,9 @@
+import { writeFile } from 'node:fs/promises'
 import { Client } from 'pg'
 import t, { type Test } from 'tap'
 import type { EventInput } from '../../src/engine/events.js'
 import type { PoolerView } from '../../src/engine/snapshot.js'
+import { createAdminConsole } from '../../src/pgbouncer/admin-console.js'
 import { createPgbouncerSync, type PgbouncerSyncOptions } from '../../src/pgbouncer/sync.js'
 import { startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
 import { startPostgres } from '../../tools/postgres.js'
@@ -200,4 +202,50 @@ t.test('a PAUSE that fails is retried until PgBouncer takes it', async (t) => {
   await pgbouncer.start()
   await waitFor('paused', () => sync.view().state === 'paused')
   t.equal(await pausedFlag(pgbouncer), 1)
+})
+
+t.test('a switchover hold is kept past the bound, and says why', async (t) => {
+  const { pgbouncer, sync, events } = await setup(t, 0.3)
+  sync.apply(A)
+  await sync.idle()
+  sync.hold('switchover op-1: writes fenced on A')
+  // After its PATCH the same hold is kept: resuming would send writes to the old primary.
+  sync.hold('switchover op-1: failover of stream s', true)
+  await waitFor('the bound passed', () => events.some((e) => e.type === 'pgbouncer_pause_expired'))
+  t.match(events.find((e) => e.type === 'pgbouncer_pause_expired'), {
+    severity: 'error',
+    message: `PgBouncer has held app for PGBOUNCER_MAX_PAUSE=0.3s (switchover op-1: failover of stream s): kept held, since resuming on cluster ${A.clusterId} would send writes after the failover point there, where they are lost; clients waiting longer than PgBouncer's query_wait_timeout get errors`,
+    data: { kept: true }
+  })
+  await sync.idle()
+  t.equal(sync.view().state, 'paused')
+  t.equal(await pausedFlag(pgbouncer), 1, 'still held')
+  sync.apply(B)
+  sync.release()
+  await sync.idle()
+  t.equal(await pausedFlag(pgbouncer), 0)
+  t.match(events.at(-1), { type: 'pgbouncer_resumed', data: { reason: 'switchover op-1: failover of stream s' } })
+})
+
+t.test('a hold before PgBouncer knows the alias waits for it', async (t) => {
+  const { pgbouncer, sync, events } = await setup(t, 30)
+  sync.hold('failover')
+  await waitFor('a failed pause', () => events.some((e) => e.type === 'pgbouncer_failed'))
+  t.match(events.find((e) => e.type === 'pgbouncer_failed'), { message: /: PgBouncer has no database app to pause; retrying/, data: { step: 'pause' } })
+  sync.apply(A)
+  await sync.idle()
+  t.equal(await pausedFlag(pgbouncer), 1)
+  t.equal(sync.view().state, 'paused')
+})
+
+t.test("the admin console's RESUME: not paused is done, anything else is a failure", async (t) => {
+  const pgbouncer = await startPgbouncer()
+  t.teardown(pgbouncer.destroy)
+  const console_ = createAdminConsole({ adminUrl: pgbouncer.adminUrl(), timeoutSeconds: 5 })
+  await writeFile(pgbouncer.databasesFile, `[databases]\n${alias} = host=127.0.0.1 port=${pgA.port} dbname=postgres\n`)
+  await console_.session((s) => s.reload())
+  await console_.session((s) => s.resume(alias))
+  t.pass('RESUME of an alias not paused')
+  await t.rejects(console_.session((s) => s.resume('nowhere')), /no such database: nowhere/)
+  t.equal(await console_.session((s) => s.setting('no_such_setting')), undefined)
 })
