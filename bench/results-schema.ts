@@ -232,3 +232,50 @@ export type Startup = z.infer<typeof Startup>
 export type CloudCost = z.infer<typeof CloudCost>
 export type Results = z.infer<typeof Results>
 export type CloudBudget = z.infer<typeof CloudBudget>
+
+// npm run bench:writes (bench/switch-writes.ts): an application writing through PgBouncer during a switch.
+const WriteRound = z.object({
+  writes: z.number().int(),
+  errors: z.number().int(),
+  // What the application was told, once each.
+  errorMessages: z.array(z.string()),
+  // Errors of writes sent before the act and still waiting at it.
+  inFlightErrors: z.number().int(),
+  // From the act to the end of the first and the last failed write.
+  errorWindowMs: z.tuple([z.number(), z.number()]).nullable(),
+  longestWaitMs: z.number(),
+  // From the act to the first write the new primary acknowledged.
+  toStandbyMs: z.number(),
+  // Rows the old primary holds after the failover point, and of them those written after the act.
+  lostRows: z.number().int(),
+  lostAfterActRows: z.number().int(),
+  // Planned switchover only: POST to the operation's end, and each step's duration.
+  endToEndMs: z.number().optional(),
+  steps: z.record(z.string(), z.number()).optional()
+})
+
+export const SwitchWritesScenario = z.object({
+  errorsMedian: z.number(),
+  errorsMax: z.number(),
+  inFlightErrorsMedian: z.number(),
+  errorWindowMs: z.tuple([z.number(), z.number()]).nullable(),
+  longestWaitMsMedian: z.number(),
+  longestWaitMsMax: z.number(),
+  toStandbyMsMedian: z.number(),
+  lostRowsMedian: z.number(),
+  lostRowsMax: z.number(),
+  lostAfterActRowsMedian: z.number(),
+  lostAfterActRowsMax: z.number(),
+  endToEndMsMedian: z.number().optional(),
+  stepsMsMedian: z.record(z.string(), z.number()).optional(),
+  rounds: z.array(WriteRound)
+})
+
+export const SwitchWrites = z.object({
+  rounds: z.number().int(),
+  at: z.string(),
+  scenarios: z.record(z.string(), SwitchWritesScenario)
+})
+export type SwitchWrites = z.infer<typeof SwitchWrites>
+export type SwitchWritesScenario = z.infer<typeof SwitchWritesScenario>
+export type WriteRound = z.infer<typeof WriteRound>

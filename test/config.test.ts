@@ -63,6 +63,7 @@ t.test('the added variables have their documented defaults', async (t) => {
       failbackTimeoutSeconds: 21600,
       failbackProgressIntervalSeconds: 300,
       switchoverTimeoutSeconds: 90,
+      switchoverDrainSeconds: 0,
       unhealthyEvidence: 'both'
     },
     sql: {
@@ -114,6 +115,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
     FAILBACK_TIMEOUT: '7200',
     FAILBACK_PROGRESS_INTERVAL: '0.5',
     SWITCHOVER_TIMEOUT: '2.5',
+    SWITCHOVER_DRAIN: '1.5',
     DATABASE_NAME: 'app',
     DB_SSLMODE: 'require',
     UNHEALTHY_EVIDENCE: 'Either',
@@ -174,6 +176,7 @@ t.test('every variable is read, with fractions for durations', async (t) => {
       failbackTimeoutSeconds: 7200,
       failbackProgressIntervalSeconds: 0.5,
       switchoverTimeoutSeconds: 2.5,
+      switchoverDrainSeconds: 1.5,
       unhealthyEvidence: 'either',
       stateFile: '/var/lib/pcr-sidecar/state.json',
       stateMaxAgeSeconds: 600.5
@@ -409,6 +412,9 @@ t.test('one line per problem, naming the variable', async (t) => {
   t.equal(parseConfig({ ...required, SWITCHOVER_TIMEOUT: '600' }).config.timeline.switchoverTimeoutSeconds, 600, 'without PgBouncer, no bound either')
   t.same(problemsOf({ ...pooled, PGBOUNCER_MAX_PAUSE: '-1' }), ['PGBOUNCER_MAX_PAUSE: must be a number of seconds, 0 or more'])
   t.same(problemsOf({ ...pooled, SWITCHOVER_TIMEOUT: '0' }), ['SWITCHOVER_TIMEOUT: must be a number of seconds greater than 0'])
+  t.same(problemsOf({ ...required, SWITCHOVER_DRAIN: '90' }), [
+    'SWITCHOVER_DRAIN: must be shorter than SWITCHOVER_TIMEOUT (the drain is part of the time a switchover may take before it gives up)'
+  ])
   t.same(problemsOf({ ...required, PGBOUNCER_DATABASE_OPTIONS: 'pool_size=5 host=elsewhere.example' }), [
     'PGBOUNCER_DATABASE_OPTIONS: must not set host, port, dbname or password (the sidecar sets where the alias points; the file is world-readable)'
   ])

@@ -70,6 +70,9 @@ const EnvSchema = z
       if (env.PGBOUNCER_DATABASES_FILE !== undefined && typeof maxPause === 'number' && maxPause > 0 && typeof env.SWITCHOVER_TIMEOUT === 'number' && env.SWITCHOVER_TIMEOUT >= maxPause) {
         ctx.addIssue({ code: 'custom', path: ['SWITCHOVER_TIMEOUT'], message: 'must be shorter than PGBOUNCER_MAX_PAUSE (a switchover gives up, and resumes PgBouncer on the primary, before the pause would expire)' })
       }
+      if (typeof env.SWITCHOVER_DRAIN === 'number' && typeof env.SWITCHOVER_TIMEOUT === 'number' && env.SWITCHOVER_TIMEOUT > 0 && env.SWITCHOVER_DRAIN >= env.SWITCHOVER_TIMEOUT) {
+        ctx.addIssue({ code: 'custom', path: ['SWITCHOVER_DRAIN'], message: 'must be shorter than SWITCHOVER_TIMEOUT (the drain is part of the time a switchover may take before it gives up)' })
+      }
       const ports = [env.PORT, env.PROMETHEUS_PORT]
       if (env.ENABLE_PROMETHEUS === true && ports.every((p) => typeof p === 'number') && ports[0] !== 0 && ports[0] === ports[1]) {
         ctx.addIssue({ code: 'custom', path: ['PROMETHEUS_PORT'], message: 'must differ from PORT' })

@@ -123,6 +123,8 @@ export const variables = {
   FAILBACK_PROGRESS_INTERVAL: timeline('failbackProgressIntervalSeconds', seconds(300)),
   // A planned switchover's wait for replicated_time to pass the fence, then it unfences and gives up.
   SWITCHOVER_TIMEOUT: timeline('switchoverTimeoutSeconds', seconds(DEFAULT_SWITCHOVER_TIMEOUT_SECONDS)),
+  // After the fence, before the fence time is noted: for HAProxy and applications that re-read /connection to leave the primary.
+  SWITCHOVER_DRAIN: timeline('switchoverDrainSeconds', seconds(0, true)),
   STANDBY_CLUSTER_ENDPOINT: sql('standbyEndpoint', postgresUrl),
   UNHEALTHY_EVIDENCE: timeline(
     'unhealthyEvidence',

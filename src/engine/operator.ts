@@ -39,6 +39,7 @@ export interface OperatorDeps {
       | 'failbackTimeoutSeconds'
       | 'failbackProgressIntervalSeconds'
       | 'switchoverTimeoutSeconds'
+      | 'switchoverDrainSeconds'
     >
     // PgBouncer is followed and may pause: a switchover can fence writes with it.
     pooled?: boolean
@@ -447,6 +448,12 @@ export function createOperator(deps: OperatorDeps): Operator {
     if (pooled) {
       step('fencing', `waiting for PgBouncer to hold ${s.pooler?.database ?? 'the alias'} (PAUSE returns once no transaction is in flight)`)
       await poolerPaused(handle, endsAt)
+    }
+    const drainMs = timeline.switchoverDrainSeconds * 1000
+    if (drainMs > 0) {
+      step('draining', `SWITCHOVER_DRAIN=${timeline.switchoverDrainSeconds} s for HAProxy and applications re-reading /connection to leave ${primary}`)
+      await pause(clock, handle.signal, drainMs)
+      handle.signal.throwIfAborted()
     }
     const t = clock.now() + fenceMarginMs
     const at = new Date(t).toISOString()

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { CloudBudget, Results } from '../../bench/results-schema.js'
+import { CloudBudget, Results, SwitchWrites } from '../../bench/results-schema.js'
 import { DEFAULT_PRIMARY_ID } from '../../src/emulator/seed.js'
 import { untracedEnv } from '../../tools/child-env.js'
 
@@ -80,4 +80,17 @@ t.test('a bad flag stops the run before anything starts', async (t) => {
   child.stderr.on('data', (d) => (stderr += d))
   t.equal(await new Promise((resolve) => child.once('exit', resolve)), 2)
   t.match(stderr, 'bench: unknown benchmark everything')
+})
+
+t.test('npm run bench:writes runs a scenario and writes its result', async (t) => {
+  const file = join(tempDir(t), 'switch-writes.json')
+  const { code, output } = await runBench('switch-writes.ts', ['--rounds', '1', '--only', 'switchover', '--out', file])
+  t.equal(code, 0, output)
+  const result = SwitchWrites.parse(JSON.parse(readFileSync(file, 'utf8')))
+  t.same(Object.keys(result.scenarios), ['planned switchover'])
+  t.same(Object.keys(result.scenarios['planned switchover']?.stepsMsMedian ?? {}).slice(0, 3), ['fencing', 'waiting_for_replication', 'failing_over'])
+  t.match(output, '| planned switchover |')
+  const wrong = await runBench('switch-writes.ts', ['--only', 'everything'])
+  t.equal(wrong.code, 2)
+  t.match(wrong.output, 'bench:writes: unknown scenario everything')
 })

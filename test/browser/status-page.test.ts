@@ -154,6 +154,29 @@ t.test('paused, and blocked with the reason', async (t) => {
   t.same(status.problems, [])
 })
 
+t.test('a switchover fencing the primary and PgBouncer holding its alias are shown', async (t) => {
+  const cloud = await startFakeCloud(t)
+  const svc = await startService(t, cloud, timeline)
+  const status = await openStatusPage(browser, svc.url)
+  const { page } = status
+  t.teardown(() => page.close())
+  await page.locator('#phase[data-phase="normal"]').waitFor()
+  const since = new Date().toISOString()
+  const reason = `switchover op-1: writes fenced on ${PRIMARY}`
+  svc.fastify.engine.annotate({
+    fence: { clusterId: PRIMARY, operationId: 'op-1', since },
+    pooler: { database: 'app', state: 'paused', reason, since }
+  })
+  await page.locator('#phase[data-phase="fenced"]').waitFor()
+  t.match(await page.locator('#phase').textContent(), /Switching over.*writes fenced on .* the standby takes over once it has replicated up to the fence/s)
+  t.equal(await page.locator('#pgbouncer').textContent(), `PgBouncer holds app since ${since} (${reason})`)
+  svc.fastify.engine.annotate({ fence: null, pooler: { database: 'app', state: 'serving', reason: null, since: null } })
+  await page.locator('#phase[data-phase="normal"]').waitFor()
+  await page.locator('#pgbouncer[data-state="serving"]').waitFor()
+  t.equal(await page.locator('#pgbouncer').textContent(), 'PgBouncer serves app')
+  t.same(status.problems, [])
+})
+
 t.test('with READ_TOKEN the browser asks once, and the page, its stream and its polls all go through', async (t) => {
   const cloud = await startFakeCloud(t)
   const READ_TOKEN = 'read-token-for-the-browser-0123'

@@ -84,6 +84,7 @@ function rig(read: (elapsed: number) => Stream, timeline: Partial<OperatorDeps['
         failbackTimeoutSeconds: 6 * 3600,
         failbackProgressIntervalSeconds: 600,
         switchoverTimeoutSeconds: 30,
+        switchoverDrainSeconds: 0,
         ...timeline
       }
     }

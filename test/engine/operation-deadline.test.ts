@@ -117,7 +117,8 @@ function rig() {
         activationTimeoutSeconds: ACTIVATION_TIMEOUT,
         failbackTimeoutSeconds: 6 * 3600,
         failbackProgressIntervalSeconds: 300,
-        switchoverTimeoutSeconds: 30
+        switchoverTimeoutSeconds: 30,
+        switchoverDrainSeconds: 0
       }
     }
   })

@@ -64,6 +64,7 @@ interface RigOptions {
   pauses?: boolean
   failover?: (request: Omit<FailoverRequest, 'trigger'>) => FailoverResult | undefined
   snapshot?: Snapshot
+  drainSeconds?: number
 }
 
 function rig(options: RigOptions = {}) {
@@ -127,7 +128,8 @@ function rig(options: RigOptions = {}) {
         activationTimeoutSeconds: 60,
         failbackTimeoutSeconds: 6 * 3600,
         failbackProgressIntervalSeconds: 300,
-        switchoverTimeoutSeconds: 30
+        switchoverTimeoutSeconds: 30,
+        switchoverDrainSeconds: options.drainSeconds ?? 0
       },
       pooled: options.pooled ?? true
     }
@@ -163,6 +165,15 @@ t.test('fence, held, replicated past the fence, failed over to it, fence lowered
   t.ok(r.clock.now() - r.clock.start >= 3000, 'it waited until replicated_time passed the fence')
   t.same(r.fences.map((f) => f?.clusterId ?? null), [PRIMARY, null], 'raised on the primary, then lowered')
   t.same(r.types(), ['operation_started', 'fence_raised', 'operation_progress', 'operation_progress', 'operation_progress', 'fence_lowered', 'operation_finished'])
+})
+
+t.test('SWITCHOVER_DRAIN: the fence time is noted only after the drain', async (t) => {
+  const r = rig({ drainSeconds: 6 })
+  const op = await r.run()
+  t.match(op, { status: 'succeeded' })
+  t.same(op.steps.map((s) => s.phase), ['fencing', 'draining', 'waiting_for_replication', 'failing_over'])
+  t.equal(op.steps[1]?.durationMs, 6000)
+  t.equal(Date.parse(r.requests[0]?.failoverAt as string), r.clock.start + 6000 + fenceMarginMs)
 })
 
 t.test('PgBouncer not confirming the PAUSE gives up, with its last failure, before any failover', async (t) => {
