@@ -64,6 +64,19 @@ t.test('1. failover (spec: PhysicalReplicationStream.failover_at/activated_at, U
     t.notOk('failover_at' in done)
   })
 
+  t.test('a past time not yet replicated (a switchover that did not wait): replication goes on to it, then the cut-over', async (t) => {
+    const emu = await startTestEmulator(t, { rateLimit: false })
+    t.has(await get(emu), { replicated_time: rt(-10) })
+    const answer = await patch(emu, { status: 'FAILING_OVER', failover_at: ts(-5) })
+    t.equal(answer.status, 200, 'between retained_time and now: valid')
+    t.notOk('failover_at' in answer.body, 'in the past: not shown')
+    // The frontier, 10 s behind the clock, reaches −5 at t = 5; then 60 s of cut-over.
+    to(emu, 64.999)
+    t.equal((await get(emu)).status, 'FAILING_OVER')
+    to(emu, 65)
+    t.has(await get(emu), { status: 'COMPLETED', activated_at: ts(-5) }, 'the data as of that time exactly, nothing after it')
+  })
+
   t.test('with the primary dead, a time not yet replicated is not reached until it is back', async (t) => {
     const emu = await startTestEmulator(t, { rateLimit: false })
     await nodes(emu, PRIMARY, 'NOT_READY')
