@@ -2,6 +2,7 @@ import t from 'tap'
 import { CloudApiError } from '../../src/cloud/errors.js'
 import type { Stream } from '../../src/cloud/schemas.js'
 import type { Engine, FailoverResult } from '../../src/engine/engine.js'
+import { operatorSettings } from '../helpers/operator-settings.js'
 import { snapshotOf } from '../helpers/snapshot.js'
 import { waitingClock } from '../helpers/waiting-clock.js'
 import type { EventInput } from '../../src/engine/events.js'
@@ -74,20 +75,7 @@ function rig(read: (elapsed: number) => Stream, timeline: Partial<OperatorDeps['
     cloud,
     clock,
     operations,
-    settings: {
-      pair: { primaryClusterId: PRIMARY, standbyClusterId: STANDBY },
-      timeline: {
-        intervalSeconds: 30,
-        checkTimeoutSeconds: 10,
-        failoverTimeoutSeconds: 900,
-        activationTimeoutSeconds: 60,
-        failbackTimeoutSeconds: 6 * 3600,
-        failbackProgressIntervalSeconds: 600,
-        switchoverTimeoutSeconds: 30,
-        switchoverDrainSeconds: 0,
-        ...timeline
-      }
-    }
+    settings: operatorSettings({ failbackProgressIntervalSeconds: 600, ...timeline })
   })
   return {
     clock,

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { operatorSettings } from '../helpers/operator-settings.js'
 import type { Stream } from '../../src/cloud/schemas.js'
 import { streamView, systemClock, type Clock, type Engine, type FailoverResult } from '../../src/engine/engine.js'
 import type { EventInput } from '../../src/engine/events.js'
@@ -108,19 +109,7 @@ function rig() {
     cloud,
     clock,
     operations,
-    settings: {
-      pair: { primaryClusterId: PRIMARY, standbyClusterId: STANDBY },
-      timeline: {
-        intervalSeconds: INTERVAL,
-        checkTimeoutSeconds: 10,
-        failoverTimeoutSeconds: FAILOVER_TIMEOUT,
-        activationTimeoutSeconds: ACTIVATION_TIMEOUT,
-        failbackTimeoutSeconds: 6 * 3600,
-        failbackProgressIntervalSeconds: 300,
-        switchoverTimeoutSeconds: 30,
-        switchoverDrainSeconds: 0
-      }
-    }
+    settings: operatorSettings({ intervalSeconds: INTERVAL, failoverTimeoutSeconds: FAILOVER_TIMEOUT, activationTimeoutSeconds: ACTIVATION_TIMEOUT })
   })
   return {
     clock,

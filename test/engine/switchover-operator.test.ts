@@ -8,6 +8,7 @@ import { createOperator, OperatorError, type OperatorDeps } from '../../src/engi
 import type { ClusterView, FenceView, PoolerView, Snapshot } from '../../src/engine/snapshot.js'
 import { fenceMarginMs, switchoverRefusal } from '../../src/engine/switchover.js'
 import { PRIMARY, STANDBY, STREAM } from '../../tools/stack.js'
+import { operatorSettings } from '../helpers/operator-settings.js'
 import { snapshotOf } from '../helpers/snapshot.js'
 import { waitingClock } from '../helpers/waiting-clock.js'
 
@@ -119,20 +120,7 @@ function rig(options: RigOptions = {}) {
     cloud,
     clock,
     operations,
-    settings: {
-      pair: { primaryClusterId: PRIMARY, standbyClusterId: STANDBY },
-      timeline: {
-        intervalSeconds: 30,
-        checkTimeoutSeconds: 10,
-        failoverTimeoutSeconds: 900,
-        activationTimeoutSeconds: 60,
-        failbackTimeoutSeconds: 6 * 3600,
-        failbackProgressIntervalSeconds: 300,
-        switchoverTimeoutSeconds: 30,
-        switchoverDrainSeconds: options.drainSeconds ?? 0
-      },
-      pooled: options.pooled ?? true
-    }
+    settings: operatorSettings({ switchoverDrainSeconds: options.drainSeconds ?? 0 }, options.pooled ?? true)
   })
   return {
     clock,

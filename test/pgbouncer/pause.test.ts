@@ -6,19 +6,14 @@ import type { PoolerView } from '../../src/engine/snapshot.js'
 import { createAdminConsole } from '../../src/pgbouncer/admin-console.js'
 import { createPgbouncerSync, type PgbouncerSyncOptions } from '../../src/pgbouncer/sync.js'
 import { startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
-import { startPostgres } from '../../tools/postgres.js'
 import { waitFor } from '../../tools/wait-for.js'
+import { startServerPair } from '../helpers/server-pair.js'
 
 // PAUSE and RESUME around a switch, on a real PgBouncer in front of two real
 // PostgreSQL servers: a query sent while the alias is held waits, and runs on
 // whichever server the alias points to when it is resumed.
 
-const pgA = await startPostgres()
-t.teardown(pgA.destroy)
-const pgB = await startPostgres()
-t.teardown(pgB.destroy)
-const A = { clusterId: 'aaaaaaaa-0000-4000-8000-000000000001', host: '127.0.0.1', port: pgA.port }
-const B = { clusterId: 'bbbbbbbb-0000-4000-8000-000000000002', host: '127.0.0.1', port: pgB.port }
+const { pgA, pgB, A, B } = await startServerPair(t)
 const alias = 'app'
 
 async function setup(t: Test, maxPauseSeconds: number, overrides: Partial<PgbouncerSyncOptions> = {}) {
@@ -104,27 +99,26 @@ t.test('a held query waits through the switch and runs on the new server', async
   t.equal(sync.view().reason, null)
 })
 
+// The alias on A and held, with an application's query sent meanwhile: which server it ran on.
+async function heldQuery(t: Test, maxPauseSeconds: number) {
+  const rig = await setup(t, maxPauseSeconds)
+  rig.sync.apply(A)
+  await rig.sync.idle()
+  const app = await application(t, rig.pgbouncer)
+  rig.sync.hold('failover')
+  await rig.sync.idle()
+  return { ...rig, held: portOf(app) }
+}
+
 t.test('a switch called off resumes on the old server', async (t) => {
-  const { pgbouncer, sync, types } = await setup(t, 30)
-  sync.apply(A)
-  await sync.idle()
-  const app = await application(t, pgbouncer)
-  sync.hold('failover')
-  await sync.idle()
-  const held = portOf(app)
+  const { sync, types, held } = await heldQuery(t, 30)
   sync.release()
   t.equal(await held, pgA.port)
   t.same(types(), ['pgbouncer_updated', 'pgbouncer_paused', 'pgbouncer_resumed'])
 })
 
 t.test('a hold longer than PGBOUNCER_MAX_PAUSE resumes and says so', async (t) => {
-  const { pgbouncer, sync, events, types } = await setup(t, 0.3)
-  sync.apply(A)
-  await sync.idle()
-  const app = await application(t, pgbouncer)
-  sync.hold('failover')
-  await sync.idle()
-  const held = portOf(app)
+  const { sync, events, types, held } = await heldQuery(t, 0.3)
   t.equal(await held, pgA.port, 'resumed where it was')
   await sync.idle()
   t.same(types(), ['pgbouncer_updated', 'pgbouncer_paused', 'pgbouncer_pause_expired', 'pgbouncer_resumed'])

@@ -5,18 +5,13 @@ import { renderDatabasesFile } from '../../src/pgbouncer/databases-file.js'
 import { writeIfChanged } from '../../src/pgbouncer/atomic-write.js'
 import { createPgbouncerSync, type PgbouncerSyncOptions } from '../../src/pgbouncer/sync.js'
 import { startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
-import { startPostgres } from '../../tools/postgres.js'
 import { waitFor } from '../../tools/wait-for.js'
+import { startServerPair } from '../helpers/server-pair.js'
 
 // Real PgBouncer, real PostgreSQL: two servers stand in for the two clusters,
 // and `SHOW port` says which one answered.
 
-const pgA = await startPostgres()
-t.teardown(pgA.destroy)
-const pgB = await startPostgres()
-t.teardown(pgB.destroy)
-const A = { clusterId: 'aaaaaaaa-0000-4000-8000-000000000001', host: '127.0.0.1', port: pgA.port }
-const B = { clusterId: 'bbbbbbbb-0000-4000-8000-000000000002', host: '127.0.0.1', port: pgB.port }
+const { pgA, pgB, A, B } = await startServerPair(t)
 const alias = 'my-app.v1'
 
 async function bouncer(t: Test, options: Parameters<typeof startPgbouncer>[0] = {}): Promise<Pgbouncer> {
