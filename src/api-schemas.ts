@@ -1,11 +1,13 @@
 import { z } from 'zod'
 import { streamStatuses } from './cloud/schemas.js'
+import type { Phase } from './engine/snapshot.js'
 
 // The sidecar's own HTTP shapes: one zod schema each, used for validation, for
 // the TypeScript types and for the OpenAPI document alike.
 
 const nullableTime = z.iso.datetime().nullable()
-const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failover_scheduled', 'failing_over', 'activating', 'completed'] as const
+// Every phase of the engine (engine/snapshot.ts), as the API and the metrics name them.
+export const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failover_scheduled', 'failing_over', 'activating', 'completed'] as const satisfies readonly Phase[]
 const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
 
 export const ErrorBody = z

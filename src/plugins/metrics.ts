@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { RequestEvent, WaitEvent } from '../cloud/client.js'
+import { phases } from '../api-schemas.js'
 import { fenced } from '../api-views.js'
 import { streamStatuses } from '../cloud/schemas.js'
 import type { CoordinationStatus } from '../coordination/coordination.js'
@@ -31,7 +32,6 @@ declare module 'fastify' {
 // rejected: a 401; locked_out: that 401 started a lockout; throttled: a 429 during one.
 export type AdminAuthOutcome = 'rejected' | 'locked_out' | 'throttled'
 
-const phases = ['starting', 'normal', 'suspect', 'delay', 'blocked', 'failing_over', 'activating', 'completed'] as const
 const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
 const poolerStates = ['serving', 'pausing', 'paused', 'resuming'] as const
 
