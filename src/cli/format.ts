@@ -57,6 +57,9 @@ export function statusLines(c: ClustersJson): string[] {
     const state = f.completed_at === null ? `running since ${f.started_at}` : `completed at ${f.completed_at}`
     summary.push(['failover', `stream ${f.stream_id} (${f.trigger}, ${f.requested_by}): ${state}${f.timed_out ? ', past FAILOVER_TIMEOUT' : ''}`])
   }
+  if (c.fence !== null) summary.push(['fence', `writes fenced on ${c.fence.cluster_id} since ${c.fence.since} (switchover ${c.fence.operation_id})`])
+  const p = c.pgbouncer
+  if (p !== null) summary.push(['pgbouncer', p.state === 'serving' ? `${p.database} serving` : `${p.database} ${p.state} since ${p.since} (${p.reason})`])
   return [...table(rows), '', ...table(summary)]
 }
 

@@ -106,6 +106,15 @@ t.test('formatting: what the tables show when fields are missing or flags are se
   t.match(lines.join('\n'), `active    ${PRIMARY}\n`, 'a cluster without a name is shown by its id')
   t.match(lines.join('\n'), 'phase     blocked, 4 of 3 failures, double-check at 2025-06-02T12:01:00.000Z, blocked: standby is unhealthy, automatic failover paused\n')
   t.match(lines.join('\n'), 'failover  stream stream-0 (auto, monitor): completed at 2025-06-02T11:01:00.000Z, past FAILOVER_TIMEOUT')
+  t.notMatch(lines.join('\n'), /fence|pgbouncer/, 'no fence and no PgBouncer: no line')
+  const since = '2025-06-02T12:00:00.000Z'
+  const switching = statusLines({
+    ...clusters,
+    fence: { cluster_id: PRIMARY, operation_id: 'op-1', since },
+    pgbouncer: { database: 'app', state: 'paused', reason: 'switchover op-1', since }
+  }).join('\n')
+  t.match(switching, `fence      writes fenced on ${PRIMARY} since ${since} (switchover op-1)\npgbouncer  app paused since ${since} (switchover op-1)`)
+  t.match(statusLines({ ...clusters, pgbouncer: { database: 'app', state: 'serving', reason: null, since: null } }).join('\n'), /pgbouncer +app serving$/)
 
   t.equal(
     planText({ outcome: 'dry_run', plan: { stream_id: 's', from_cluster_id: 'a', to_cluster_id: 'b', failover_at: '2025-06-02T12:00:00Z', estimated_data_loss_seconds: null, data_loss_seconds: null } }),
