@@ -41,7 +41,7 @@ t.test('the admin routes with the valid token and hostile bodies', async (t) => 
   const adminRequest = hostileRequest.chain((r) =>
     fc.record({
       method: fc.constantFrom('POST', 'POST', 'GET'),
-      path: fc.constantFrom('/admin/failover', '/admin/failback', '/admin/simulate', '/admin/setup', '/admin/pause', '/admin/resume', '/admin/operations/x'),
+      path: fc.constantFrom('/admin/failover', '/admin/failback', '/admin/switchover', '/admin/simulate', '/admin/setup', '/admin/pause', '/admin/resume', '/admin/operations/x'),
       headers: fc.constant({ ...r.headers, ...admin }),
       contentType: fc.constant(r.contentType),
       body: fc.constant(r.body)
@@ -59,6 +59,7 @@ t.test('the admin routes with the valid token and hostile bodies', async (t) => 
 
   t.equal((await svc.get('/health')).status, 200, 'still answering')
   t.equal(await cloud.patches(), 0, 'the stream was never patched')
+  t.notOk(svc.events().some((e) => e.type === 'fence_raised'), 'no switchover fenced the primary')
 })
 
 t.test('the admin routes without the valid token: 401, 403 or 429 whatever the body, never a 400 that would teach the schema', async (t) => {
@@ -69,6 +70,7 @@ t.test('the admin routes without the valid token: 401, 403 or 429 whatever the b
   const routes = [
     ['POST', '/admin/failover'],
     ['POST', '/admin/failback'],
+    ['POST', '/admin/switchover'],
     ['POST', '/admin/simulate'],
     ['POST', '/admin/setup'],
     ['POST', '/admin/pause'],

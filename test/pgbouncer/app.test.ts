@@ -61,6 +61,12 @@ t.test('traffic through PgBouncer follows an automatic failover, PgBouncer never
     ]
   )
   t.notOk(history.some((e) => e.type === 'pgbouncer_failed'))
+  // Held from the PATCH until PgBouncer sends app to the standby (PGBOUNCER_MAX_PAUSE's default).
+  const at = (type: string, clusterId?: string | null) => history.findIndex((e) => e.type === type && (clusterId === undefined || e.data.clusterId === clusterId))
+  t.ok(at('failover_patched') < at('pgbouncer_paused') && at('pgbouncer_paused') < at('pgbouncer_updated', STANDBY), 'paused after the PATCH, before the repoint')
+  t.ok(at('pgbouncer_updated', STANDBY) < at('pgbouncer_resumed'), 'resumed once it sends app to the standby')
+  t.match(history[at('pgbouncer_paused')], { data: { reason: /^failover of stream /, maxPauseSeconds: 100 } })
+  t.equal(svc.fastify.engine.snapshot().pooler?.state, 'serving')
 
   const events = await svc.get('/events?limit=200')
   t.match(events.body.events.find((e: { type: string }) => e.type === 'pgbouncer_updated'), {
