@@ -230,7 +230,8 @@ export function createPgbouncerSync(options: PgbouncerSyncOptions): PgbouncerSyn
               data: { ...data, fileWritten: written, reloaded, reconnected }
             })
           }
-          if (outcome.pauseChanged && outcome.paused === true && holding !== undefined) pausedFor = { reason: holding.reason, since: holding.since }
+          // A pause PgBouncer already had (a restart mid-switch) is this hold's from now on.
+          if (outcome.paused === true && holding !== undefined && pausedFor === undefined) pausedFor = { reason: holding.reason, since: holding.since }
           reportPause(outcome, where)
           if (outcome.pauseChanged && outcome.paused === false) pausedFor = undefined
           changed()

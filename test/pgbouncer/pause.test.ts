@@ -243,3 +243,32 @@ t.test("the admin console's RESUME: not paused is done, anything else is a failu
   await t.rejects(console_.session((s) => s.resume('nowhere')), /no such database: nowhere/)
   t.equal(await console_.session((s) => s.setting('no_such_setting')), undefined)
 })
+
+t.test('a hold that finds PgBouncer already paused (a restart mid-switch) keeps it, and resumes it as its own', async (t) => {
+  const { pgbouncer, sync, events } = await setup(t, 30)
+  sync.apply(A)
+  await sync.idle()
+  await adminQuery(pgbouncer, `PAUSE ${alias}`)
+  const later = createPgbouncerSync({
+    config: {
+      sql: { databaseName: 'postgres' },
+      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias, maxPauseSeconds: 30 }
+    },
+    log: { error: () => t.fail('nothing to log') },
+    record: (input) => events.push(input)
+  })
+  t.teardown(later.close)
+  later.hold('failover of stream s')
+  later.apply(A)
+  await later.idle()
+  t.equal(await pausedFlag(pgbouncer), 1, 'still held')
+  t.match(later.view(), { state: 'paused', reason: 'failover of stream s' })
+  later.apply(B)
+  later.release()
+  await later.idle()
+  t.match(events.at(-1), {
+    type: 'pgbouncer_resumed',
+    message: new RegExp(`^PgBouncer resumed app after \\d+\\.\\d{3}s, sending it to cluster ${B.clusterId} `),
+    data: { reason: 'failover of stream s', pausedSeconds: Number }
+  })
+})
