@@ -272,3 +272,16 @@ t.test('a hold that finds PgBouncer already paused (a restart mid-switch) keeps 
     data: { reason: 'failover of stream s', pausedSeconds: Number }
   })
 })
+
+t.test('closing right after a release still resumes PgBouncer; closing while held leaves it held', async (t) => {
+  const { pgbouncer, sync } = await heldQuery(t, 30)
+  sync.release()
+  await sync.close()
+  t.equal(await pausedFlag(pgbouncer), 0, 'resumed before the sync closed')
+
+  const again = await heldQuery(t, 30)
+  await again.sync.close()
+  t.equal(await pausedFlag(again.pgbouncer), 1, 'a hold outlives the sidecar: the next start adopts it or resumes it')
+  await adminQuery(again.pgbouncer, `RESUME ${alias}`)
+  t.equal(await again.held, pgA.port)
+})
