@@ -73,7 +73,8 @@ export function createPgbouncerSync(options: PgbouncerSyncOptions): PgbouncerSyn
   const { retryBaseMs = 1000, retryMaxMs = 30_000, now = Date.now } = options
   const maxPauseMs = pgbouncer.maxPauseSeconds * 1000
   const entry = { alias: checkAlias(pgbouncer.database), dbname: sql.databaseName, options: pgbouncer.options }
-  const admin = createAdminConsole({ adminUrl: pgbouncer.adminUrl, timeoutSeconds: options.timeoutSeconds ?? 5 })
+  const sessionSeconds = options.timeoutSeconds ?? 5
+  const admin = createAdminConsole({ adminUrl: pgbouncer.adminUrl, timeoutSeconds: sessionSeconds })
   const closing = new AbortController()
   let wanted: DatabaseTarget | undefined
   let current: DatabaseTarget | undefined
@@ -318,6 +319,13 @@ export function createPgbouncerSync(options: PgbouncerSyncOptions): PgbouncerSyn
       while (draining) await running
     },
     async close() {
+      // A resume under way (a switch called off as the sidecar stops) gets one session's time:
+      // nobody else would resume PgBouncer before its clients time out. A hold is left as it is.
+      if (applied === true && !wantPaused() && draining) {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, sessionSeconds * 1000)))])
+        clearTimeout(timer)
+      }
       closing.abort()
       if (holding !== undefined) clearTimeout(holding.timer)
       wake()

@@ -95,6 +95,8 @@ export function createSqlConnector(target: SqlTarget): SqlConnector {
   async function run<T>(work: (client: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw new SqlError('other', 'cancelled')
     const { Client, DatabaseError } = await loadPg()
+    // Cancelled while pg loaded: the listener below would never hear it.
+    if (signal?.aborted) throw new SqlError('other', 'cancelled')
     let client: Client
     try {
       client = new Client({

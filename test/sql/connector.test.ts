@@ -78,4 +78,10 @@ t.test('an aborted signal stops the work before it connects', async (t) => {
   const connector = createSqlConnector({ connectionString: silent.url(), timeoutSeconds: 5 })
   await t.rejects(connector.run(selectOne, AbortSignal.abort()), new SqlError('other', 'cancelled'))
   t.equal(silent.connections(), 0)
+  // Aborted in the same turn as the call, while pg is being loaded: still cancelled.
+  const later = new AbortController()
+  const pending = connector.run(selectOne, later.signal)
+  later.abort()
+  await t.rejects(pending, new SqlError('other', 'cancelled'))
+  t.equal(silent.connections(), 0, 'it never connected')
 })
