@@ -403,7 +403,7 @@ export function createOperator(deps: OperatorDeps): Operator {
   }
 
   // Resolves once PgBouncer confirms the PAUSE, or throws at the deadline.
-  async function poolerPaused(handle: OperationHandle, endsAt: number): Promise<void> {
+  async function poolerPaused(handle: OperationHandle, endsAt: number, timeoutSeconds: number): Promise<void> {
     const paused = () => engine.snapshot().pooler?.state === 'paused'
     if (paused()) return
     await new Promise<void>((resolve, reject) => {
@@ -418,19 +418,16 @@ export function createOperator(deps: OperatorDeps): Operator {
       handle.signal.addEventListener('abort', () => done(new Error('the operation ended')), { once: true })
       deadline(clock, handle.signal, endsAt - clock.now(), () => {
         const last = engine.events(20).reverse().find((e) => e.type === 'pgbouncer_failed')
-        done(new OperatorError('timeout', `PgBouncer did not confirm the PAUSE within the switchover's ${timeoutOf(handle)} s${last === undefined ? '' : `: ${last.message}`}`, 409))
+        done(new OperatorError('timeout', `PgBouncer did not confirm the PAUSE within the switchover's ${timeoutSeconds} s${last === undefined ? '' : `: ${last.message}`}`, 409))
       })
     })
   }
-
-  const timeouts = new Map<string, number>()
-  const timeoutOf = (handle: OperationHandle) => timeouts.get(handle.id) ?? timeline.switchoverTimeoutSeconds
 
   async function runSwitchover(handle: OperationHandle, s: Snapshot, request: SwitchoverRequest): Promise<void> {
     const step = stepper(handle, 'switchover')
     const stream = s.stream as StreamView
     const primary = stream.primaryClusterId
-    const timeoutSeconds = timeoutOf(handle)
+    const timeoutSeconds = request.timeoutSeconds ?? timeline.switchoverTimeoutSeconds
     const endsAt = clock.now() + timeoutSeconds * 1000
     const pooled = deps.settings.pooled === true
     const since = new Date(clock.now()).toISOString()
@@ -447,7 +444,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     record('fence_raised', `switchover ${handle.id}: writes fenced on ${primary} (/connection, /active and /clusters/${primary}/active answer 503${pooled ? ', PgBouncer pauses' : '; no PgBouncer: applications already connected are not held'})`, { operationId: handle.id, clusterId: primary, pooled })
     if (pooled) {
       step('fencing', `waiting for PgBouncer to hold ${s.pooler?.database ?? 'the alias'} (PAUSE returns once no transaction is in flight)`)
-      await poolerPaused(handle, endsAt)
+      await poolerPaused(handle, endsAt, timeoutSeconds)
     }
     const drainMs = timeline.switchoverDrainSeconds * 1000
     if (drainMs > 0) {
@@ -458,11 +455,13 @@ export function createOperator(deps: OperatorDeps): Operator {
     const t = clock.now() + fenceMarginMs
     const at = new Date(t).toISOString()
     step('waiting_for_replication', `fenced; waiting for stream ${stream.id}'s replicated_time to reach ${at}`, stream.id)
+    let seen: string | undefined
     for (;;) {
       handle.signal.throwIfAborted()
       let current: Stream | undefined
       try {
         current = await cloud.getStream(stream.id, poll)
+        seen = current.replicated_time ?? seen
       } catch (err) {
         if (refusedByApi(err)) throw new OperatorError('refused', `reading the stream: ${describe(err)}`, 409)
       }
@@ -471,7 +470,7 @@ export function createOperator(deps: OperatorDeps): Operator {
       if (clock.now() > endsAt) {
         throw new OperatorError(
           'timeout',
-          `stream ${stream.id} did not replicate up to the fence ${at} within ${timeoutSeconds} s (SWITCHOVER_TIMEOUT, or timeout_seconds); last replicated_time ${current?.replicated_time ?? 'unread'}; the primary serves again`,
+          `stream ${stream.id} did not replicate up to the fence ${at} within ${timeoutSeconds} s (SWITCHOVER_TIMEOUT, or timeout_seconds); last replicated_time ${seen ?? 'never read'}; the primary serves again`,
           409
         )
       }
@@ -537,8 +536,6 @@ export function createOperator(deps: OperatorDeps): Operator {
       const plan = await engine.failover({ requestedBy: request.requestedBy, dryRun: true, allowDataLoss: true })
       if (plan.outcome === 'blocked' || plan.outcome === 'failed' || plan.outcome === 'refused') throw refusal(plan)
       const handle = operations.begin('switchover', request.requestedBy, 'fencing') as OperationHandle
-      timeouts.set(handle.id, request.timeoutSeconds ?? timeline.switchoverTimeoutSeconds)
-      handle.signal.addEventListener('abort', () => timeouts.delete(handle.id), { once: true })
       record('operation_started', `operation ${handle.id} (switchover) started by ${request.requestedBy}`, { operationId: handle.id, kind: 'switchover', streamId: s.stream?.id ?? null })
       runSwitchover(handle, s, request).catch((err: unknown) => fail(handle, describe(err)))
       return operations.get(handle.id) as Operation

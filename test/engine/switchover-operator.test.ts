@@ -213,6 +213,23 @@ t.test('a replicated_time that never reaches the fence times out and lowers the 
   t.same(r.fences.map((f) => f?.clusterId ?? null), [PRIMARY, null])
 })
 
+t.test('the timeout names the last replicated_time read, even when the last read failed', async (t) => {
+  const stalled = '2026-01-05T09:59:50.000Z'
+  const flaky = rig({
+    read: (elapsed) => {
+      if (elapsed < 1000) return replicating(Date.parse(stalled))
+      throw new CloudApiError('timeout', 'timed out after 10 s', { operation: 'getStream' })
+    }
+  })
+  t.match(await flaky.run({ timeoutSeconds: 5 }), { status: 'failed', error: new RegExp(`last replicated_time ${stalled.replace(/\./g, '\\.')}; the primary serves again$`) })
+  const dark = rig({
+    read: () => {
+      throw new CloudApiError('timeout', 'timed out after 10 s', { operation: 'getStream' })
+    }
+  })
+  t.match(await dark.run({ timeoutSeconds: 5 }), { status: 'failed', error: /last replicated_time never read; the primary serves again$/ })
+})
+
 t.test('a failover refused at the end fails the switchover and lowers the fence', async (t) => {
   const r = rig({ failover: (request) => (request.dryRun === true ? undefined : { outcome: 'blocked', code: 'coordinator', reason: 'the leader refused' }) })
   const op = await r.run()
