@@ -29,6 +29,8 @@ export interface AdminSession {
   /** Returns once no transaction of the alias is in flight on a server. */
   pause(alias: string): Promise<void>
   resume(alias: string): Promise<void>
+  /** Server connections of the alias in a transaction (SHOW POOLS' sv_active): what PAUSE waits for. */
+  busyServers(alias: string): Promise<number>
   /** A setting of SHOW CONFIG, undefined when this version has none by that name. */
   setting(key: string): Promise<string | undefined>
 }
@@ -76,6 +78,10 @@ function sessionOf(client: Client): AdminSession {
         // Resumed already (by hand, or a run that stopped before it could say so).
         if (!/is not paused/.test((err as Error).message)) throw err
       }
+    },
+    async busyServers(alias) {
+      const { rows } = await client.query<{ database: string; sv_active: number | string }>('SHOW POOLS')
+      return rows.filter((r) => r.database === alias).reduce((sum, r) => sum + Number(r.sv_active), 0)
     },
     async setting(key) {
       const { rows } = await client.query<{ key: string; value: string }>('SHOW CONFIG')

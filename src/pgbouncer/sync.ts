@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Config, PgbouncerConfig } from '../config/index.js'
 import type { EventInput } from '../engine/events.js'
 import type { PoolerView } from '../engine/snapshot.js'
+import { SqlError } from '../sql/connector.js'
 import { hostPort } from '../sql/host-port.js'
 import { createAdminConsole, supportsReconnect, type AdminSession, type PoolerDatabase } from './admin-console.js'
 import { writeIfChanged } from './atomic-write.js'
@@ -152,7 +153,10 @@ export function createPgbouncerSync(options: PgbouncerSyncOptions): PgbouncerSyn
         if (pause) throw new Error(`PgBouncer has no database ${entry.alias} to pause`)
         return { written, ...how, paused: undefined, pauseChanged: false }
       }
-      if (seen.paused === pause) return { written, ...how, paused: pause, pauseChanged: false }
+      // PgBouncer flags the alias paused as soon as PAUSE is sent, before the transactions in
+      // flight end: a PAUSE this sync has not seen return (cut by the session deadline, or
+      // sent by an earlier run) is sent again, and returns once none is left.
+      if (seen.paused === pause && (!pause || applied === true)) return { written, ...how, paused: pause, pauseChanged: false }
       if (!pause) {
         await session.resume(entry.alias)
         return { written, ...how, paused: false, pauseChanged: true }
@@ -161,6 +165,17 @@ export function createPgbouncerSync(options: PgbouncerSyncOptions): PgbouncerSyn
       await session.pause(entry.alias)
       return { written, ...how, paused: true, pauseChanged: true, ...(Number.isFinite(wait) && { queryWaitTimeout: wait }) }
     }, closing.signal)
+  }
+
+  // A PAUSE cut by the session deadline: what it is waiting for, for the operator.
+  async function pauseBlockedBy(err: unknown): Promise<string> {
+    if (!(err instanceof SqlError) || err.kind !== 'timeout') return ''
+    try {
+      const busy = await admin.session((session) => session.busyServers(entry.alias), closing.signal)
+      return `; PAUSE waits for ${busy} transaction${busy === 1 ? '' : 's'} in flight on ${entry.alias}`
+    } catch {
+      return ''
+    }
   }
 
   function sleep(ms: number): Promise<void> {
@@ -241,7 +256,7 @@ export function createPgbouncerSync(options: PgbouncerSyncOptions): PgbouncerSyn
           const delayMs = Math.min(retryMaxMs, retryBaseMs * 2 ** (attempts - 1))
           // Every failure here is an Error whose message holds no password: the
           // connector redacts its own, the file system's name only paths.
-          const reason = oneLine(err)
+          const reason = oneLine(err) + (pause && target === undefined ? await pauseBlockedBy(err) : '')
           const what = target !== undefined ? `sent to ${where}` : pause ? `paused (${entry.alias})` : `resumed (${entry.alias})`
           note({
             type: 'pgbouncer_failed',

@@ -285,3 +285,22 @@ t.test('closing right after a release still resumes PgBouncer; closing while hel
   await adminQuery(again.pgbouncer, `RESUME ${alias}`)
   t.equal(await again.held, pgA.port)
 })
+
+t.test('a transaction in flight holds the PAUSE back: not paused until it ends, however long the admin session waits', async (t) => {
+  const { pgbouncer, sync, events } = await setup(t, 30, { timeoutSeconds: 0.3 })
+  sync.apply(A)
+  await sync.idle()
+  const app = await application(t, pgbouncer)
+  await app.query('begin')
+  await app.query('select 1')
+  sync.hold('switchover op-1')
+  // Paused (wrongly, with the transaction open), or two PAUSEs cut by the session deadline.
+  await waitFor('two PAUSE attempts or a pause', () => events.filter((e) => e.type === 'pgbouncer_failed').length >= 2 || sync.view().state === 'paused')
+  t.match(events.find((e) => e.type === 'pgbouncer_failed'), {
+    data: { step: 'pause', reason: /timed out after 0\.3s .*; PAUSE waits for 1 transaction in flight on app$/ }
+  })
+  t.equal(sync.view().state, 'pausing', 'PgBouncer flags the alias paused at once, but a transaction is still in flight')
+  await app.query('commit')
+  await waitFor('paused', () => sync.view().state === 'paused')
+  t.equal(events.filter((e) => e.type === 'pgbouncer_paused').length, 1)
+})
