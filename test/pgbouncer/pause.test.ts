@@ -114,6 +114,8 @@ t.test('a switch called off resumes on the old server', async (t) => {
   const { sync, types, held } = await heldQuery(t, 30)
   sync.release()
   t.equal(await held, pgA.port)
+  // The query may run before the sync has heard RESUME's answer and said so.
+  await sync.idle()
   t.same(types(), ['pgbouncer_updated', 'pgbouncer_paused', 'pgbouncer_resumed'])
 })
 
