@@ -47,6 +47,8 @@ t.test('traffic through PgBouncer follows an automatic failover, PgBouncer never
   t.pass('after the failover, PgBouncer sends app to the standby')
   t.equal(pgbouncer.pid(), pid, 'the same PgBouncer process throughout')
 
+  // PgBouncer may serve before the sync has heard RESUME's answer and said so.
+  await waitFor('the sync reports PgBouncer serving', () => svc.fastify.engine.snapshot().pooler?.state === 'serving')
   // While failing over there was no active cluster: the file was left alone.
   const history = svc.events().reverse()
   const moves = history.filter((e) => e.type === 'active_cluster_changed' || e.type === 'pgbouncer_updated')
@@ -66,7 +68,6 @@ t.test('traffic through PgBouncer follows an automatic failover, PgBouncer never
   t.ok(at('failover_patched') < at('pgbouncer_paused') && at('pgbouncer_paused') < at('pgbouncer_updated', STANDBY), 'paused after the PATCH, before the repoint')
   t.ok(at('pgbouncer_updated', STANDBY) < at('pgbouncer_resumed'), 'resumed once it sends app to the standby')
   t.match(history[at('pgbouncer_paused')], { data: { reason: /^failover of stream /, maxPauseSeconds: 100 } })
-  t.equal(svc.fastify.engine.snapshot().pooler?.state, 'serving')
 
   const events = await svc.get('/events?limit=200')
   t.match(events.body.events.find((e: { type: string }) => e.type === 'pgbouncer_updated'), {

@@ -74,6 +74,7 @@ t.test('no write is lost or refused, and none reaches the old primary after the 
 
   t.same([...fencedAnswers], ['active 503, primary 503'], 'while fenced, /active and the primary\'s /clusters/{id}/active answered 503')
   // Fenced and held before the PATCH; resumed only once PgBouncer sends app to the standby.
+  await waitFor('the sync reports PgBouncer serving', () => svc.fastify.engine.snapshot().pooler?.state === 'serving')
   const history = svc.events().reverse()
   const at = (type: string, clusterId?: string) => history.findIndex((e) => e.type === type && (clusterId === undefined || e.data.clusterId === clusterId))
   t.ok(at('fence_raised') < at('pgbouncer_paused') && at('pgbouncer_paused') < at('failover_patched'), 'fenced, held, then the PATCH')
@@ -81,7 +82,6 @@ t.test('no write is lost or refused, and none reaches the old primary after the 
   t.ok(at('failover_patched') < at('fence_lowered'), 'the fence stands until the failover')
   t.match(history[at('failover_patched')], { data: { failoverAt: String } })
   t.equal(svc.fastify.engine.snapshot().activeClusterId, STANDBY)
-  t.equal(svc.fastify.engine.snapshot().pooler?.state, 'serving')
 })
 
 t.test('a switchover that runs out of time before the failover lowers the fence: the primary serves again', async (t) => {
