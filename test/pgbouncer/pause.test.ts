@@ -157,22 +157,27 @@ t.test("a bound at or above PgBouncer's query_wait_timeout is reported", async (
   })
 })
 
-t.test('a pause left by an earlier run is resumed at the first sync', async (t) => {
-  const { pgbouncer, sync, events } = await setup(t, 30)
-  sync.apply(A)
-  await sync.idle()
-  await adminQuery(pgbouncer, `PAUSE ${alias}`)
-  t.equal(await pausedFlag(pgbouncer), 1)
-
+// A sidecar stopped with the alias paused, and the sync of the one that starts next.
+async function pausedByEarlierRun(t: Test) {
+  const rig = await setup(t, 30)
+  rig.sync.apply(A)
+  await rig.sync.idle()
+  await adminQuery(rig.pgbouncer, `PAUSE ${alias}`)
   const later = createPgbouncerSync({
     config: {
       sql: { databaseName: 'postgres' },
-      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias, maxPauseSeconds: 30 }
+      pgbouncer: { databasesFile: rig.pgbouncer.databasesFile, adminUrl: rig.pgbouncer.adminUrl(), database: alias, maxPauseSeconds: 30 }
     },
     log: { error: () => t.fail('nothing to log') },
-    record: (input) => events.push(input)
+    record: (input) => rig.events.push(input)
   })
   t.teardown(later.close)
+  return { ...rig, later }
+}
+
+t.test('a pause left by an earlier run is resumed at the first sync', async (t) => {
+  const { pgbouncer, later, events } = await pausedByEarlierRun(t)
+  t.equal(await pausedFlag(pgbouncer), 1)
   later.apply(A)
   await later.idle()
   t.equal(await pausedFlag(pgbouncer), 0)
@@ -247,19 +252,7 @@ t.test("the admin console's RESUME: not paused is done, anything else is a failu
 })
 
 t.test('a hold that finds PgBouncer already paused (a restart mid-switch) keeps it, and resumes it as its own', async (t) => {
-  const { pgbouncer, sync, events } = await setup(t, 30)
-  sync.apply(A)
-  await sync.idle()
-  await adminQuery(pgbouncer, `PAUSE ${alias}`)
-  const later = createPgbouncerSync({
-    config: {
-      sql: { databaseName: 'postgres' },
-      pgbouncer: { databasesFile: pgbouncer.databasesFile, adminUrl: pgbouncer.adminUrl(), database: alias, maxPauseSeconds: 30 }
-    },
-    log: { error: () => t.fail('nothing to log') },
-    record: (input) => events.push(input)
-  })
-  t.teardown(later.close)
+  const { pgbouncer, later, events } = await pausedByEarlierRun(t)
   later.hold('failover of stream s')
   later.apply(A)
   await later.idle()
