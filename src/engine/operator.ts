@@ -270,12 +270,20 @@ export function createOperator(deps: OperatorDeps): Operator {
     })
   }
 
+  function inProgress(): OperatorError {
+    const running = operations.running() as Operation
+    return new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
+  }
+
+  // One operation at a time: another is refused while one runs.
+  function begin(kind: Operation['kind'], requestedBy: string, phase: string): OperationHandle {
+    const handle = operations.begin(kind, requestedBy, phase)
+    if (handle === undefined) throw inProgress()
+    return handle
+  }
+
   async function failoverAs(request: ManualFailover, kind: 'failover' | 'failback'): Promise<FailoverStarted> {
-    const handle = request.dryRun === true ? undefined : operations.begin(kind, request.requestedBy, 'requesting')
-    if (request.dryRun !== true && handle === undefined) {
-      const running = operations.running() as Operation
-      throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
-    }
+    const handle = request.dryRun === true ? undefined : begin(kind, request.requestedBy, 'requesting')
     const since = clock.now()
     const result = await engine.failover(request)
     if (result.outcome === 'blocked' || result.outcome === 'failed' || result.outcome === 'refused') {
@@ -517,25 +525,21 @@ export function createOperator(deps: OperatorDeps): Operator {
       return failoverAs(request, 'failback')
     },
     startFailbackFull(requestedBy, options) {
-      const handle = operations.begin('failback', requestedBy, 'starting')
-      if (handle === undefined) {
-        const running = operations.running() as Operation
-        throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
-      }
+      const handle = begin('failback', requestedBy, 'starting')
       record('operation_started', `operation ${handle.id} (failback) started by ${requestedBy}`, { operationId: handle.id, kind: 'failback', streamId: null })
       runFailbackFull(handle, requestedBy, options).catch((err: unknown) => fail(handle, describe(err)))
       return operations.get(handle.id) as Operation
     },
     async switchover(request) {
       const s = await freshTopology()
-      const running = operations.running()
-      if (running !== undefined) throw new OperatorError('operation_in_progress', `operation ${running.id} (${running.kind}) is running`, 409)
+      if (operations.running() !== undefined) throw inProgress()
       const refused = switchoverRefusal(s, { pooled: deps.settings.pooled === true, unfenced: request.unfenced === true })
       if (refused !== undefined) throw new OperatorError(refused.code, refused.reason, 409)
       // The failover's gates, the standby read afresh among them, before anything is fenced.
       const plan = await engine.failover({ requestedBy: request.requestedBy, dryRun: true, allowDataLoss: true })
       if (plan.outcome === 'blocked' || plan.outcome === 'failed' || plan.outcome === 'refused') throw refusal(plan)
-      const handle = operations.begin('switchover', request.requestedBy, 'fencing') as OperationHandle
+      // Begun only now: another operation may have started while the dry run read.
+      const handle = begin('switchover', request.requestedBy, 'fencing')
       record('operation_started', `operation ${handle.id} (switchover) started by ${request.requestedBy}`, { operationId: handle.id, kind: 'switchover', streamId: s.stream?.id ?? null })
       runSwitchover(handle, s, request).catch((err: unknown) => fail(handle, describe(err)))
       return operations.get(handle.id) as Operation

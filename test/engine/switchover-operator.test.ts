@@ -3,7 +3,7 @@ import { CloudApiError } from '../../src/cloud/errors.js'
 import type { Stream } from '../../src/cloud/schemas.js'
 import { streamView, type Engine, type FailoverRequest, type FailoverResult } from '../../src/engine/engine.js'
 import type { EventInput } from '../../src/engine/events.js'
-import { createOperations, type Operation } from '../../src/engine/operations.js'
+import { createOperations, type Operation, type Operations } from '../../src/engine/operations.js'
 import { createOperator, OperatorError, type OperatorDeps } from '../../src/engine/operator.js'
 import type { ClusterView, FenceView, PoolerView, Snapshot } from '../../src/engine/snapshot.js'
 import { fenceMarginMs, switchoverRefusal } from '../../src/engine/switchover.js'
@@ -63,7 +63,7 @@ interface RigOptions {
   pooled?: boolean
   // PgBouncer confirms the PAUSE as soon as the fence is raised.
   pauses?: boolean
-  failover?: (request: Omit<FailoverRequest, 'trigger'>) => FailoverResult | undefined
+  failover?: (request: Omit<FailoverRequest, 'trigger'>, operations: Operations) => FailoverResult | undefined
   snapshot?: Snapshot
   drainSeconds?: number
 }
@@ -99,9 +99,9 @@ function rig(options: RigOptions = {}) {
     },
     async failover(request: Omit<FailoverRequest, 'trigger'>): Promise<FailoverResult> {
       const plan = { streamId: STREAM, fromClusterId: PRIMARY, toClusterId: STANDBY, failoverAt: request.failoverAt ?? null, estimatedDataLossSeconds: 0, dataLoss: { lowerSeconds: 0, upperSeconds: 0 } }
-      if (request.dryRun === true) return options.failover?.(request) ?? { outcome: 'dry_run', plan }
+      if (request.dryRun === true) return options.failover?.(request, operations) ?? { outcome: 'dry_run', plan }
       requests.push(request)
-      const answer = options.failover?.(request)
+      const answer = options.failover?.(request, operations)
       if (answer !== undefined) return answer
       const completed = replicating(0, { status: 'COMPLETED', activated_at: request.failoverAt })
       publish(normal({ phase: 'completed', activeClusterId: STANDBY, watchedClusterId: STANDBY, stream: streamView(completed), fence: current.fence }))
@@ -246,6 +246,16 @@ t.test('refused before anything is fenced', async (t) => {
   const first = await busy.operator.switchover({ requestedBy: 'test' })
   await t.rejects(busy.operator.switchover({ requestedBy: 'test' }), { code: 'operation_in_progress', message: `operation ${first.id} (switchover) is running` })
   busy.operator.close('stopping')
+
+  // Another operation begun while the dry run read the standby: refused, not a crash.
+  const raced = rig({
+    failover: (request, operations) => {
+      if (request.dryRun === true) operations.begin('failover', 'someone else', 'requesting')
+      return undefined
+    }
+  })
+  await t.rejects(raced.operator.switchover({ requestedBy: 'test' }), { code: 'operation_in_progress', status: 409, message: /^operation \S+ \(failover\) is running$/ })
+  t.same(raced.fences, [], 'nothing fenced')
   t.same(busy.fences.map((f) => f?.clusterId ?? null), [PRIMARY, null], 'the service stopping lowers the fence')
 })
 
