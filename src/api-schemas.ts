@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { streamStatuses } from './cloud/schemas.js'
-import type { Phase } from './engine/snapshot.js'
+import { poolerStates, type Phase } from './engine/snapshot.js'
 
 // The sidecar's own HTTP shapes: one zod schema each, used for validation, for
 // the TypeScript types and for the OpenAPI document alike.
@@ -156,7 +156,7 @@ export const PgbouncerBody = z
   .object({
     database: z.string().describe('the alias PgBouncer sends applications through'),
     state: z
-      .enum(['serving', 'pausing', 'paused', 'resuming'])
+      .enum(poolerStates)
       .describe('paused: PgBouncer holds queries (PAUSE) around a switch, at most PGBOUNCER_MAX_PAUSE; pausing and resuming: asked, not yet confirmed by PgBouncer'),
     reason: z.string().nullable().describe('why it holds, while it does'),
     since: nullableTime.describe('when the hold was asked for')

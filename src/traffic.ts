@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { fenced } from './api-views.js'
 import type { Config } from './config/index.js'
 import type { Engine } from './engine/engine.js'
 import type { Snapshot } from './engine/snapshot.js'
@@ -25,7 +26,7 @@ export function holdOf(s: Pick<Snapshot, 'phase' | 'failover' | 'fence' | 'activ
   const switching = s.phase === 'failing_over' || s.phase === 'activating'
   const failover = `failover of stream ${s.failover?.streamId ?? 'unknown'}`
   if (s.fence !== null && switching) return { reason: `switchover ${s.fence.operationId}: ${failover}`, keep: true }
-  if (s.fence !== null && s.fence.clusterId === s.activeClusterId) return { reason: `switchover ${s.fence.operationId}: writes fenced on ${s.fence.clusterId}`, keep: false }
+  if (s.fence !== null && fenced(s)) return { reason: `switchover ${s.fence.operationId}: writes fenced on ${s.fence.clusterId}`, keep: false }
   return switching ? { reason: failover, keep: false } : undefined
 }
 

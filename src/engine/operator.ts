@@ -321,10 +321,7 @@ export function createOperator(deps: OperatorDeps): Operator {
   }
 
   async function runFailbackFull(handle: OperationHandle, requestedBy: string, options: { maxLagSeconds: number; timeoutSeconds?: number }): Promise<void> {
-    const step = (phase: string, progress: string, streamId?: string) => {
-      handle.update(phase, progress, streamId)
-      record('operation_progress', `failback ${handle.id}: ${phase}: ${progress}`, { operationId: handle.id, phase, progress })
-    }
+    const step = stepper(handle, 'failback')
     const timeoutSeconds = options.timeoutSeconds ?? timeline.failbackTimeoutSeconds
     const s = await freshTopology()
     // Each step that acts (creating a stream, failing over) first checks that the
@@ -403,6 +400,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     }
   }
 
+  // Reports a phase of an operation on the operation and as an event.
   function stepper(handle: OperationHandle, kind: string) {
     return (phase: string, progress: string, streamId?: string) => {
       handle.update(phase, progress, streamId)

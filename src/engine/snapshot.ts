@@ -62,9 +62,11 @@ export interface FailoverView {
 
 // PgBouncer's hold of the alias around a switch (PGBOUNCER_*): pausing once asked,
 // paused once PgBouncer confirmed it, resuming after release until it confirmed that.
+export const poolerStates = ['serving', 'pausing', 'paused', 'resuming'] as const
+
 export interface PoolerView {
   database: string
-  state: 'serving' | 'pausing' | 'paused' | 'resuming'
+  state: (typeof poolerStates)[number]
   reason: string | null
   since: string | null
 }

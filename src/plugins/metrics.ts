@@ -9,6 +9,7 @@ import { streamStatuses } from '../cloud/schemas.js'
 import type { CoordinationStatus } from '../coordination/coordination.js'
 import type { Engine } from '../engine/engine.js'
 import type { EngineEvent } from '../engine/events.js'
+import { poolerStates } from '../engine/snapshot.js'
 
 // Prometheus series. Counters are derived from engine events and client
 // requests, gauges from the latest snapshot at scrape time, so /metrics, /events
@@ -33,7 +34,6 @@ declare module 'fastify' {
 export type AdminAuthOutcome = 'rejected' | 'locked_out' | 'throttled'
 
 const verdicts = ['healthy', 'unhealthy', 'unknown'] as const
-const poolerStates = ['serving', 'pausing', 'paused', 'resuming'] as const
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
