@@ -94,25 +94,19 @@ export function startWriteProbe(connectionString: string, options: { everyMs?: n
   }
 }
 
-/** The rows a server holds that were written after `at` (an RFC 3339 time). */
-export async function rowsAfter(connectionString: string, at: string): Promise<number> {
+/** Runs one statement on a server, on a connection of its own; its rows. */
+export async function runSql<T extends pg.QueryResultRow = pg.QueryResultRow>(connectionString: string, sql: string, values: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString })
   await client.connect()
   try {
-    const { rows } = await client.query<{ n: string }>(`select count(*) as n from ${WRITES_TABLE} where at > $1`, [at])
-    return Number(rows[0]?.n ?? 0)
+    return (await client.query<T>(sql, values)).rows
   } finally {
     await client.end()
   }
 }
 
-/** Runs one statement on a server, on a connection of its own. */
-export async function runSql(connectionString: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString })
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
-  }
+/** The rows a server holds that were written after `at` (an RFC 3339 time). */
+export async function rowsAfter(connectionString: string, at: string): Promise<number> {
+  const rows = await runSql<{ n: string }>(connectionString, `select count(*) as n from ${WRITES_TABLE} where at > $1`, [at])
+  return Number(rows[0]?.n ?? 0)
 }

@@ -7,6 +7,7 @@ import { createAdminConsole } from '../../src/pgbouncer/admin-console.js'
 import { createPgbouncerSync, type PgbouncerSyncOptions } from '../../src/pgbouncer/sync.js'
 import { startPgbouncer, type Pgbouncer } from '../../tools/pgbouncer.js'
 import { waitFor } from '../../tools/wait-for.js'
+import { runSql } from '../../tools/write-probe.js'
 import { startServerPair } from '../helpers/server-pair.js'
 
 // PAUSE and RESUME around a switch, on a real PgBouncer in front of two real
@@ -48,15 +49,7 @@ async function application(t: Test, pgbouncer: Pgbouncer): Promise<Client> {
 
 const portOf = async (client: Client) => Number((await client.query('SHOW port')).rows[0].port)
 
-async function adminQuery(pgbouncer: Pgbouncer, sql: string) {
-  const admin = new Client({ connectionString: pgbouncer.adminUrl() })
-  await admin.connect()
-  try {
-    return (await admin.query(sql)).rows
-  } finally {
-    await admin.end()
-  }
-}
+const adminQuery = (pgbouncer: Pgbouncer, sql: string) => runSql(pgbouncer.adminUrl(), sql)
 
 const pausedFlag = async (pgbouncer: Pgbouncer) =>
   Number((await adminQuery(pgbouncer, 'SHOW DATABASES')).find((row) => row.name === alias)?.paused)
