@@ -1,4 +1,4 @@
-import type { Backend, FailoverJson, OperationJson } from './backend.js'
+import type { Backend, FailbackFullJson, FailoverJson, OperationJson } from './backend.js'
 import type { Context } from './context.js'
 import { CliError, EXIT, messageOf, transientError } from './errors.js'
 import { planText } from './format.js'
@@ -39,6 +39,25 @@ export async function follow(
     }
     await ctx.sleep(backend.pollMs)
   }
+}
+
+// An operation started on its own (a full failback, a switchover): start it, follow it to the
+// end, and say how it ended; `ended` adds what that kind of operation reports.
+export async function startOperationAndFollow(
+  ctx: Context,
+  backend: Backend,
+  options: { what: string; json: boolean; timeoutSeconds: number; start(): Promise<FailbackFullJson>; ended?(op: OperationJson, print: (line: string) => void): void }
+): Promise<number> {
+  // With --json only the JSON goes to stdout; progress goes to stderr.
+  const print = options.json ? ctx.out.note : ctx.out.line
+  const { operation } = await options.start()
+  print(`${options.what} started: operation ${operation.id}`)
+  const op = await follow(ctx, backend, operation.id, { timeoutSeconds: options.timeoutSeconds, print })
+  if (options.json) ctx.out.json(op)
+  options.ended?.(op, print)
+  if (op.status === 'failed') throw new CliError(EXIT.failed, `${options.what} failed: ${op.error}`)
+  print(`${options.what} completed: ${op.progress}`)
+  return EXIT.ok
 }
 
 // A failover or failback initiate: start it, follow it to the end, and say how it ended.

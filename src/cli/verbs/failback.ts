@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import type { Context } from '../context.js'
-import { CliError, EXIT } from '../errors.js'
-import { follow, startAndFollow } from '../follow.js'
+import { EXIT } from '../errors.js'
+import { startAndFollow, startOperationAndFollow } from '../follow.js'
 import { failbackStatusLines, streamText } from '../format.js'
 import { confirm } from '../io.js'
 import { positiveSeconds, timestamp } from '../parse.js'
@@ -34,19 +34,14 @@ export function registerFailback(program: Command, ctx: Context): void {
         })
         // The operation ends at its own deadline; following outlasts it by the failover after.
         const followSeconds = failbackWaitSeconds(ctx, command, opts.timeout) + failoverFollowSeconds(ctx, command)
-        return ctx.withBackend(command, { start: true }, async (backend) => {
-          const print = opts.json === true ? ctx.out.note : ctx.out.line
-          const { operation } = await backend.failbackFull({
-            max_lag_seconds: opts.maxLag,
-            ...(opts.timeout === undefined ? {} : { timeout_seconds: opts.timeout })
+        return ctx.withBackend(command, { start: true }, (backend) =>
+          startOperationAndFollow(ctx, backend, {
+            what: 'failback',
+            json: opts.json === true,
+            timeoutSeconds: followSeconds,
+            start: () => backend.failbackFull({ max_lag_seconds: opts.maxLag, ...(opts.timeout === undefined ? {} : { timeout_seconds: opts.timeout }) })
           })
-          print(`failback started: operation ${operation.id}`)
-          const op = await follow(ctx, backend, operation.id, { timeoutSeconds: followSeconds, print })
-          if (opts.json === true) ctx.out.json(op)
-          if (op.status === 'failed') throw new CliError(EXIT.failed, `failback failed: ${op.error}`)
-          print(`failback completed: ${op.progress}`)
-          return EXIT.ok
-        })
+        )
       })
     )
 

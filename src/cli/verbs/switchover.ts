@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import type { Context } from '../context.js'
-import { CliError, EXIT } from '../errors.js'
-import { follow } from '../follow.js'
+import { startOperationAndFollow } from '../follow.js'
 import { confirm } from '../io.js'
 import { positiveSeconds } from '../parse.js'
 import { failoverFollowSeconds, switchoverWaitSeconds } from '../budgets.js'
@@ -28,17 +27,18 @@ export function registerSwitchover(program: Command, ctx: Context): void {
         })
         // The operation ends at its own deadline; following outlasts it by the failover after.
         const followSeconds = switchoverWaitSeconds(ctx, command, opts.timeout) + failoverFollowSeconds(ctx, command)
-        return ctx.withBackend(command, { start: true, traffic: true }, async (backend) => {
-          const print = opts.json === true ? ctx.out.note : ctx.out.line
-          const { operation } = await backend.switchover({ unfenced: opts.unfenced === true, ...(opts.timeout === undefined ? {} : { timeout_seconds: opts.timeout }) })
-          print(`switchover started: operation ${operation.id}`)
-          const op = await follow(ctx, backend, operation.id, { timeoutSeconds: followSeconds, print })
-          if (opts.json === true) ctx.out.json(op)
-          for (const step of op.steps) print(`  ${step.phase}: ${step.duration_ms === null ? 'running' : `${step.duration_ms} ms`}`)
-          if (op.status === 'failed') throw new CliError(EXIT.failed, `switchover failed: ${op.error}`)
-          print(`switchover completed: ${op.progress}`)
-          return EXIT.ok
-        })
+        return ctx.withBackend(command, { start: true, traffic: true }, (backend) =>
+          startOperationAndFollow(ctx, backend, {
+            what: 'switchover',
+            json: opts.json === true,
+            timeoutSeconds: followSeconds,
+            start: () => backend.switchover({ unfenced: opts.unfenced === true, ...(opts.timeout === undefined ? {} : { timeout_seconds: opts.timeout }) }),
+            // Each step's duration, once it has ended.
+            ended: (op, print) => {
+              for (const step of op.steps) print(`  ${step.phase}: ${step.duration_ms === null ? 'running' : `${step.duration_ms} ms`}`)
+            }
+          })
+        )
       })
     )
 }
